@@ -1,0 +1,533 @@
+/**
+ * The SSH transport layer (RFC 4253) as a sans-I/O state machine: version
+ * exchange, binary packets, KEXINIT negotiation, key exchange and re-keying
+ * (by bytes or time, started by either side), strict kex, ext-info,
+ * compression, and the generic messages (DISCONNECT, IGNORE, DEBUG,
+ * UNIMPLEMENTED). Service payloads (5, 6, 50+) go up through `onPayload`.
+ */
+import type { CipherName, CompressionName, MacName, SignatureName } from './algorithms.js';
+import { keyTypeForSignature, signatureAlgorithmsForKeyType } from './algorithms.js';
+import type { DhGroup, HandshakeRequest, HandshakeResult, SigningKeyRef, TransportCrypto } from './crypto-api.js';
+import type { DecisionRequest } from './layer.js';
+import { ConnectionLost, DisconnectError, KeyExchangeFailed, ProtocolError } from './errors.js';
+import { deriveKey } from './key-derivation.js';
+import { KexExchange, type KexResult } from './kex-exchange.js';
+import { KEX_MARKERS, decodeKexInit, encodeKexInit, guessIsRight, negotiate, type KexInitMessage, type Negotiated } from './kexinit.js';
+import { Msg } from './messages.js';
+import { PacketReader, PacketWriter } from './packet-codec.js';
+import { VersionExchange } from './version-exchange.js';
+import { Reader, Writer, fromUtf8, utf8 } from './wire.js';
+import { createNullSealerOpener } from './null-cipher.js';
+
+export interface TransportOptions {
+  role: 'client' | 'server';
+  crypto: TransportCrypto;
+  kexAlgs: readonly string[];
+  cipherAlgs: readonly string[];
+  macAlgs: readonly string[];
+  compressionAlgs: readonly string[];
+  signatureAlgs: readonly SignatureName[];
+  hostKeys: readonly SigningKeyRef[];
+  rekeyBytes: number;
+  rekeySeconds: number;
+  softwareVersion: string;
+  chooseGexGroup?: (min: number, n: number, max: number) => DhGroup;
+}
+
+export type TransportEvent =
+  | { type: 'debug'; message: string }
+  | { type: 'kexComplete'; first: boolean; algorithms: Negotiated };
+
+export interface TransportHost {
+  output(wire: Uint8Array): void;
+  emit(event: TransportEvent): void;
+  work(request: HandshakeRequest, done: (err: Error | null, result?: HandshakeResult) => void): void;
+  decide(request: DecisionRequest, done: (answer: unknown) => void): void;
+  onPayload(payload: Uint8Array): void;
+  onClosed(error: DisconnectError | null, local: boolean): void;
+}
+
+interface KexRound {
+  localInit: Uint8Array | null;
+  peerInit: KexInitMessage | null;
+  peerInitPayload: Uint8Array | null;
+  negotiated: Negotiated | null;
+  exchange: KexExchange | null;
+  result: KexResult | null;
+  ignoreNextKexPacket: boolean;
+  newKeysSent: boolean;
+  newKeysReceived: boolean;
+}
+
+const STRICT_C = 'kex-strict-c-v00@openssh.com';
+const STRICT_S = 'kex-strict-s-v00@openssh.com';
+
+export class Transport {
+  private version: VersionExchange | null;
+  private readonly localVersion: string;
+  remoteVersion: string | null = null;
+  private readonly reader: PacketReader;
+  private readonly writer: PacketWriter;
+  private round: KexRound | null = null;
+  private queued: Uint8Array[] = [];
+  private pendingInput: Uint8Array[] = [];
+  private inboundPaused = false;
+  sessionId: Uint8Array | null = null;
+  serverSigAlgs: string[] | null = null;
+  private strict = false;
+  private firstKexDone = false;
+  private peerWantsExtInfo = false;
+  private extInfoWindow = false;
+  private authenticated = false;
+  private pendingCompression: { out: CompressionName; in: CompressionName } | null = null;
+  private lastKexAt = 0;
+  private now = 0;
+  negotiated: Negotiated | null = null;
+  closed = false;
+
+  constructor(private readonly o: TransportOptions, private readonly host: TransportHost) {
+    this.version = new VersionExchange(o.role === 'client');
+    this.localVersion = `SSH-2.0-${o.softwareVersion}`;
+    const nul = createNullSealerOpener();
+    this.reader = new PacketReader(nul.opener);
+    this.writer = new PacketWriter(nul.sealer, o.crypto.random);
+  }
+
+  start(now: number): void {
+    this.now = now;
+    this.lastKexAt = now;
+    this.host.output(VersionExchange.line(this.o.softwareVersion));
+    this.startKex();
+  }
+
+  get inKex(): boolean {
+    return this.round !== null;
+  }
+
+  get bytesIn(): number {
+    return this.reader.bytesSinceKex;
+  }
+
+  // ---- inbound ----
+
+  receive(bytes: Uint8Array): void {
+    if (this.closed) return;
+    try {
+      if (this.version) {
+        const v = this.version.receive(bytes);
+        if (v.kind === 'needMore') return;
+        this.version = null;
+        this.remoteVersion = v.version;
+        for (const line of v.banner) this.host.emit({ type: 'debug', message: `server banner line: ${line}` });
+        bytes = v.rest;
+      }
+      if (this.inboundPaused) {
+        this.pendingInput.push(bytes);
+        return;
+      }
+      this.reader.push(bytes);
+      this.pump();
+    } catch (err) {
+      this.fail(err as Error);
+    }
+  }
+
+  private pump(): void {
+    while (!this.closed && !this.inboundPaused) {
+      const payload = this.reader.next();
+      if (!payload) return;
+      this.dispatch(payload, (this.reader.seq - 1) >>> 0);
+    }
+  }
+
+  private dispatch(payload: Uint8Array, seq: number): void {
+    const type = payload[0]!;
+    const r = this.round;
+    const initialStrict = this.strict && !this.firstKexDone;
+    if (this.extInfoWindow && type !== Msg.EXT_INFO) this.extInfoWindow = false;
+    switch (type) {
+      case Msg.DISCONNECT:
+        return this.onDisconnect(payload);
+      case Msg.IGNORE:
+      case Msg.DEBUG:
+      case Msg.UNIMPLEMENTED:
+        if (initialStrict) throw new ProtocolError(`message ${type} during strict initial key exchange`);
+        if (type === Msg.DEBUG) this.onDebug(payload);
+        return;
+      case Msg.KEXINIT:
+        return this.onKexInit(payload);
+      case Msg.NEWKEYS:
+        return this.onNewKeys(payload);
+      case Msg.EXT_INFO:
+        return this.onExtInfo(payload);
+    }
+    if (type >= 30 && type <= 49) {
+      if (!r || !r.exchange) throw new ProtocolError(`key exchange message ${type} outside key exchange`);
+      if (r.ignoreNextKexPacket) {
+        r.ignoreNextKexPacket = false;
+        return;
+      }
+      r.exchange.handle(payload);
+      return;
+    }
+    if (!this.firstKexDone || (r && r.peerInit && !r.newKeysReceived)) {
+      throw new ProtocolError(`message ${type} during key exchange`);
+    }
+    if (type === Msg.SERVICE_REQUEST || type === Msg.SERVICE_ACCEPT || type >= 50) {
+      this.host.onPayload(payload);
+      return;
+    }
+    this.send(new Writer(8).byte(Msg.UNIMPLEMENTED).uint32(seq).toBytes());
+  }
+
+  private onDisconnect(payload: Uint8Array): void {
+    const r = new Reader(payload, 'DISCONNECT');
+    r.byte();
+    const reason = r.uint32('reason code');
+    const description = new TextDecoder().decode(r.string('description', 65536));
+    const safe = description.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?');
+    this.closeWith(new DisconnectError(reason, `peer disconnected: ${safe || 'no reason given'}`), false, false);
+  }
+
+  private onDebug(payload: Uint8Array): void {
+    const r = new Reader(payload, 'DEBUG');
+    r.byte();
+    r.boolean('always_display');
+    const message = new TextDecoder().decode(r.string('message', 65536));
+    this.host.emit({ type: 'debug', message: `peer debug: ${message.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?')}` });
+  }
+
+  private onExtInfo(payload: Uint8Array): void {
+    const allowed = this.o.role === 'client' && (this.extInfoWindow || (this.firstKexDone && !this.authenticated && !this.round));
+    if (!allowed) throw new ProtocolError('EXT_INFO in the wrong place');
+    this.extInfoWindow = false;
+    const r = new Reader(payload, 'EXT_INFO');
+    r.byte();
+    const n = r.uint32('extension count');
+    if (n > 64) throw new ProtocolError('too many extensions in EXT_INFO');
+    for (let i = 0; i < n; i++) {
+      const name = fromUtf8(r.string('extension name', 256));
+      const value = r.string('extension value', 65536);
+      if (name === 'server-sig-algs') this.serverSigAlgs = new TextDecoder().decode(value).split(',').filter(Boolean);
+    }
+    r.end();
+  }
+
+  // ---- key exchange ----
+
+  private localKexLists(): KexInitMessage {
+    const o = this.o;
+    const kex = [...o.kexAlgs];
+    if (!this.firstKexDone) {
+      if (o.role === 'client') kex.push('ext-info-c', STRICT_C);
+      else kex.push(STRICT_S);
+    }
+    let hostKey: string[];
+    if (o.role === 'server') {
+      hostKey = [];
+      for (const alg of o.signatureAlgs) {
+        if (o.hostKeys.some((k) => signatureAlgorithmsForKeyType(k.keyType).includes(alg))) hostKey.push(alg);
+      }
+      if (hostKey.length === 0) throw new KeyExchangeFailed('no usable host key for the configured algorithms');
+    } else {
+      hostKey = [...o.signatureAlgs];
+    }
+    return {
+      cookie: o.crypto.random.bytes(16),
+      kex,
+      hostKey,
+      cipherCS: [...o.cipherAlgs],
+      cipherSC: [...o.cipherAlgs],
+      macCS: [...o.macAlgs],
+      macSC: [...o.macAlgs],
+      compressionCS: [...o.compressionAlgs],
+      compressionSC: [...o.compressionAlgs],
+      langCS: [],
+      langSC: [],
+      firstKexPacketFollows: false,
+    };
+  }
+
+  private newRound(): KexRound {
+    return {
+      localInit: null,
+      peerInit: null,
+      peerInitPayload: null,
+      negotiated: null,
+      exchange: null,
+      result: null,
+      ignoreNextKexPacket: false,
+      newKeysSent: false,
+      newKeysReceived: false,
+    };
+  }
+
+  /** Starts a key exchange (initial or re-key) by sending our KEXINIT. */
+  startKex(): void {
+    if (this.closed) return;
+    if (this.round?.localInit) return;
+    this.round ??= this.newRound();
+    const payload = encodeKexInit(this.localKexLists());
+    this.round.localInit = payload;
+    this.writeNow(payload);
+    if (this.round.peerInit) this.beginExchange();
+  }
+
+  private onKexInit(payload: Uint8Array): void {
+    if (this.round?.peerInit) throw new ProtocolError('second KEXINIT during key exchange');
+    const msg = decodeKexInit(payload);
+    if (!this.firstKexDone) {
+      const peerMarker = this.o.role === 'client' ? STRICT_S : STRICT_C;
+      this.strict = msg.kex.includes(peerMarker);
+      if (this.strict && this.reader.packetsSinceKex !== 1) throw new ProtocolError('strict kex: KEXINIT was not the first packet');
+      if (this.o.role === 'server') this.peerWantsExtInfo = msg.kex.includes('ext-info-c');
+    }
+    this.round ??= this.newRound();
+    this.round.peerInit = msg;
+    this.round.peerInitPayload = payload.slice();
+    if (!this.round.localInit) this.startKex();
+    else this.beginExchange();
+  }
+
+  private beginExchange(): void {
+    const r = this.round!;
+    const local = decodeKexInit(r.localInit!);
+    const client = this.o.role === 'client' ? local : r.peerInit!;
+    const server = this.o.role === 'client' ? r.peerInit! : local;
+    const n = negotiate(client, server, (c) => this.o.crypto.cipherInfo(c as CipherName).aead);
+    r.negotiated = n;
+    if (r.peerInit!.firstKexPacketFollows && !guessIsRight(client, server)) r.ignoreNextKexPacket = true;
+    const vc = this.o.role === 'client' ? this.localVersion : this.remoteVersion!;
+    const vs = this.o.role === 'client' ? this.remoteVersion! : this.localVersion;
+    const ic = this.o.role === 'client' ? r.localInit! : r.peerInitPayload!;
+    const is = this.o.role === 'client' ? r.peerInitPayload! : r.localInit!;
+    const head = new Writer(ic.length + is.length + 512).string(vc).string(vs).string(ic).string(is).toBytes();
+    let hostKey: SigningKeyRef | undefined;
+    if (this.o.role === 'server') {
+      const kt = keyTypeForSignature(n.hostKey);
+      hostKey = this.o.hostKeys.find((k) => k.keyType === kt);
+    }
+    r.exchange = new KexExchange(
+      {
+        role: this.o.role,
+        method: n.kex as never,
+        hostKeyAlgorithm: n.hostKey as SignatureName,
+        transcriptHead: head,
+        hostKey,
+        chooseGexGroup: this.o.chooseGexGroup,
+      },
+      {
+        send: (p) => this.writeNow(p),
+        work: (req, done) => this.host.work(req, this.guard(done)),
+        decide: (req, done) => this.host.decide(req, this.guard(done)),
+        fail: (err) => this.fail(err),
+        complete: (res) => this.onExchangeComplete(res),
+      },
+    );
+  }
+
+  /** Wraps an async callback so that it is dropped after close and its errors end the connection. */
+  private guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+    return (...args: A) => {
+      if (this.closed) return;
+      try {
+        fn(...args);
+      } catch (err) {
+        this.fail(err as Error);
+      }
+    };
+  }
+
+  private onExchangeComplete(res: KexResult): void {
+    const r = this.round!;
+    r.result = res;
+    if (!this.sessionId) this.sessionId = res.exchangeHash.slice();
+    this.writeNow(new Uint8Array([Msg.NEWKEYS]));
+    r.newKeysSent = true;
+    this.installOutbound(r);
+    if (this.o.role === 'server' && !this.firstKexDone && this.peerWantsExtInfo) this.sendExtInfo();
+    if (this.inboundPaused) {
+      this.inboundPaused = false;
+      this.installInbound(r);
+      const pending = this.pendingInput;
+      this.pendingInput = [];
+      for (const p of pending) this.reader.push(p);
+      this.maybeFinishRound();
+      this.pump();
+      return;
+    }
+    this.maybeFinishRound();
+  }
+
+  private onNewKeys(payload: Uint8Array): void {
+    const r = this.round;
+    if (!r || !r.exchange || r.newKeysReceived) throw new ProtocolError('unexpected NEWKEYS');
+    if (payload.length !== 1) throw new ProtocolError('malformed NEWKEYS');
+    r.newKeysReceived = true;
+    if (!r.result) {
+      // Keys not derived yet (our side still computing): hold further input.
+      this.inboundPaused = true;
+      return;
+    }
+    this.installInbound(r);
+    this.maybeFinishRound();
+  }
+
+  private keysFor(r: KexRound, dir: 'cs' | 'sc') {
+    const res = r.result!;
+    const n = r.negotiated!;
+    const cipher = (dir === 'cs' ? n.cipherCS : n.cipherSC) as CipherName;
+    const mac = (dir === 'cs' ? n.macCS : n.macSC) as MacName | null;
+    const ci = this.o.crypto.cipherInfo(cipher);
+    const macLen = mac ? this.o.crypto.macInfo(mac).keyLength : 0;
+    const d = (letter: string, len: number) =>
+      deriveKey((h, data) => this.o.crypto.hash(h, data), res.hashName, res.sharedWire, res.exchangeHash, letter, this.sessionId!, len);
+    const [iv, key, mk] = dir === 'cs' ? ['A', 'C', 'E'] : ['B', 'D', 'F'];
+    return { cipher, mac, keys: { iv: d(iv!, ci.ivLength), encKey: d(key!, ci.keyLength), macKey: d(mk!, macLen) } };
+  }
+
+  private installOutbound(r: KexRound): void {
+    const k = this.keysFor(r, this.o.role === 'client' ? 'cs' : 'sc');
+    this.writer.sealer.dispose();
+    this.writer.sealer = this.o.crypto.createSealer(k.cipher, k.mac, k.keys);
+    if (this.strict) this.writer.seq = 0;
+    this.writer.bytesSinceKex = 0;
+    this.writer.packetsSinceKex = 0;
+    const n = r.negotiated!;
+    const comp = (this.o.role === 'client' ? n.compressionCS : n.compressionSC) as CompressionName;
+    if (!this.writer.compressor) {
+      if (comp === 'zlib') this.writer.compressor = this.o.crypto.createCompressor(comp);
+      else if (comp === 'zlib@openssh.com') {
+        if (this.authenticated) this.writer.compressor = this.o.crypto.createCompressor(comp);
+        else this.pendingCompression = { ...(this.pendingCompression ?? { in: 'none' }), out: comp };
+      }
+    }
+  }
+
+  private installInbound(r: KexRound): void {
+    const k = this.keysFor(r, this.o.role === 'client' ? 'sc' : 'cs');
+    this.reader.opener.dispose();
+    this.reader.opener = this.o.crypto.createOpener(k.cipher, k.mac, k.keys);
+    if (this.strict) this.reader.seq = 0;
+    this.reader.bytesSinceKex = 0;
+    this.reader.packetsSinceKex = 0;
+    if (this.o.role === 'client' && !this.firstKexDone) this.extInfoWindow = true;
+    const n = r.negotiated!;
+    const comp = (this.o.role === 'client' ? n.compressionSC : n.compressionCS) as CompressionName;
+    if (!this.reader.decompressor) {
+      if (comp === 'zlib') this.reader.decompressor = this.o.crypto.createDecompressor(comp);
+      else if (comp === 'zlib@openssh.com') {
+        if (this.authenticated) this.reader.decompressor = this.o.crypto.createDecompressor(comp);
+        else this.pendingCompression = { ...(this.pendingCompression ?? { out: 'none' }), in: comp };
+      }
+    }
+  }
+
+  private maybeFinishRound(): void {
+    const r = this.round;
+    if (!r || !r.newKeysSent || !r.newKeysReceived) return;
+    const first = !this.firstKexDone;
+    this.firstKexDone = true;
+    this.negotiated = r.negotiated;
+    this.round = null;
+    this.lastKexAt = this.now;
+    const queued = this.queued;
+    this.queued = [];
+    this.host.emit({ type: 'kexComplete', first, algorithms: { ...r.negotiated! } });
+    for (const p of queued) this.send(p);
+  }
+
+  private sendExtInfo(): void {
+    const algs = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'];
+    if (this.o.signatureAlgs.includes('ssh-rsa')) algs.push('ssh-rsa');
+    this.writeNow(new Writer(256).byte(Msg.EXT_INFO).uint32(1).string('server-sig-algs').string(algs.join(',')).toBytes());
+  }
+
+  /** Called by the core when user authentication has succeeded. */
+  authSucceeded(): void {
+    this.authenticated = true;
+    const p = this.pendingCompression;
+    this.pendingCompression = null;
+    if (p?.out === 'zlib@openssh.com' && !this.writer.compressor) this.writer.compressor = this.o.crypto.createCompressor(p.out);
+    if (p?.in === 'zlib@openssh.com' && !this.reader.decompressor) this.reader.decompressor = this.o.crypto.createDecompressor(p.in);
+  }
+
+  // ---- outbound ----
+
+  private writeNow(payload: Uint8Array): void {
+    if (this.closed) return;
+    this.host.output(this.writer.seal(payload));
+  }
+
+  /** Sends a service payload; held back while a key exchange is in progress. */
+  send(payload: Uint8Array): void {
+    if (this.closed) return;
+    if (this.round || !this.firstKexDone) {
+      this.queued.push(payload);
+      return;
+    }
+    this.writeNow(payload);
+    if (this.writer.bytesSinceKex >= this.o.rekeyBytes || this.reader.bytesSinceKex >= this.o.rekeyBytes) this.startKex();
+  }
+
+  /** Checks inbound volume after a batch of input (rekey by bytes). */
+  checkRekey(): void {
+    if (this.closed || this.round || !this.firstKexDone) return;
+    const o = this.o;
+    if (this.writer.bytesSinceKex >= o.rekeyBytes || this.reader.bytesSinceKex >= o.rekeyBytes) this.startKex();
+    else if (o.rekeySeconds > 0 && this.now - this.lastKexAt >= o.rekeySeconds * 1000) this.startKex();
+    // Sequence numbers must never wrap under the same keys.
+    else if (this.writer.packetsSinceKex > 0x7fffffff || this.reader.packetsSinceKex > 0x7fffffff) this.startKex();
+  }
+
+  tick(now: number): void {
+    this.now = now;
+    this.checkRekey();
+  }
+
+  nextDeadline(): number | null {
+    if (this.closed || this.o.rekeySeconds <= 0) return null;
+    return this.lastKexAt + this.o.rekeySeconds * 1000;
+  }
+
+  // ---- closing ----
+
+  disconnect(reason: number, description: string): void {
+    if (this.closed) return;
+    this.writeNow(new Writer(64 + description.length * 3).byte(Msg.DISCONNECT).uint32(reason).string(utf8(description)).string('').toBytes());
+    this.closeWith(null, true, false);
+  }
+
+  /** Ends the connection because of an error (ours or the peer's). */
+  fail(err: Error): void {
+    if (this.closed) return;
+    const de = err instanceof DisconnectError ? err : new ProtocolError(`internal error: ${err.message}`);
+    const canSend = !this.version;
+    if (canSend) {
+      try {
+        this.writeNow(new Writer(256).byte(Msg.DISCONNECT).uint32(de.reason).string(de.message.slice(0, 200)).string('').toBytes());
+      } catch {
+        /* the sealer itself failed: nothing more to say */
+      }
+    }
+    this.closeWith(de, true, false);
+  }
+
+  socketClosed(): void {
+    if (this.closed) return;
+    this.closeWith(new ConnectionLost('connection lost'), false, true);
+  }
+
+  private closeWith(error: DisconnectError | null, local: boolean, _socket: boolean): void {
+    this.closed = true;
+    this.queued = [];
+    this.pendingInput = [];
+    this.reader.opener.dispose();
+    this.writer.sealer.dispose();
+    this.writer.compressor?.dispose();
+    this.reader.decompressor?.dispose();
+    this.host.onClosed(error, local);
+  }
+}
+
+export { KEX_MARKERS };
