@@ -43,7 +43,8 @@ export interface TransportHost {
   emit(event: TransportEvent): void;
   work(request: HandshakeRequest, done: (err: Error | null, result?: HandshakeResult) => void): void;
   decide(request: DecisionRequest, done: (answer: unknown) => void): void;
-  onPayload(payload: Uint8Array): void;
+  /** Returns false for a message number nobody handles (answered with UNIMPLEMENTED). */
+  onPayload(payload: Uint8Array): boolean;
   onClosed(error: DisconnectError | null, local: boolean): void;
 }
 
@@ -173,10 +174,7 @@ export class Transport {
     if (!this.firstKexDone || (r && r.peerInit && !r.newKeysReceived)) {
       throw new ProtocolError(`message ${type} during key exchange`);
     }
-    if (type === Msg.SERVICE_REQUEST || type === Msg.SERVICE_ACCEPT || type >= 50) {
-      this.host.onPayload(payload);
-      return;
-    }
+    if ((type === Msg.SERVICE_REQUEST || type === Msg.SERVICE_ACCEPT || type >= 50) && this.host.onPayload(payload)) return;
     this.send(new Writer(8).byte(Msg.UNIMPLEMENTED).uint32(seq).toBytes());
   }
 

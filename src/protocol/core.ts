@@ -1,0 +1,283 @@
+/**
+ * SSHCore: one connection's whole protocol state, sans-I/O. The transport,
+ * the user-auth layer of the role and the connection layer, wired together.
+ * Bytes in -> receive(); wire bytes out <- takeOutbound(); events out <-
+ * takeEvents(); async work and decisions are events answered later by
+ * completeWork() / decide().
+ */
+import {
+  COMPRESSION_ALGORITHMS,
+  DEFAULT_CIPHERS,
+  DEFAULT_COMPRESSION,
+  DEFAULT_KEX,
+  DEFAULT_MACS,
+  DEFAULT_SIGNATURES,
+  type CipherName,
+  type CompressionName,
+  type KexName,
+  type MacName,
+  type SignatureName,
+} from './algorithms.js';
+import type { DhGroup, HandshakeRequest, HandshakeResult, SigningKeyRef, TransportCrypto } from './crypto-api.js';
+import { DisconnectError, ProtocolError } from './errors.js';
+import type { CoreEventBase, DecisionRequest, LayerContext } from './layer.js';
+import { DisconnectReason, Msg } from './messages.js';
+import { Transport, type TransportEvent } from './transport.js';
+import { AuthClient } from './auth-client.js';
+import { AuthServer } from './auth-server.js';
+import { ConnectionLayer } from './connection.js';
+
+export type AuthMethodName = 'none' | 'password' | 'publickey' | 'keyboard-interactive';
+
+export interface CoreOptions {
+  role: 'client' | 'server';
+  crypto: TransportCrypto;
+  kexAlgs?: readonly KexName[];
+  encryptionAlgs?: readonly CipherName[];
+  macAlgs?: readonly MacName[];
+  compressionAlgs?: readonly CompressionName[];
+  signatureAlgs?: readonly SignatureName[];
+  hostKeys?: readonly SigningKeyRef[];
+  /** Re-key after this many bytes in either direction (default 1 GiB). */
+  rekeyBytes?: number;
+  /** Re-key after this many seconds (default 3600; 0 = never). */
+  rekeySeconds?: number;
+  softwareVersion?: string;
+  chooseGexGroup?: (min: number, n: number, max: number) => DhGroup;
+  // client auth
+  username?: string;
+  clientKeys?: readonly SigningKeyRef[];
+  password?: string | null;
+  kbdint?: boolean;
+  passwordPrompt?: boolean;
+  // server auth
+  maxAuthTries?: number;
+  authMethods?: AuthMethodName[];
+  banner?: string;
+  // channels
+  windowSize?: number;
+  maxPacketSize?: number;
+  maxChannels?: number;
+}
+
+export type CoreEvent =
+  | { type: 'work'; id: number; request: HandshakeRequest }
+  | { type: 'decision'; id: number; request: DecisionRequest }
+  | { type: 'closed'; error: DisconnectError | null; local: boolean }
+  | TransportEvent
+  | (CoreEventBase & Record<string, unknown>);
+
+type WorkDone = (err: Error | null, result?: HandshakeResult) => void;
+
+export class SSHCore {
+  private readonly transport: Transport;
+  private events: CoreEvent[] = [];
+  private outbound: Uint8Array[] = [];
+  private nextId = 1;
+  private readonly works = new Map<number, WorkDone>();
+  private readonly decisions = new Map<number, (answer: unknown) => void>();
+  private authed = false;
+  readonly connection: ConnectionLayer;
+  readonly authClient: AuthClient | null = null;
+  readonly authServer: AuthServer | null = null;
+  readonly role: 'client' | 'server';
+
+  constructor(o: CoreOptions) {
+    this.role = o.role;
+    for (const c of o.compressionAlgs ?? []) {
+      if (!(COMPRESSION_ALGORITHMS as readonly string[]).includes(c)) throw new RangeError(`compressionAlgs: unknown ${c}`);
+    }
+    if (o.role === 'server' && (!o.hostKeys || o.hostKeys.length === 0)) throw new TypeError('hostKeys: a server needs at least one host key');
+    this.transport = new Transport(
+      {
+        role: o.role,
+        crypto: o.crypto,
+        kexAlgs: o.kexAlgs ?? DEFAULT_KEX,
+        cipherAlgs: o.encryptionAlgs ?? DEFAULT_CIPHERS,
+        macAlgs: o.macAlgs ?? DEFAULT_MACS,
+        compressionAlgs: o.compressionAlgs ?? DEFAULT_COMPRESSION,
+        signatureAlgs: o.signatureAlgs ?? DEFAULT_SIGNATURES,
+        hostKeys: o.hostKeys ?? [],
+        rekeyBytes: o.rekeyBytes ?? 2 ** 30,
+        rekeySeconds: o.rekeySeconds ?? 3600,
+        softwareVersion: o.softwareVersion ?? 'fleetssh_0.1',
+        chooseGexGroup: o.chooseGexGroup,
+      },
+      {
+        output: (wire) => this.outbound.push(wire),
+        emit: (e) => this.onTransportEvent(e),
+        work: (req, done) => this.requestWork(req, done),
+        decide: (req, done) => this.requestDecision(req, done),
+        onPayload: (p) => this.route(p),
+        onClosed: (error, local) => this.events.push({ type: 'closed', error, local }),
+      },
+    );
+    const core = this;
+    const ctx: LayerContext = {
+      send: (p) => this.transport.send(p),
+      emit: (e) => this.onLayerEvent(e),
+      work: (req, done) => this.requestWork(req, done),
+      decide: (req, done) => this.requestDecision(req, done),
+      get sessionId() {
+        return core.transport.sessionId ?? new Uint8Array(0);
+      },
+      get serverSigAlgs() {
+        return core.transport.serverSigAlgs;
+      },
+      fail: (err) => this.transport.fail(err),
+    };
+    this.connection = new ConnectionLayer(ctx, {
+      role: o.role,
+      windowSize: o.windowSize,
+      maxPacketSize: o.maxPacketSize,
+      maxChannels: o.maxChannels,
+    });
+    if (o.role === 'client') {
+      this.authClient = new AuthClient(ctx, {
+        username: o.username ?? '',
+        keys: [...(o.clientKeys ?? [])],
+        password: o.password ?? null,
+        kbdint: o.kbdint ?? true,
+        passwordPrompt: o.passwordPrompt ?? false,
+      });
+    } else {
+      this.authServer = new AuthServer(ctx, {
+        maxAuthTries: o.maxAuthTries ?? 6,
+        methods: o.authMethods,
+        banner: o.banner,
+      });
+    }
+  }
+
+  start(now: number): void {
+    this.transport.start(now);
+  }
+
+  receive(bytes: Uint8Array): void {
+    this.transport.receive(bytes);
+    this.transport.checkRekey();
+  }
+
+  takeOutbound(): Uint8Array[] {
+    const out = this.outbound;
+    this.outbound = [];
+    return out;
+  }
+
+  takeEvents(): CoreEvent[] {
+    const ev = this.events;
+    this.events = [];
+    return ev;
+  }
+
+  tick(now: number): void {
+    this.transport.tick(now);
+  }
+
+  nextDeadline(): number | null {
+    return this.transport.nextDeadline();
+  }
+
+  rekey(): void {
+    this.transport.startKex();
+  }
+
+  get closed(): boolean {
+    return this.transport.closed;
+  }
+
+  get authenticated(): boolean {
+    return this.authed;
+  }
+
+  get remoteVersion(): string | null {
+    return this.transport.remoteVersion;
+  }
+
+  get negotiated() {
+    return this.transport.negotiated;
+  }
+
+  get sessionId(): Uint8Array | null {
+    return this.transport.sessionId;
+  }
+
+  completeWork(id: number, err: Error | null, result?: HandshakeResult): void {
+    const done = this.works.get(id);
+    if (!done) return;
+    this.works.delete(id);
+    if (this.closed) return;
+    try {
+      done(err, result);
+    } catch (e) {
+      this.transport.fail(e as Error);
+    }
+  }
+
+  decide(id: number, answer: unknown): void {
+    const done = this.decisions.get(id);
+    if (!done) return;
+    this.decisions.delete(id);
+    if (this.closed) return;
+    try {
+      done(answer);
+    } catch (e) {
+      this.transport.fail(e as Error);
+    }
+  }
+
+  disconnect(reason: number = DisconnectReason.BY_APPLICATION, description = 'closed by application'): void {
+    this.transport.disconnect(reason, description);
+  }
+
+  /** Ends the connection with an error of ours (e.g. a timeout). */
+  fail(err: DisconnectError): void {
+    this.transport.fail(err);
+  }
+
+  socketClosed(): void {
+    this.transport.socketClosed();
+  }
+
+  private requestWork(request: HandshakeRequest, done: WorkDone): void {
+    const id = this.nextId++;
+    this.works.set(id, done);
+    this.events.push({ type: 'work', id, request });
+  }
+
+  private requestDecision(request: DecisionRequest, done: (answer: unknown) => void): void {
+    const id = this.nextId++;
+    this.decisions.set(id, done);
+    this.events.push({ type: 'decision', id, request });
+  }
+
+  private onTransportEvent(e: TransportEvent): void {
+    this.events.push(e);
+    if (e.type === 'kexComplete' && e.first && this.authClient) this.authClient.start();
+  }
+
+  private onLayerEvent(e: CoreEventBase): void {
+    if (e.type === 'authSuccess' && !this.authed) {
+      this.authed = true;
+      this.transport.authSucceeded();
+    }
+    this.events.push(e as CoreEvent);
+  }
+
+  private route(payload: Uint8Array): boolean {
+    const type = payload[0]!;
+    if (type === Msg.SERVICE_REQUEST || type === Msg.SERVICE_ACCEPT || (type >= 50 && type < 80)) {
+      if (this.authed) return true; // RFC 4252 §5.1: ignore auth messages after success
+      if (this.authClient) this.authClient.handle(payload);
+      else this.authServer!.handle(payload);
+      return true;
+    }
+    if (!this.authed) throw new ProtocolError(`message ${type} before authentication`);
+    if (type >= 80 && type <= 100) {
+      this.connection.handle(payload);
+      return true;
+    }
+    // 101-127 unassigned connection-protocol numbers, 128+ local extensions.
+    return false;
+  }
+}
