@@ -1,0 +1,66 @@
+/**
+ * Finite-field Diffie-Hellman (RFC 4253 §8, RFC 4419, RFC 8268): e and f are
+ * mpints, K = f^x mod p as an mpint. The peer's value must satisfy
+ * 1 < y < p-1 (RFC 4253 §8). The private exponent is 512 random bits, twice
+ * the 256-bit strength of the strongest cipher we negotiate (OpenSSH sizes it
+ * the same way), and always below the group order for these safe primes.
+ */
+import { createDiffieHellman, randomBytes } from 'node:crypto';
+import type { DhGroup } from '../protocol/crypto-api.js';
+import { bigintToBytes, bytesToBigint, encodeMpint } from '../protocol/wire.js';
+import { KeyExchangeFailed } from '../protocol/errors.js';
+import { unwrapMpint, type KexPrimitive } from './kex-primitive.js';
+import { groupBits } from './dh-groups.js';
+
+const EXPONENT_BYTES = 64;
+
+function needGroup(group: DhGroup | undefined, fixed: DhGroup | undefined): DhGroup {
+  const g = fixed ?? group;
+  if (!g) throw new KeyExchangeFailed('DH key exchange needs a group');
+  if (groupBits(g) < 1024) throw new KeyExchangeFailed(`DH group of ${groupBits(g)} bits is too small`);
+  return g;
+}
+
+function checkPeer(g: DhGroup, y: bigint, who: string): void {
+  const p = bytesToBigint(g.p);
+  if (!(y > 1n && y < p - 1n)) throw new KeyExchangeFailed(`${who} DH public value out of range (needs 1 < y < p-1)`);
+}
+
+function keyPair(g: DhGroup, secret?: Uint8Array) {
+  const dh = createDiffieHellman(g.p, g.g);
+  dh.setPrivateKey(secret ?? randomBytes(EXPONENT_BYTES));
+  const pub = secret ? undefined : dh.generateKeys();
+  return { dh, pub };
+}
+
+function shared(dh: ReturnType<typeof createDiffieHellman>, g: DhGroup, y: bigint): Uint8Array {
+  const k = dh.computeSecret(bigintToBytes(y, g.p.length));
+  return encodeMpint(k);
+}
+
+/** `fixed` is the method's group (groupN methods); undefined for group exchange, where the request carries it. */
+export function modpDhKex(fixed?: DhGroup): KexPrimitive {
+  return {
+    generate(group) {
+      const g = needGroup(group, fixed);
+      const secret = randomBytes(EXPONENT_BYTES);
+      const { dh } = keyPair(g, secret);
+      const pub = dh.generateKeys();
+      return { publicWire: encodeMpint(pub), secret: new Uint8Array(secret) };
+    },
+    agree(secret, peerPublicWire, group) {
+      const g = needGroup(group, fixed);
+      const f = unwrapMpint(peerPublicWire, 'server DH public value f');
+      checkPeer(g, f, 'server');
+      const { dh } = keyPair(g, secret);
+      return shared(dh, g, f);
+    },
+    respond(peerPublicWire, group) {
+      const g = needGroup(group, fixed);
+      const e = unwrapMpint(peerPublicWire, 'client DH public value e');
+      checkPeer(g, e, 'client');
+      const { dh, pub } = keyPair(g);
+      return { publicWire: encodeMpint(pub!), sharedWire: shared(dh, g, e) };
+    },
+  };
+}
