@@ -1,0 +1,209 @@
+/**
+ * Node streams over one SSH channel, with backpressure in both directions.
+ *
+ * Inbound: data from the peer is pushed to a Readable; the channel's receive
+ * window is credited back (`consume`) only while the Readable's buffer is under
+ * its high-water mark, or later, when the consumer reads. A slow reader thus
+ * stops the peer, and at most window + highWaterMark bytes are buffered.
+ *
+ * Outbound: writes queue here in order and are handed to the channel as its
+ * remote window and the socket allow; a write's callback runs once its bytes
+ * were accepted, so `write()` returns false and 'drain' follows the window.
+ *
+ * The streams never emit 'error' on their own: writes after the channel closed
+ * are discarded, and the owner reports failures through its own promises.
+ */
+import { Duplex, Readable, Writable } from 'node:stream';
+
+/** What a ChannelIO needs from its connection actor. */
+export interface ChannelPort {
+  /** Runs fn inside the actor's mailbox (now, or after the current message). */
+  post(fn: () => void): void;
+  /** Actor context: hands bytes to the channel; returns how many were accepted now. */
+  sendData(data: Uint8Array, extended: number | undefined): number;
+  /** Actor context: sends EOF. */
+  sendEof(): void;
+  /** Actor context: credits n bytes back to the receive window. */
+  consume(n: number): void;
+  /** Actor context: false while the socket is above its high-water mark. */
+  socketWritable(): boolean;
+}
+
+export interface ChannelIOOptions {
+  /** Text encoding of the streams, or null for Buffers. Default 'utf8'. */
+  encoding?: BufferEncoding | null;
+  /** Readable/Writable high-water mark in bytes. Default 64 KiB. */
+  highWaterMark?: number;
+}
+
+interface PendingWrite {
+  data: Uint8Array | null; // null = EOF marker
+  extended: number | undefined;
+  done: (err?: Error | null) => void;
+}
+
+/** Credits window bytes back as a Readable's consumer takes them. */
+class InboundSide {
+  private owed = 0;
+  ended = false;
+  constructor(private readonly port: ChannelPort, readonly readable: Readable) {}
+
+  /** Actor context. */
+  push(data: Uint8Array): void {
+    if (this.ended || this.readable.destroyed) {
+      // Nobody will read it: keep the channel flowing rather than stall the peer.
+      this.port.consume(data.length);
+      return;
+    }
+    const below = this.readable.push(Buffer.from(data.buffer, data.byteOffset, data.length));
+    if (below) this.port.consume(data.length);
+    else this.owed += data.length;
+  }
+
+  /** Called by Node when the consumer wants more (user context). */
+  wantMore(): void {
+    if (this.owed === 0) return;
+    this.port.post(() => {
+      const n = this.owed;
+      this.owed = 0;
+      if (n > 0) this.port.consume(n);
+    });
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.readable.push(null);
+  }
+}
+
+export class ChannelIO {
+  /** Writes go to the channel's data stream; reads come from it. */
+  readonly stream: Duplex;
+  /** Extended data (stderr) received from the peer. */
+  readonly stderrIn: Readable;
+  /** Extended data (stderr) sent to the peer. */
+  readonly stderrOut: Writable;
+
+  private readonly queue: PendingWrite[] = [];
+  private readonly stdoutSide: InboundSide;
+  private readonly stderrSide: InboundSide;
+  private closed = false;
+  private eofSent = false;
+
+  constructor(private readonly port: ChannelPort, options: ChannelIOOptions = {}) {
+    const encoding = options.encoding === undefined ? 'utf8' : options.encoding;
+    const highWaterMark = options.highWaterMark ?? 64 * 1024;
+    if (encoding !== null && !Buffer.isEncoding(encoding)) {
+      throw new RangeError(`encoding: unknown encoding ${JSON.stringify(encoding)}`);
+    }
+    let stdoutSide: InboundSide | null = null;
+    let stderrSide: InboundSide | null = null;
+    this.stream = new Duplex({
+      allowHalfOpen: true,
+      highWaterMark,
+      defaultEncoding: encoding ?? 'utf8',
+      read: () => stdoutSide?.wantMore(),
+      write: (chunk: Buffer, _enc, cb) => this.enqueue(chunk, undefined, cb),
+      writev: (chunks, cb) => this.enqueue(Buffer.concat(chunks.map((c) => c.chunk as Buffer)), undefined, cb),
+      final: (cb) => this.enqueue(null, undefined, cb),
+    });
+    this.stderrIn = new Readable({ highWaterMark, read: () => stderrSide?.wantMore() });
+    this.stderrOut = new Writable({
+      highWaterMark,
+      defaultEncoding: encoding ?? 'utf8',
+      write: (chunk: Buffer, _enc, cb) => this.enqueue(chunk, 1, cb),
+      writev: (chunks, cb) => this.enqueue(Buffer.concat(chunks.map((c) => c.chunk as Buffer)), 1, cb),
+    });
+    if (encoding !== null) {
+      this.stream.setEncoding(encoding);
+      this.stderrIn.setEncoding(encoding);
+    }
+    stdoutSide = new InboundSide(port, this.stream);
+    stderrSide = new InboundSide(port, this.stderrIn);
+    this.stdoutSide = stdoutSide;
+    this.stderrSide = stderrSide;
+  }
+
+  // ---- actor side -------------------------------------------------------
+
+  /** Actor context: data from the peer. */
+  onData(data: Uint8Array, extended?: number): void {
+    if (extended === undefined || extended === 0) this.stdoutSide.push(data);
+    else if (extended === 1) this.stderrSide.push(data);
+    else this.port.consume(data.length);
+  }
+
+  /** Actor context: the peer sent EOF. */
+  onEof(): void {
+    this.stdoutSide.end();
+    this.stderrSide.end();
+  }
+
+  /** Actor context: the channel is fully closed (or the connection is gone). */
+  onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onEof();
+    const pending = this.queue.splice(0);
+    for (const w of pending) w.done(null); // discarded: the channel is gone
+    if (!this.stream.writableFinished && !this.stream.destroyed) this.stream.end();
+    if (!this.stderrOut.writableFinished && !this.stderrOut.destroyed) this.stderrOut.end();
+  }
+
+  /** Actor context: the remote window opened or the socket drained. */
+  pump(): void {
+    while (this.queue.length > 0 && !this.closed) {
+      if (!this.port.socketWritable()) return;
+      const w = this.queue[0]!;
+      if (w.data === null) {
+        this.queue.shift();
+        if (!this.eofSent) {
+          this.eofSent = true;
+          this.port.sendEof();
+        }
+        w.done(null);
+        continue;
+      }
+      const accepted = this.port.sendData(w.data, w.extended);
+      if (accepted < w.data.length) {
+        w.data = w.data.subarray(accepted);
+        return;
+      }
+      this.queue.shift();
+      w.done(null);
+    }
+  }
+
+  /** True once EOF was sent (stdin ended). */
+  get eofWasSent(): boolean {
+    return this.eofSent;
+  }
+
+  /** Bytes queued but not yet accepted by the channel. */
+  get pendingBytes(): number {
+    let n = 0;
+    for (const w of this.queue) n += w.data?.length ?? 0;
+    return n;
+  }
+
+  // ---- stream side --------------------------------------------------------
+
+  private enqueue(data: Buffer | null, extended: number | undefined, cb: (err?: Error | null) => void): void {
+    if (data !== null && data.length === 0) {
+      cb();
+      return;
+    }
+    // Copy: the caller may reuse its buffer once the callback ran, and we
+    // hold slices of it until the window opens.
+    const bytes = data === null ? null : new Uint8Array(data);
+    this.port.post(() => {
+      if (this.closed) {
+        cb();
+        return;
+      }
+      this.queue.push({ data: bytes, extended, done: (err) => cb(err) });
+      this.pump();
+    });
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Loading keys for the API options: SSHKey objects or file paths, the user's
+ * default identities, and authorized_keys lists.
+ */
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { KeyImportError } from '../protocol/errors.js';
+import { SSHKey, importPrivateKey, importPublicKey } from '../crypto/keys/ssh-key.js';
+
+/** Reads and imports a private key file (OpenSSH or PEM). */
+export async function readPrivateKey(path: string, passphrase?: string): Promise<SSHKey> {
+  if (typeof path !== 'string' || path === '') throw new TypeError('path: expected a file path');
+  const data = await readFile(path);
+  try {
+    return importPrivateKey(new Uint8Array(data), passphrase);
+  } catch (err) {
+    throw new KeyImportError(`${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Reads a public key file ("type base64 [comment]"). */
+export async function readPublicKey(path: string): Promise<SSHKey> {
+  if (typeof path !== 'string' || path === '') throw new TypeError('path: expected a file path');
+  const text = await readFile(path, 'utf8');
+  try {
+    return importPublicKey(text);
+  } catch (err) {
+    throw new KeyImportError(`${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Keys given as SSHKey objects or paths; `option` names the option in errors. */
+export async function loadPrivateKeys(option: string, keys: readonly (SSHKey | string)[], passphrase?: string): Promise<SSHKey[]> {
+  if (!Array.isArray(keys)) throw new TypeError(`${option}: expected a list of keys or key file paths`);
+  const out: SSHKey[] = [];
+  for (const k of keys) {
+    if (k instanceof SSHKey) {
+      if (!k.hasPrivate) throw new TypeError(`${option}: key ${k.fingerprintSHA256()} has no private part`);
+      out.push(k);
+    } else if (typeof k === 'string') {
+      out.push(await readPrivateKey(k, passphrase));
+    } else {
+      throw new TypeError(`${option}: expected SSHKey objects or file paths`);
+    }
+  }
+  return out;
+}
+
+/** The user's ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exist and import without a passphrase. */
+export async function defaultClientKeys(passphrase?: string): Promise<SSHKey[]> {
+  const out: SSHKey[] = [];
+  for (const name of ['id_ed25519', 'id_ecdsa', 'id_rsa']) {
+    try {
+      out.push(await readPrivateKey(join(homedir(), '.ssh', name), passphrase));
+    } catch {
+      // missing, unreadable or encrypted: skipped, as the default set is best-effort
+    }
+  }
+  return out;
+}
+
+/**
+ * authorized_keys lines: `[options] keytype base64 [comment]`. Options are
+ * not enforced (this server grants no forwarding or commands by options);
+ * lines that do not parse are skipped.
+ */
+export function parseAuthorizedKeys(text: string): SSHKey[] {
+  const out: SSHKey[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    // The key starts at the first field that is a key type followed by base64.
+    const m = /(?:^|\s)((?:ssh-|ecdsa-sha2-|sk-)\S+\s+[A-Za-z0-9+/]+={0,2}(?:\s.*)?)$/.exec(line);
+    if (!m) continue;
+    try {
+      out.push(importPublicKey(m[1]!));
+    } catch {
+      // skipped like OpenSSH skips a bad line
+    }
+  }
+  return out;
+}
+
+/** `authorizedClientKeys`: a path to an authorized_keys file, or a list of keys. */
+export async function loadAuthorizedKeys(option: string | readonly SSHKey[] | undefined): Promise<SSHKey[] | null> {
+  if (option === undefined) return null;
+  if (typeof option === 'string') {
+    let text: string;
+    try {
+      text = await readFile(option, 'utf8');
+    } catch (err) {
+      throw new TypeError(`authorizedClientKeys: cannot read ${option}: ${(err as Error).message}`);
+    }
+    return parseAuthorizedKeys(text);
+  }
+  if (!Array.isArray(option) || option.some((k) => !(k instanceof SSHKey))) {
+    throw new TypeError('authorizedClientKeys: expected a file path or a list of SSHKey objects');
+  }
+  return [...option];
+}
