@@ -1,0 +1,303 @@
+/**
+ * Client side of user authentication (RFC 4252, RFC 4256), sans-I/O.
+ *
+ * Order of methods, as OpenSSH: "none" (to learn what the server allows),
+ * then publickey for each key (query first, sign only after PK_OK), then
+ * keyboard-interactive, then password. A method is tried only when the last
+ * USERAUTH_FAILURE listed it.
+ *
+ * Decisions asked through ctx.decide (answer shapes):
+ *  - {kind:'kbdint', name, instruction, lang, prompts:[{prompt, echo}]} -> string[] | null
+ *    (null gives up on keyboard-interactive; never asked for zero prompts)
+ *  - {kind:'password', prompt} -> string | null   (only when passwordPrompt is true)
+ *  - {kind:'passwordChange', prompt, lang} -> {oldPassword, newPassword} | null
+ */
+import type { SigningKeyRef } from './crypto-api.js';
+import type { LayerContext } from './layer.js';
+import type { SignatureName } from './algorithms.js';
+import { signatureAlgorithmsForKeyType } from './algorithms.js';
+import { Msg } from './messages.js';
+import { PermissionDenied, ProtocolError, DisconnectError } from './errors.js';
+import { equalBytes } from './wire.js';
+import {
+  type AuthMethodFields,
+  type InfoRequest,
+  decodeEmpty,
+  decodeInfoRequest,
+  decodePasswdChangeReq,
+  decodePkOk,
+  decodeServiceMessage,
+  decodeUserauthBanner,
+  decodeUserauthFailure,
+  encodeInfoResponse,
+  encodeServiceRequest,
+  encodeUserauthRequest,
+  publicKeySignedData,
+} from './auth-messages.js';
+
+export interface AuthClientOptions {
+  username: string;
+  keys: readonly SigningKeyRef[];
+  password?: string | null;
+  kbdint?: boolean;
+  passwordPrompt?: boolean;
+}
+
+export type AuthEvent =
+  | { type: 'authBanner'; message: string; lang: string }
+  | { type: 'authSuccess'; username: string };
+
+/** Password prompts per connection when asking the application (OpenSSH's NumberOfPasswordPrompts). */
+const PASSWORD_PROMPTS = 3;
+
+type ClientState =
+  | { kind: 'idle' }
+  | { kind: 'awaitingServiceAccept' }
+  | { kind: 'awaitingNoneResult' }
+  | { kind: 'awaitingPkOk'; key: SigningKeyRef; algorithm: SignatureName }
+  | { kind: 'awaitingSignature' }
+  | { kind: 'awaitingPkResult' }
+  | { kind: 'awaitingKbdint' }
+  | { kind: 'awaitingKbdintAnswer' }
+  | { kind: 'awaitingPassword' }
+  | { kind: 'awaitingPasswordResult' }
+  | { kind: 'awaitingPasswordChange' }
+  | { kind: 'done' }
+  | { kind: 'failed' };
+
+export class AuthClient {
+  private state: ClientState = { kind: 'idle' };
+  private allowed: string[] = [];
+  private readonly tried = new Set<string>();
+  private keyIndex = 0;
+  private kbdintTried = false;
+  private passwordAttempts = 0;
+  private readonly opts: AuthClientOptions;
+
+  constructor(private readonly ctx: LayerContext, options: AuthClientOptions) {
+    if (typeof options.username !== 'string') throw new TypeError('username must be a string');
+    this.opts = options;
+  }
+
+  get authenticated(): boolean {
+    return this.state.kind === 'done';
+  }
+
+  start(): void {
+    if (this.state.kind !== 'idle') throw new Error('AuthClient.start() called twice');
+    this.state = { kind: 'awaitingServiceAccept' };
+    this.ctx.send(encodeServiceRequest('ssh-userauth'));
+  }
+
+  handle(payload: Uint8Array): void {
+    if (this.state.kind === 'failed') return;
+    if (this.state.kind === 'done') return this.fail(new ProtocolError(`auth message ${payload[0]} after success`));
+    try {
+      this.dispatch(payload);
+    } catch (err) {
+      this.fail(err instanceof DisconnectError ? err : new ProtocolError(String(err)));
+    }
+  }
+
+  private dispatch(payload: Uint8Array): void {
+    const msg = payload[0];
+    const s = this.state;
+    switch (msg) {
+      case Msg.SERVICE_ACCEPT: {
+        if (s.kind !== 'awaitingServiceAccept') throw outOfState(msg, s.kind);
+        const name = decodeServiceMessage(payload, Msg.SERVICE_ACCEPT);
+        if (name !== 'ssh-userauth') throw new ProtocolError(`SERVICE_ACCEPT for ${JSON.stringify(name)}`);
+        this.state = { kind: 'awaitingNoneResult' };
+        this.sendRequest({ kind: 'none' });
+        return;
+      }
+      case Msg.USERAUTH_BANNER: {
+        if (s.kind === 'idle' || s.kind === 'awaitingServiceAccept') throw outOfState(msg, s.kind);
+        const b = decodeUserauthBanner(payload);
+        this.emit({ type: 'authBanner', message: b.message, lang: b.lang });
+        return;
+      }
+      case Msg.USERAUTH_SUCCESS: {
+        if (!awaitingResult(s)) throw outOfState(msg, s.kind);
+        decodeEmpty(payload, 'USERAUTH_SUCCESS');
+        this.state = { kind: 'done' };
+        this.emit({ type: 'authSuccess', username: this.opts.username });
+        return;
+      }
+      case Msg.USERAUTH_FAILURE: {
+        if (!awaitingResult(s)) throw outOfState(msg, s.kind);
+        const f = decodeUserauthFailure(payload);
+        this.allowed = f.methods;
+        this.next();
+        return;
+      }
+      case 60:
+        return this.handleMethodMessage(payload);
+      default:
+        throw outOfState(msg ?? -1, s.kind);
+    }
+  }
+
+  /** Message 60 means PK_OK, PASSWD_CHANGEREQ or INFO_REQUEST depending on the method in progress. */
+  private handleMethodMessage(payload: Uint8Array): void {
+    const s = this.state;
+    if (s.kind === 'awaitingPkOk') {
+      const ok = decodePkOk(payload);
+      if (ok.algorithm !== s.algorithm || !equalBytes(ok.publicBlob, s.key.publicBlob)) {
+        throw new ProtocolError('USERAUTH_PK_OK for a key that was not offered');
+      }
+      this.signAndSend(s.key, s.algorithm);
+    } else if (s.kind === 'awaitingPasswordResult') {
+      const req = decodePasswdChangeReq(payload);
+      this.state = { kind: 'awaitingPasswordChange' };
+      this.ctx.decide({ kind: 'passwordChange', prompt: req.prompt, lang: req.lang }, (answer) => {
+        if (this.state.kind !== 'awaitingPasswordChange') return;
+        const a = asPasswordChange(answer);
+        if (a === null) return this.next();
+        this.state = { kind: 'awaitingPasswordResult' };
+        this.sendRequest({ kind: 'passwordChange', oldPassword: a.oldPassword, newPassword: a.newPassword });
+      });
+    } else if (s.kind === 'awaitingKbdint') {
+      this.answerInfoRequest(decodeInfoRequest(payload));
+    } else {
+      throw outOfState(60, s.kind);
+    }
+  }
+
+  private answerInfoRequest(req: InfoRequest): void {
+    if (req.prompts.length === 0) {
+      this.ctx.send(encodeInfoResponse([]));
+      return;
+    }
+    this.state = { kind: 'awaitingKbdintAnswer' };
+    const question = { kind: 'kbdint', name: req.name, instruction: req.instruction, lang: req.lang, prompts: req.prompts };
+    this.ctx.decide(question, (answer) => {
+      if (this.state.kind !== 'awaitingKbdintAnswer') return;
+      if (!isStringArray(answer) || answer.length !== req.prompts.length) return this.next();
+      this.state = { kind: 'awaitingKbdint' };
+      this.ctx.send(encodeInfoResponse(answer));
+    });
+  }
+
+  private signAndSend(key: SigningKeyRef, algorithm: SignatureName): void {
+    this.state = { kind: 'awaitingSignature' };
+    const { username } = this.opts;
+    const data = publicKeySignedData(this.ctx.sessionId, username, 'ssh-connection', algorithm, key.publicBlob);
+    this.ctx.work({ op: 'sign', key, algorithm, data }, (err, result) => {
+      if (this.state.kind !== 'awaitingSignature') return;
+      if (err || !(result instanceof Uint8Array)) {
+        // A key that cannot sign (agent refused, bad handle): move on to the next one.
+        return this.next();
+      }
+      this.state = { kind: 'awaitingPkResult' };
+      this.sendRequest({ kind: 'publickey', algorithm, publicBlob: key.publicBlob, signature: result });
+    });
+  }
+
+  /** Picks the next method/key the server allows, or gives up. */
+  private next(): void {
+    const allows = (m: string): boolean => this.allowed.includes(m);
+    if (allows('publickey')) {
+      while (this.keyIndex < this.opts.keys.length) {
+        const key = this.opts.keys[this.keyIndex++]!;
+        const algorithm = this.pickAlgorithm(key.keyType);
+        if (algorithm === null) continue;
+        this.tried.add('publickey');
+        this.state = { kind: 'awaitingPkOk', key, algorithm };
+        this.sendRequest({ kind: 'publickey', algorithm, publicBlob: key.publicBlob });
+        return;
+      }
+    }
+    if (allows('keyboard-interactive') && this.opts.kbdint && !this.kbdintTried) {
+      this.kbdintTried = true;
+      this.tried.add('keyboard-interactive');
+      this.state = { kind: 'awaitingKbdint' };
+      this.sendRequest({ kind: 'keyboard-interactive', lang: '', submethods: '' });
+      return;
+    }
+    if (allows('password')) {
+      const fixed = this.opts.password;
+      if (typeof fixed === 'string' && this.passwordAttempts === 0) {
+        this.passwordAttempts = 1;
+        this.tried.add('password');
+        this.state = { kind: 'awaitingPasswordResult' };
+        this.sendRequest({ kind: 'password', password: fixed });
+        return;
+      }
+      if (typeof fixed !== 'string' && this.canPromptAgain()) {
+        this.passwordAttempts++;
+        this.tried.add('password');
+        this.state = { kind: 'awaitingPassword' };
+        const prompt = `${this.opts.username}'s password: `;
+        this.ctx.decide({ kind: 'password', prompt }, (answer) => {
+          if (this.state.kind !== 'awaitingPassword') return;
+          if (typeof answer !== 'string') {
+            this.passwordAttempts = Infinity;
+            return this.next();
+          }
+          this.state = { kind: 'awaitingPasswordResult' };
+          this.sendRequest({ kind: 'password', password: answer });
+        });
+        return;
+      }
+    }
+    const tried = this.tried.size ? [...this.tried].join(', ') : 'none';
+    this.fail(new PermissionDenied(`permission denied (tried: ${tried}; server allows: ${this.allowed.join(',') || 'nothing'})`));
+  }
+
+  private canPromptAgain(): boolean {
+    return this.opts.passwordPrompt === true && typeof this.opts.password !== 'string' && this.passwordAttempts < PASSWORD_PROMPTS;
+  }
+
+  /** rsa-sha2-512/256 by server-sig-algs; ssh-rsa only when the server did not announce any. */
+  private pickAlgorithm(keyType: string): SignatureName | null {
+    const candidates = signatureAlgorithmsForKeyType(keyType);
+    if (candidates.length === 0) return null;
+    if (keyType !== 'ssh-rsa') return candidates[0]!;
+    const announced = this.ctx.serverSigAlgs;
+    if (announced === null) return 'ssh-rsa';
+    return candidates.find((a) => announced.includes(a)) ?? null;
+  }
+
+  private sendRequest(fields: AuthMethodFields): void {
+    this.ctx.send(encodeUserauthRequest({ username: this.opts.username, service: 'ssh-connection', fields }));
+  }
+
+  private emit(event: AuthEvent): void {
+    this.ctx.emit(event);
+  }
+
+  private fail(err: DisconnectError): void {
+    this.state = { kind: 'failed' };
+    this.ctx.fail(err);
+  }
+}
+
+function awaitingResult(s: ClientState): boolean {
+  switch (s.kind) {
+    case 'awaitingNoneResult':
+    case 'awaitingPkOk':
+    case 'awaitingPkResult':
+    case 'awaitingKbdint':
+    case 'awaitingPasswordResult':
+      return true;
+    default:
+      return false;
+  }
+}
+
+function outOfState(msg: number, state: string): ProtocolError {
+  return new ProtocolError(`unexpected auth message ${msg} while ${state}`);
+}
+
+function isStringArray(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string');
+}
+
+function asPasswordChange(v: unknown): { oldPassword: string; newPassword: string } | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const o = v as { oldPassword?: unknown; newPassword?: unknown };
+  return typeof o.oldPassword === 'string' && typeof o.newPassword === 'string'
+    ? { oldPassword: o.oldPassword, newPassword: o.newPassword }
+    : null;
+}
