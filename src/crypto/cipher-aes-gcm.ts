@@ -1,0 +1,137 @@
+/**
+ * aes128-gcm@openssh.com / aes256-gcm@openssh.com (RFC 5647 as OpenSSH
+ * implements it, PROTOCOL 1.6): packet_length in clear as the AAD, a 12-byte
+ * nonce = 4-byte fixed field || 8-byte invocation counter that is incremented
+ * (big-endian, mod 2^64) after every packet, and a 16-byte tag.
+ */
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import { gcm } from '@noble/ciphers/aes.js';
+import type { PacketKeys, PacketOpener, PacketSealer } from '../protocol/crypto-api.js';
+import { MacError } from '../protocol/errors.js';
+import { takeKey, type CipherEntry } from './cipher-table.js';
+import { checkPacketLength, checkSealInput, checkWireLength, readUint32BE } from './packet-length.js';
+
+const TAG = 16;
+const BLOCK = 16;
+
+/** Increments the invocation counter (bytes 4..12) as a big-endian uint64. */
+function nextNonce(nonce: Uint8Array): void {
+  for (let i = 11; i >= 4; i--) {
+    nonce[i] = (nonce[i] + 1) & 0xff;
+    if (nonce[i] !== 0) return;
+  }
+}
+
+/** The per-packet AEAD primitive; the framing around it is shared below. */
+interface GcmCore {
+  /** Writes ciphertext || tag of packet[4..] under aad = packet[0..4] to out[4..]. */
+  seal(nonce: Uint8Array, packet: Uint8Array, out: Uint8Array): void;
+  /** Plaintext of wire[4..end] or null when the tag does not verify. */
+  open(nonce: Uint8Array, wire: Uint8Array, end: number): Uint8Array | null;
+  dispose(): void;
+}
+
+function nodeCore(e: CipherEntry, key: Uint8Array): GcmCore {
+  let k: KeyObject | null = createSecretKey(key);
+  const live = (): KeyObject => {
+    if (k === null) throw new Error('cipher: used after dispose');
+    return k;
+  };
+  return {
+    seal(nonce, packet, out) {
+      const c = createCipheriv(e.openssl as 'aes-128-gcm', live(), nonce, { authTagLength: TAG });
+      c.setAAD(packet.subarray(0, 4));
+      const n = packet.length;
+      out.set(c.update(packet.subarray(4)), 4);
+      c.final();
+      out.set(c.getAuthTag(), n);
+    },
+    open(nonce, wire, end) {
+      const d = createDecipheriv(e.openssl as 'aes-128-gcm', live(), nonce, { authTagLength: TAG });
+      d.setAAD(wire.subarray(0, 4));
+      d.setAuthTag(wire.subarray(end, end + TAG));
+      const plain = d.update(wire.subarray(4, end));
+      try {
+        d.final();
+      } catch {
+        plain.fill(0);
+        return null;
+      }
+      return new Uint8Array(plain.buffer, plain.byteOffset, plain.length);
+    },
+    dispose() {
+      k = null;
+    },
+  };
+}
+
+function nobleCore(key: Uint8Array): GcmCore {
+  const k = key.slice();
+  return {
+    seal(nonce, packet, out) {
+      out.set(gcm(k, nonce, packet.subarray(0, 4)).encrypt(packet.subarray(4)), 4);
+    },
+    open(nonce, wire, end) {
+      try {
+        return gcm(k, nonce, wire.subarray(0, 4)).decrypt(wire.subarray(4, end + TAG));
+      } catch {
+        return null;
+      }
+    },
+    dispose() {
+      k.fill(0);
+    },
+  };
+}
+
+function makeCore(e: CipherEntry, keys: PacketKeys, impl: 'node' | 'noble'): { core: GcmCore; nonce: Uint8Array } {
+  const key = takeKey(e, 'key', keys.encKey);
+  const nonce = takeKey(e, 'iv', keys.iv).slice();
+  return { core: impl === 'node' ? nodeCore(e, key) : nobleCore(key), nonce };
+}
+
+export function createGcmSealer(e: CipherEntry, keys: PacketKeys, impl: 'node' | 'noble'): PacketSealer {
+  const { core, nonce } = makeCore(e, keys, impl);
+  return {
+    blockSize: BLOCK,
+    aadLength: 4,
+    macLength: TAG,
+    seal(_seq, packet) {
+      checkSealInput(packet, BLOCK, 4);
+      const out = new Uint8Array(packet.length + TAG);
+      out.set(packet.subarray(0, 4), 0);
+      core.seal(nonce, packet, out);
+      nextNonce(nonce);
+      return out;
+    },
+    dispose() {
+      core.dispose();
+      nonce.fill(0);
+    },
+  };
+}
+
+export function createGcmOpener(e: CipherEntry, keys: PacketKeys, impl: 'node' | 'noble'): PacketOpener {
+  const { core, nonce } = makeCore(e, keys, impl);
+  let len = -1;
+  return {
+    blockSize: BLOCK,
+    macLength: TAG,
+    lengthPrefix: 4,
+    decryptLength(_seq, head) {
+      len = checkPacketLength(readUint32BE(head, 0), BLOCK, 4);
+      return len;
+    },
+    open(_seq, wire) {
+      checkWireLength(wire, len, TAG);
+      const plain = core.open(nonce, wire, 4 + len);
+      if (plain === null) throw new MacError();
+      nextNonce(nonce);
+      return plain;
+    },
+    dispose() {
+      core.dispose();
+      nonce.fill(0);
+    },
+  };
+}

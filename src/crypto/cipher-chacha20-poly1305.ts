@@ -1,0 +1,148 @@
+/**
+ * chacha20-poly1305@openssh.com (OpenSSH PROTOCOL.chacha20poly1305).
+ *
+ * The 64-byte key is K_2 (bytes 0..32, payload) || K_1 (bytes 32..64, length).
+ * The nonce is the sequence number as a uint64 BE (original 64-bit-nonce
+ * ChaCha20). The Poly1305 key is the first 32 bytes of K_2's keystream block 0,
+ * the payload is encrypted from block 1, and the tag covers the encrypted
+ * length || ciphertext. With a counter below 2^32, the original layout equals
+ * the IETF one with a 12-byte nonce 0x00000000 || seq64: that is how both
+ * node:crypto ('chacha20', IV = LE32 counter || nonce12) and noble are driven.
+ */
+import { createCipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import { chacha20 } from '@noble/ciphers/chacha.js';
+import { poly1305 } from '@noble/ciphers/_poly1305.js';
+import type { PacketKeys, PacketOpener, PacketSealer } from '../protocol/crypto-api.js';
+import { MacError } from '../protocol/errors.js';
+import { takeKey, type CipherEntry } from './cipher-table.js';
+import { constantTimeEqual } from './mac-hmac.js';
+import { checkPacketLength, checkSealInput, checkWireLength, readUint32BE, writeUint32BE } from './packet-length.js';
+import { Poly1305Wasm } from './poly1305-wasm.js';
+
+const TAG = 16;
+const BLOCK = 8;
+
+/** Keystream operations for one key pair; all take the packet's seq. */
+interface ChachaCore {
+  /** XORs 4 bytes with K_1's keystream at block 0. */
+  cryptLength(seq: number, src: Uint8Array): Uint8Array;
+  /** Poly1305 key (K_2 block 0) and a function XORing data from K_2 block 1 on. */
+  payload(seq: number): { polyKey: Uint8Array; crypt(src: Uint8Array): Uint8Array };
+  /** Poly1305 tag written to out[offset..]. */
+  tag(polyKey: Uint8Array, data: Uint8Array, out: Uint8Array, offset: number): void;
+  dispose(): void;
+}
+
+const ZERO_BLOCK = new Uint8Array(64);
+
+function nodeCore(key: Uint8Array): ChachaCore {
+  let k2: KeyObject | null = createSecretKey(key.subarray(0, 32));
+  let k1: KeyObject | null = createSecretKey(key.subarray(32, 64));
+  const iv = new Uint8Array(16); // LE32 counter = 0 || 0x00000000 || seq64 BE
+  const poly = new Poly1305Wasm();
+  const setSeq = (seq: number) => writeUint32BE(iv, 12, seq);
+  return {
+    cryptLength(seq, src) {
+      if (k1 === null) throw new Error('cipher: used after dispose');
+      setSeq(seq);
+      return createCipheriv('chacha20', k1, iv).update(src);
+    },
+    payload(seq) {
+      if (k2 === null) throw new Error('cipher: used after dispose');
+      setSeq(seq);
+      const c = createCipheriv('chacha20', k2, iv);
+      const block0 = c.update(ZERO_BLOCK);
+      return {
+        polyKey: block0.subarray(0, 32),
+        crypt: (src) => {
+          const out = c.update(src);
+          return new Uint8Array(out.buffer, out.byteOffset, out.length);
+        },
+      };
+    },
+    tag(polyKey, data, out, offset) {
+      poly.macInto(polyKey, data, out, offset);
+      polyKey.fill(0);
+    },
+    dispose() {
+      k1 = k2 = null;
+      poly.wipe();
+    },
+  };
+}
+
+function nobleCore(key: Uint8Array): ChachaCore {
+  const k2 = key.slice(0, 32);
+  const k1 = key.slice(32, 64);
+  const nonce = new Uint8Array(12);
+  const setSeq = (seq: number) => writeUint32BE(nonce, 8, seq);
+  return {
+    cryptLength(seq, src) {
+      setSeq(seq);
+      return chacha20(k1, nonce, src, undefined, 0);
+    },
+    payload(seq) {
+      setSeq(seq);
+      const polyKey = chacha20(k2, nonce, new Uint8Array(32), undefined, 0);
+      const n = nonce.slice();
+      return { polyKey, crypt: (src) => chacha20(k2, n, src, undefined, 1) };
+    },
+    tag(polyKey, data, out, offset) {
+      out.set(poly1305(data, polyKey), offset);
+      polyKey.fill(0);
+    },
+    dispose() {
+      k1.fill(0);
+      k2.fill(0);
+    },
+  };
+}
+
+function makeCore(e: CipherEntry, keys: PacketKeys, impl: 'node' | 'noble'): ChachaCore {
+  const key = takeKey(e, 'key', keys.encKey);
+  return impl === 'node' ? nodeCore(key) : nobleCore(key);
+}
+
+export function createChachaSealer(e: CipherEntry, keys: PacketKeys, impl: 'node' | 'noble'): PacketSealer {
+  const core = makeCore(e, keys, impl);
+  return {
+    blockSize: BLOCK,
+    aadLength: 4,
+    macLength: TAG,
+    seal(seq, packet) {
+      checkSealInput(packet, BLOCK, 4);
+      const n = packet.length;
+      const out = new Uint8Array(n + TAG);
+      out.set(core.cryptLength(seq, packet.subarray(0, 4)), 0);
+      const p = core.payload(seq);
+      out.set(p.crypt(packet.subarray(4)), 4);
+      core.tag(p.polyKey, out.subarray(0, n), out, n);
+      return out;
+    },
+    dispose: () => core.dispose(),
+  };
+}
+
+export function createChachaOpener(e: CipherEntry, keys: PacketKeys, impl: 'node' | 'noble'): PacketOpener {
+  const core = makeCore(e, keys, impl);
+  const expected = new Uint8Array(TAG);
+  let len = -1;
+  return {
+    blockSize: BLOCK,
+    macLength: TAG,
+    lengthPrefix: 4,
+    decryptLength(seq, head) {
+      len = checkPacketLength(readUint32BE(core.cryptLength(seq, head.subarray(0, 4)), 0), BLOCK, 4);
+      return len;
+    },
+    open(seq, wire) {
+      checkWireLength(wire, len, TAG);
+      const end = 4 + len;
+      const p = core.payload(seq);
+      core.tag(p.polyKey, wire.subarray(0, end), expected, 0);
+      if (!constantTimeEqual(expected, wire.subarray(end, end + TAG))) throw new MacError();
+      return p.crypt(wire.subarray(4, end));
+    },
+    dispose: () => core.dispose(),
+  };
+}

@@ -1,0 +1,38 @@
+/** Shared packet_length handling for every opener. */
+import { ProtocolError } from '../protocol/errors.js';
+
+/** OpenSSH's PACKET_MAX_SIZE; anything larger is treated as garbage (e.g. a wrong key). */
+export const MAX_PACKET_LENGTH = 256 * 1024;
+
+export function readUint32BE(b: Uint8Array, o: number): number {
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+}
+
+export function writeUint32BE(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24; b[o + 1] = v >>> 16; b[o + 2] = v >>> 8; b[o + 3] = v;
+}
+
+/**
+ * Rejects an absurd packet_length, or one whose aligned region (the whole
+ * packet, or everything after the length when `aadLength` is 4) is not a
+ * multiple of the block size.
+ */
+export function checkPacketLength(len: number, blockSize: number, aadLength: 0 | 4): number {
+  if (len < 5 || len > MAX_PACKET_LENGTH) throw new ProtocolError(`bad packet length ${len}`);
+  if ((len + 4 - aadLength) % blockSize !== 0) throw new ProtocolError(`packet length ${len} is not a multiple of the block size ${blockSize}`);
+  return len;
+}
+
+/** The framer hands open() exactly 4 + packet_length + macLength bytes. */
+export function checkWireLength(wire: Uint8Array, len: number, macLength: number): void {
+  if (wire.length !== 4 + len + macLength) {
+    throw new ProtocolError(`packet of ${wire.length} bytes does not match its length ${len} + MAC ${macLength}`);
+  }
+}
+
+/** The sealer's input must already be padded to the block size. */
+export function checkSealInput(packet: Uint8Array, blockSize: number, aadLength: 0 | 4): void {
+  if (packet.length < 4 + 5 || (packet.length - aadLength) % blockSize !== 0) {
+    throw new RangeError(`seal: packet of ${packet.length} bytes is not padded to the block size ${blockSize}`);
+  }
+}
