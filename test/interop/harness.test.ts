@@ -25,6 +25,7 @@ import {
   testUserSkipReason,
   type SshdServer,
 } from '../helpers/openssh.js';
+import { HOSTILE_SCENARIOS, kexinitPayload, plainPacket, probeServer, startHostileServer, type HostileReport } from '../helpers/hostile-peer.js';
 import { keygen, makeTempDir, randomFile, requireBinary, runProcess, runSsh, sha256File, sshArgs, type SshTarget } from '../helpers/ssh-client.js';
 
 const skip = sshdSkipReason() ?? requireBinary('ssh', 'openssh-client');
@@ -212,6 +213,83 @@ describe('OpenSSH harness: configuration and lifecycle', { skip }, () => {
       client.kill('SIGKILL');
     }
   });
+});
+
+/**
+ * How OpenSSH 9.2 reacts to each stock misbehaviour (observed on Debian 12,
+ * openssh 1:9.2p1-2+deb12u10), as a server and as a client. 'timeout' means it
+ * kept the connection open: it tolerates a 300-byte version line (its own limit
+ * is 8 KiB) and answers an early NEWKEYS with UNIMPLEMENTED, then waits.
+ */
+const OPENSSH_REACTIONS: Record<string, { outcome: HostileReport['outcome']; sawMsg?: number; clientError?: RegExp }> = {
+  'overlong-version': { outcome: 'timeout', sawMsg: 20 },
+  'endless-version': { outcome: 'closed', clientError: /banner line too long/ },
+  'many-pre-banner-lines': { outcome: 'closed', clientError: /No SSH version received in first 1024 lines/ },
+  'wrong-protocol-version': { outcome: 'closed', clientError: /Protocol major versions differ/ },
+  'huge-packet-length': { outcome: 'closed' },
+  'zero-packet-length': { outcome: 'closed' },
+  'padding-longer-than-packet': { outcome: 'closed' },
+  'garbage-kexinit': { outcome: 'closed', clientError: /invalid format/ },
+  'truncated-kexinit': { outcome: 'closed', clientError: /incomplete message/ },
+  'newkeys-before-kexinit': { outcome: 'timeout', sawMsg: 3 },
+  'userauth-before-kex': { outcome: 'closed' },
+};
+
+describe('hostile peer helper', () => {
+  test('plainPacket frames payloads per RFC 4253 §6 (block of 8, padding 4..255)', () => {
+    for (let n = 1; n < 40; n++) {
+      const p = plainPacket(new Uint8Array(n).fill(7));
+      const len = (p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!;
+      assert.equal(len + 4, p.length);
+      assert.equal(p.length % 8, 0);
+      assert.ok(p[4]! >= 4 && p[4]! === len - 1 - n, `padding for n=${n}`);
+    }
+  });
+
+  test('kexinitPayload lays out cookie, ten name-lists, flag and reserved word', () => {
+    const k = kexinitPayload(['a', 'bc']);
+    assert.equal(k[0], 20);
+    assert.equal(k.length, 1 + 16 + 4 + 1 + 4 + 2 + 8 * 4 + 1 + 4);
+  });
+});
+
+describe('hostile peer against OpenSSH', { skip }, () => {
+  let server: SshdServer;
+  before(async () => {
+    server = await startSshd();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  for (const sc of HOSTILE_SCENARIOS) {
+    const expected = OPENSSH_REACTIONS[sc.name];
+    test(`sshd vs ${sc.name}: ${expected?.outcome}`, async () => {
+      assert.ok(expected, `an expectation for ${sc.name}`);
+      const r = await probeServer(server.port, sc.steps, { timeoutMs: expected.outcome === 'timeout' ? 1500 : 8000 });
+      assert.equal(r.outcome, expected.outcome, JSON.stringify(r));
+      assert.match(r.peerVersion ?? '', /^SSH-2\.0-OpenSSH_/);
+      if (expected.sawMsg !== undefined) assert.ok(r.messages.includes(expected.sawMsg), JSON.stringify(r.messages));
+    });
+  }
+
+  for (const sc of HOSTILE_SCENARIOS) {
+    const expected = OPENSSH_REACTIONS[sc.name];
+    test(`ssh client vs ${sc.name}: ${expected?.outcome}`, async () => {
+      assert.ok(expected, `an expectation for ${sc.name}`);
+      const hostile = await startHostileServer(sc.steps, { timeoutMs: expected.outcome === 'timeout' ? 1500 : 8000 });
+      try {
+        const [client, r] = await Promise.all([runSsh(['true'], { target: { port: hostile.port }, timeoutMs: 10_000 }), hostile.nextReport()]);
+        assert.equal(client.code, 255, client.stderr);
+        assert.equal(r.outcome, expected.outcome, JSON.stringify(r));
+        assert.match(r.peerVersion ?? '', /^SSH-2\.0-OpenSSH_/);
+        if (expected.sawMsg !== undefined) assert.ok(r.messages.includes(expected.sawMsg), JSON.stringify(r.messages));
+        if (expected.clientError) assert.match(client.stderr, expected.clientError);
+      } finally {
+        await hostile.close();
+      }
+    });
+  }
 });
 
 function isSleep(pid: number): boolean {
