@@ -1,0 +1,176 @@
+/**
+ * A remote process on a session channel, as AsyncSSH's SSHClientProcess:
+ * stdin/stdout/stderr Node streams, readline and line iteration, exit status
+ * and signal, wait(), and run() that collects the whole output.
+ */
+import { createInterface, type Interface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { ProcessError, TimeoutError } from '../protocol/errors.js';
+import type { SSHClientChannel } from './client-session.js';
+import type { ExitSignal } from './session-wire.js';
+
+export interface CompletedProcess {
+  command: string | null;
+  exitStatus: number | null;
+  exitSignal: ExitSignal | null;
+  /** exitStatus, or -signal number style: null when neither arrived. */
+  returncode: number | null;
+  stdout: string | Buffer;
+  stderr: string | Buffer;
+}
+
+export interface WaitOptions {
+  /** Throw ProcessError when the process did not exit with status 0. */
+  check?: boolean;
+  /** Milliseconds; on expiry the channel is closed and TimeoutError thrown. */
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+const SIGNAL_NUMBERS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, ILL: 4, ABRT: 6, FPE: 8, KILL: 9, USR1: 10, SEGV: 11, USR2: 12, PIPE: 13, ALRM: 14, TERM: 15 };
+
+/** Collects a readable's remaining output as a string or Buffer. */
+function collect(stream: Readable, encoding: BufferEncoding | null): Promise<string | Buffer> {
+  return new Promise((resolve) => {
+    const parts: (string | Buffer)[] = [];
+    stream.on('data', (c: string | Buffer) => parts.push(c));
+    const done = (): void => resolve(encoding === null ? Buffer.concat(parts as Buffer[]) : (parts as string[]).join(''));
+    stream.once('end', done);
+    stream.once('close', done);
+  });
+}
+
+export class SSHClientProcess {
+  private lines: Interface | null = null;
+  private lineIterator: AsyncIterator<string> | null = null;
+
+  constructor(
+    readonly channel: SSHClientChannel,
+    readonly command: string | null,
+    private readonly encoding: BufferEncoding | null,
+  ) {}
+
+  /** Writable: data to the process's standard input; end() sends EOF. */
+  get stdin(): Writable {
+    return this.channel.stream;
+  }
+
+  /** Readable: the process's standard output. */
+  get stdout(): Readable {
+    return this.channel.stream;
+  }
+
+  get stderr(): Readable {
+    return this.channel.stderr;
+  }
+
+  get exitStatus(): number | null {
+    return this.channel.exitStatus;
+  }
+
+  get exitSignal(): ExitSignal | null {
+    return this.channel.exitSignal;
+  }
+
+  /** The exit status, or the negated signal number when killed by a signal. */
+  get returncode(): number | null {
+    if (this.channel.exitStatus !== null) return this.channel.exitStatus;
+    const s = this.channel.exitSignal;
+    if (s) return -(SIGNAL_NUMBERS[s.signal] ?? 0) || null;
+    return null;
+  }
+
+  /** The next line of stdout without its line ending, or null at end of output. */
+  async readline(): Promise<string | null> {
+    const it = this.iterator();
+    const r = await it.next();
+    return r.done ? null : r.value;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<string> {
+    return this.iterator();
+  }
+
+  private iterator(): AsyncIterator<string> {
+    if (!this.lineIterator) {
+      this.lines = createInterface({ input: this.stdout, crlfDelay: Infinity });
+      this.lineIterator = this.lines[Symbol.asyncIterator]();
+    }
+    return this.lineIterator;
+  }
+
+  changeTerminalSize(cols: number, rows: number, widthPx = 0, heightPx = 0): void {
+    this.channel.changeTerminalSize(cols, rows, widthPx, heightPx);
+  }
+
+  sendSignal(signal: string): void {
+    this.channel.sendSignal(signal);
+  }
+
+  sendBreak(ms: number): Promise<boolean> {
+    return this.channel.sendBreak(ms);
+  }
+
+  terminate(): void {
+    this.sendSignal('TERM');
+  }
+
+  kill(): void {
+    this.sendSignal('KILL');
+  }
+
+  close(): Promise<void> {
+    return this.channel.close();
+  }
+
+  /**
+   * Waits for the process to exit and its channel to close. Output nobody is
+   * reading yet is collected and returned; streams already consumed by the
+   * caller come back empty.
+   */
+  async wait(options: WaitOptions = {}): Promise<CompletedProcess> {
+    const { check = false, timeout, signal } = options;
+    if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) throw new RangeError('timeout: expected a positive number of milliseconds');
+    const empty = (): string | Buffer => (this.encoding === null ? Buffer.alloc(0) : '');
+    const untouched = (s: Readable): boolean => s.readableFlowing === null && s.listenerCount('data') === 0 && s.listenerCount('readable') === 0 && !this.lines;
+    const stdoutP = untouched(this.stdout) ? collect(this.stdout, this.encoding) : Promise.resolve(empty());
+    const stderrP = untouched(this.stderr) ? collect(this.stderr, this.encoding) : Promise.resolve(empty());
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const stop = new Promise<never>((_, reject) => {
+      if (timeout !== undefined) {
+        timer = setTimeout(() => {
+          void this.close();
+          reject(new TimeoutError(`command ${JSON.stringify(this.command)} timed out after ${timeout} ms`));
+        }, timeout);
+      }
+      if (signal) {
+        onAbort = () => {
+          void this.close();
+          reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+        };
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }
+    });
+    try {
+      const [stdout, stderr] = await Promise.race([Promise.all([stdoutP, stderrP, this.channel.waitClosed()]), stop]);
+      if (this.channel.closeError && this.exitStatus === null && this.exitSignal === null) throw this.channel.closeError;
+      const result: CompletedProcess = {
+        command: this.command,
+        exitStatus: this.exitStatus,
+        exitSignal: this.exitSignal,
+        returncode: this.returncode,
+        stdout,
+        stderr,
+      };
+      if (check && (result.exitStatus !== 0 || result.exitSignal !== null)) {
+        throw new ProcessError(this.command, result.exitStatus, result.exitSignal?.signal ?? null, stdout, stderr);
+      }
+      return result;
+    } finally {
+      if (timer) clearTimeout(timer);
+      if (signal && onAbort) signal.removeEventListener('abort', onAbort);
+    }
+  }
+}

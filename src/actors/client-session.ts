@@ -1,0 +1,208 @@
+/**
+ * The client's session channel: open a "session" channel, send env/pty-req
+ * and exec/shell/subsystem, then expose its streams, exit status and the
+ * requests a client may send later (window-change, signal, break).
+ */
+import { EventEmitter } from 'node:events';
+import type { Duplex, Readable } from 'node:stream';
+import { ChannelRequestError } from '../protocol/errors.js';
+import type { ChannelSink } from './actor-types.js';
+import { ChannelIO } from './channel-io.js';
+import type { ConnectionActor } from './connection-actor.js';
+import {
+  decodeExitSignal,
+  decodeExitStatus,
+  encodeBreak,
+  encodeEnv,
+  encodePtyRequest,
+  encodeStringRequest,
+  encodeWindowChange,
+  type ExitSignal,
+  type TermSize,
+} from './session-wire.js';
+
+export interface SessionOptions {
+  /** Start this subsystem (e.g. "sftp") instead of a command or shell. */
+  subsystem?: string;
+  env?: Record<string, string>;
+  /** Request a pseudo-terminal of this type (e.g. "xterm"). */
+  termType?: string;
+  /** [cols, rows] or [cols, rows, widthPx, heightPx]; default [80, 24]. */
+  termSize?: TermSize;
+  /** Terminal mode opcode -> value (RFC 4254 §8). */
+  termModes?: Record<number, number>;
+  /** Stream encoding, or null for Buffers. Default 'utf8'. */
+  encoding?: BufferEncoding | null;
+  windowSize?: number;
+  maxPacketSize?: number;
+}
+
+function checkSessionOptions(command: string | null, o: SessionOptions): void {
+  if (command !== null && typeof command !== 'string') throw new TypeError('command: expected a string or null');
+  if (o.subsystem !== undefined && typeof o.subsystem !== 'string') throw new TypeError('subsystem: expected a string');
+  if (o.env !== undefined && (typeof o.env !== 'object' || o.env === null)) throw new TypeError('env: expected an object of strings');
+  if (o.termType !== undefined && typeof o.termType !== 'string') throw new TypeError('termType: expected a string');
+  if (o.termSize !== undefined) {
+    const s = o.termSize;
+    if (!Array.isArray(s) || (s.length !== 2 && s.length !== 4) || s.some((n) => !Number.isInteger(n) || n < 0 || n > 0xffffffff)) {
+      throw new RangeError('termSize: expected [cols, rows] or [cols, rows, widthPx, heightPx] of non-negative integers');
+    }
+  }
+}
+
+/** One open session channel (client side). */
+export class SSHClientChannel extends EventEmitter implements ChannelSink {
+  readonly io: ChannelIO;
+  exitStatus: number | null = null;
+  exitSignal: ExitSignal | null = null;
+  /** Set when the connection went away under the channel. */
+  closeError: Error | null = null;
+  private isClosed = false;
+  private readonly closedPromise: Promise<void>;
+  private resolveClosed!: () => void;
+  id = -1;
+
+  constructor(private readonly actor: ConnectionActor, encoding: BufferEncoding | null | undefined) {
+    super();
+    this.closedPromise = new Promise((r) => (this.resolveClosed = r));
+    this.io = new ChannelIO(
+      {
+        post: (fn) => actor.post(fn),
+        sendData: (data, ext) => actor.core.connection.sendData(this.id, data, ext),
+        sendEof: () => actor.core.connection.sendEof(this.id),
+        consume: (n) => actor.core.connection.consume(this.id, n),
+        socketWritable: () => actor.socketWritable(),
+      },
+      { encoding },
+    );
+  }
+
+  /** stdin (writable side) and stdout (readable side) of the session. */
+  get stream(): Duplex {
+    return this.io.stream;
+  }
+
+  get stderr(): Readable {
+    return this.io.stderrIn;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Resolves once the channel is fully closed. */
+  waitClosed(): Promise<void> {
+    return this.closedPromise;
+  }
+
+  /** Sends a channel request; resolves with the peer's answer (true when no reply was asked). */
+  sendRequest(requestType: string, wantReply: boolean, data: Uint8Array = new Uint8Array(0)): Promise<boolean> {
+    return this.actor.sendRequest(this.id, requestType, wantReply, data);
+  }
+
+  changeTerminalSize(cols: number, rows: number, widthPx = 0, heightPx = 0): void {
+    for (const [name, v] of Object.entries({ cols, rows, widthPx, heightPx })) {
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${name}: expected a non-negative integer`);
+    }
+    void this.sendRequest('window-change', false, encodeWindowChange(cols, rows, widthPx, heightPx));
+  }
+
+  /** Sends a signal by name without "SIG" (e.g. "TERM", "INT"). */
+  sendSignal(signal: string): void {
+    if (typeof signal !== 'string' || !/^[A-Z0-9]+(@[\w.-]+)?$/.test(signal)) throw new TypeError('signal: expected a signal name such as "TERM"');
+    void this.sendRequest('signal', false, encodeStringRequest(signal));
+  }
+
+  sendBreak(ms: number): Promise<boolean> {
+    if (!Number.isInteger(ms) || ms < 0) throw new RangeError('ms: expected a non-negative integer');
+    return this.sendRequest('break', true, encodeBreak(ms));
+  }
+
+  /** Closes the channel (sends CHANNEL_CLOSE); resolves when the peer confirmed. */
+  close(): Promise<void> {
+    this.actor.channelCall(() => {
+      if (!this.isClosed) this.actor.core.connection.close(this.id);
+    });
+    return this.closedPromise;
+  }
+
+  // ---- ChannelSink (actor context) ----------------------------------------
+
+  onData(data: Uint8Array, extended?: number): void {
+    this.io.onData(data, extended);
+  }
+
+  onEof(): void {
+    this.io.onEof();
+    this.emit('eof');
+  }
+
+  onClose(error: Error | null): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.closeError = error;
+    this.io.onClose();
+    this.resolveClosed();
+    this.emit('close', error);
+  }
+
+  onWindow(): void {
+    this.io.pump();
+  }
+
+  onRequest(requestType: string, wantReply: boolean, data: Uint8Array): void {
+    let ok = false;
+    try {
+      if (requestType === 'exit-status') {
+        this.exitStatus = decodeExitStatus(data);
+        ok = true;
+        this.emit('exitStatus', this.exitStatus);
+      } else if (requestType === 'exit-signal') {
+        this.exitSignal = decodeExitSignal(data);
+        ok = true;
+        this.emit('exitSignal', this.exitSignal);
+      } else if (requestType === 'xon-xoff' || requestType === 'keepalive@openssh.com') {
+        ok = requestType === 'xon-xoff';
+      }
+    } catch {
+      ok = false; // malformed request data: refuse it, keep the channel
+    }
+    if (wantReply) this.actor.core.connection.replyRequest(this.id, ok);
+  }
+}
+
+/**
+ * Opens a session channel and starts `command` (null = shell, or the
+ * subsystem in options). Rejects with ChannelOpenError or ChannelRequestError.
+ */
+export async function openClientSession(actor: ConnectionActor, command: string | null, options: SessionOptions = {}): Promise<SSHClientChannel> {
+  checkSessionOptions(command, options);
+  const chan = new SSHClientChannel(actor, options.encoding);
+  chan.id = await actor.openChannel('session', new Uint8Array(0), () => chan, {
+    windowSize: options.windowSize,
+    maxPacketSize: options.maxPacketSize,
+  });
+  try {
+    for (const [name, value] of Object.entries(options.env ?? {})) {
+      void chan.sendRequest('env', false, encodeEnv(name, String(value)));
+    }
+    if (options.termType !== undefined) {
+      const [cols, rows, widthPx = 0, heightPx = 0] = options.termSize ?? [80, 24];
+      const pty = encodePtyRequest({ termType: options.termType, cols, rows, widthPx, heightPx, modes: options.termModes ?? {} });
+      if (!(await chan.sendRequest('pty-req', true, pty))) throw new ChannelRequestError('pseudo-terminal request refused');
+    }
+    let ok: boolean;
+    if (options.subsystem !== undefined) ok = await chan.sendRequest('subsystem', true, encodeStringRequest(options.subsystem));
+    else if (command !== null) ok = await chan.sendRequest('exec', true, encodeStringRequest(command));
+    else ok = await chan.sendRequest('shell', true);
+    if (!ok) {
+      if (chan.closeError) throw chan.closeError;
+      const what = options.subsystem !== undefined ? `subsystem ${JSON.stringify(options.subsystem)}` : command !== null ? 'exec' : 'shell';
+      throw new ChannelRequestError(`${what} request refused`);
+    }
+  } catch (err) {
+    await chan.close();
+    throw err;
+  }
+  return chan;
+}

@@ -1,0 +1,241 @@
+/**
+ * The client API: connect(host, options) -> SSHClientConnection, with run,
+ * createProcess, createSession/openSession, close and `await using`.
+ */
+import { EventEmitter } from 'node:events';
+import { connect as netConnect } from 'node:net';
+import type { Duplex, Readable, Writable } from 'node:stream';
+import { SSHCore } from '../protocol/core.js';
+import { ConnectionLost, HostKeyNotVerifiable, TimeoutError } from '../protocol/errors.js';
+import type { DecisionRequest } from '../protocol/layer.js';
+import { createTransportCrypto } from '../crypto/transport-crypto.js';
+import type { SSHKey } from '../crypto/keys/ssh-key.js';
+import { ConnectionActor } from './connection-actor.js';
+import type { ActorCore } from './actor-types.js';
+import { checkConnectOptions, defaultUsername, resolveAlgorithms, type ConnectOptions, type KbdintPromptInfo } from './client-options.js';
+import { fingerprintSha256, loadHostKeyVerifier } from './host-key-check.js';
+import { defaultClientKeys, loadPrivateKeys } from './key-files.js';
+import { acquireWorkRunner, releaseWorkRunner } from './work-runner.js';
+import { openClientSession, SSHClientChannel, type SessionOptions } from './client-session.js';
+import { SSHClientProcess, type CompletedProcess, type WaitOptions } from './client-process.js';
+
+export type { ConnectOptions } from './client-options.js';
+
+export interface ProcessOptions extends SessionOptions {
+  signal?: AbortSignal;
+}
+
+export interface RunOptions extends ProcessOptions, WaitOptions {
+  /** Written to stdin, then stdin is closed. Without it, stdin is closed at once. */
+  input?: string | Uint8Array;
+}
+
+export class SSHClientConnection extends EventEmitter {
+  /** @internal */
+  constructor(
+    private readonly actor: ConnectionActor,
+    readonly host: string,
+    readonly port: number,
+  ) {
+    super();
+    actor.on('close', (err: Error | null) => {
+      releaseWorkRunner();
+      this.emit('close', err);
+    });
+  }
+
+  get username(): string | null {
+    return this.actor.username;
+  }
+
+  /** The server's version line, e.g. "SSH-2.0-OpenSSH_9.2". */
+  get serverVersion(): string | null {
+    return this.actor.core.remoteVersion;
+  }
+
+  /** The negotiated algorithms of the current keys. */
+  get algorithms(): Record<string, string> | null {
+    return this.actor.algorithms;
+  }
+
+  get closed(): boolean {
+    return this.actor.closed;
+  }
+
+  /** The error the connection closed with (null while open or after a clean close). */
+  get error(): Error | null {
+    return this.actor.error;
+  }
+
+  /** Opens a session channel running `command` (null = shell); the channel-level API. */
+  createSession(command: string | null, options: SessionOptions = {}): Promise<SSHClientChannel> {
+    return openClientSession(this.actor, command, options);
+  }
+
+  /** As createSession, returning AsyncSSH's (stdin, stdout, stderr) stream triple. */
+  async openSession(command: string | null, options: SessionOptions = {}): Promise<{ stdin: Writable; stdout: Readable; stderr: Readable; channel: SSHClientChannel }> {
+    const channel = await this.createSession(command, options);
+    return { stdin: channel.stream, stdout: channel.stream, stderr: channel.stderr, channel };
+  }
+
+  /** Starts `command` (null = shell) and returns the process with its streams. */
+  async createProcess(command: string | null, options: ProcessOptions = {}): Promise<SSHClientProcess> {
+    const { signal } = options;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal: expected an AbortSignal');
+    signal?.throwIfAborted();
+    const channel = await this.createSession(command, options);
+    const proc = new SSHClientProcess(channel, command, options.encoding === undefined ? 'utf8' : options.encoding);
+    if (signal) {
+      const onAbort = (): void => void channel.close();
+      signal.addEventListener('abort', onAbort, { once: true });
+      void channel.waitClosed().then(() => signal.removeEventListener('abort', onAbort));
+    }
+    return proc;
+  }
+
+  /** Runs `command` to completion and returns its output and exit status. */
+  async run(command: string, options: RunOptions = {}): Promise<CompletedProcess> {
+    if (typeof command !== 'string') throw new TypeError('command: expected a string');
+    const { input } = options;
+    if (input !== undefined && typeof input !== 'string' && !(input instanceof Uint8Array)) throw new TypeError('input: expected a string or Uint8Array');
+    if (options.timeout !== undefined && (typeof options.timeout !== 'number' || !(options.timeout > 0))) {
+      throw new RangeError('timeout: expected a positive number of milliseconds');
+    }
+    const proc = await this.createProcess(command, options);
+    const waiting = proc.wait({ check: options.check, timeout: options.timeout, signal: options.signal });
+    if (input !== undefined) proc.stdin.end(typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.length));
+    else proc.stdin.end();
+    return waiting;
+  }
+
+  /** Sends a global request; resolves with the reply (ok, data). */
+  globalRequest(name: string, wantReply = true, data: Uint8Array = new Uint8Array(0)): Promise<{ ok: boolean; data?: Uint8Array }> {
+    if (typeof name !== 'string' || name === '') throw new TypeError('name: expected a request name');
+    return this.actor.globalRequest(name, wantReply, data);
+  }
+
+  /** Starts a key re-exchange now. */
+  rekey(): void {
+    this.actor.rekey();
+  }
+
+  /** Closes the connection; resolves once it is closed. */
+  async close(): Promise<void> {
+    await this.actor.close();
+  }
+
+  /** Resolves once the connection is closed (by either side). */
+  async waitClosed(): Promise<void> {
+    await this.actor.waitClosed();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+interface ClientDecider {
+  host: string;
+  port: number;
+  options: ConnectOptions;
+  verifier: ((host: string, port: number, key: { keyType: string; publicBlob: Uint8Array; fingerprint: string }) => boolean | Promise<boolean>) | null;
+  actor: ConnectionActor | null;
+}
+
+async function answerHostKey(d: ClientDecider, keyType: string, publicBlob: Uint8Array): Promise<boolean> {
+  if (d.verifier === null) return true;
+  const fingerprint = fingerprintSha256(publicBlob);
+  let ok = false;
+  try {
+    ok = (await d.verifier(d.host, d.port, { keyType, publicBlob, fingerprint })) === true;
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    d.actor?.abort(new HostKeyNotVerifiable(`host key for ${d.host}:${d.port} not verifiable: ${keyType} ${fingerprint}`, d.host, fingerprint));
+  }
+  return ok;
+}
+
+function clientDecide(d: ClientDecider, request: DecisionRequest): unknown {
+  const o = d.options;
+  switch (request.kind) {
+    case 'hostKey':
+      return answerHostKey(d, String(request.keyType), request.publicBlob as Uint8Array);
+    case 'kbdint': {
+      const prompts = (request.prompts ?? []) as KbdintPromptInfo[];
+      if (o.kbdintHandler) return o.kbdintHandler(String(request.name ?? ''), String(request.instruction ?? ''), prompts);
+      // Without a handler, answer a single hidden prompt with the password, as OpenSSH users expect.
+      if (o.password !== undefined && prompts.length === 1 && prompts[0]!.echo === false) return [o.password];
+      return null;
+    }
+    case 'password':
+      return o.passwordHandler ? o.passwordHandler(String(request.prompt ?? '')) : null;
+    case 'passwordChange':
+      return null;
+    default:
+      return null;
+  }
+}
+
+/** Connects, performs the handshake and authenticates. */
+export async function connect(host: string, options: ConnectOptions = {}): Promise<SSHClientConnection> {
+  checkConnectOptions(host, options);
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const port = options.port ?? 22;
+  const algs = resolveAlgorithms(options);
+  const username = options.username ?? defaultUsername();
+  let keys: SSHKey[];
+  if (options.clientKeys === null) keys = [];
+  else if (options.clientKeys === undefined) keys = await defaultClientKeys(options.passphrase);
+  else keys = await loadPrivateKeys('clientKeys', options.clientKeys, options.passphrase);
+  const verifier = await loadHostKeyVerifier(options.knownHosts);
+  signal?.throwIfAborted();
+
+  const core = new SSHCore({
+    role: 'client',
+    crypto: createTransportCrypto(),
+    ...algs,
+    rekeyBytes: options.rekeyBytes,
+    rekeySeconds: options.rekeySeconds,
+    username,
+    clientKeys: keys.map((k) => k.toSigningKeyRef()),
+    password: options.password ?? null,
+    kbdint: options.kbdintHandler !== undefined || options.password !== undefined,
+    passwordPrompt: options.passwordHandler !== undefined,
+    windowSize: options.windowSize,
+    maxPacketSize: options.maxPacketSize,
+  });
+  const socket: Duplex = options.sock ?? netConnect({ host, port });
+  const decider: ClientDecider = { host, port, options, verifier, actor: null };
+  const actor = new ConnectionActor(socket, core as unknown as ActorCore, {
+    work: acquireWorkRunner(),
+    hooks: {
+      decide: (request) => clientDecide(decider, request),
+      banner: (message) => options.onBanner?.(message),
+    },
+    authTimeout: options.connectTimeout ? { ms: options.connectTimeout, error: () => new TimeoutError(`connect to ${host}:${port} timed out after ${options.connectTimeout} ms`) } : undefined,
+    keepaliveInterval: options.keepaliveInterval,
+    keepaliveCountMax: options.keepaliveCountMax,
+  });
+  decider.actor = actor;
+  const conn = new SSHClientConnection(actor, host, port);
+  const onAbort = (): void => actor.abort(signal!.reason instanceof Error ? signal!.reason : new ConnectionLost('aborted'));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  void actor.waitClosed().then(() => signal?.removeEventListener('abort', onAbort));
+  await new Promise<void>((resolve, reject) => {
+    const onAuth = (): void => {
+      actor.off('close', onClose);
+      resolve();
+    };
+    const onClose = (err: Error | null): void => {
+      actor.off('authenticated', onAuth);
+      reject(err ?? new ConnectionLost('connection closed before authentication'));
+    };
+    actor.once('authenticated', onAuth);
+    actor.once('close', onClose);
+    actor.start();
+  });
+  return conn;
+}

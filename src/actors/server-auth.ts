@@ -1,0 +1,100 @@
+/**
+ * The server's authentication decisions: the application's handler methods
+ * (values or promises), with defaults from the `passwords` and
+ * `authorizedClientKeys` options. Anything unexpected counts as "no".
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { DecisionRequest } from '../protocol/layer.js';
+import type { SSHKey } from '../crypto/keys/ssh-key.js';
+
+export interface KbdintChallenge {
+  name?: string;
+  instruction?: string;
+  prompts: { prompt: string; echo: boolean }[];
+}
+
+export interface PresentedClientKey {
+  keyType: string;
+  publicBlob: Uint8Array;
+  algorithm: string;
+}
+
+/** Handler methods may return values or promises. */
+export interface ServerAuthHandler {
+  /** true = the user must authenticate (default); false = let them in at once. */
+  beginAuth?(username: string): boolean | Promise<boolean>;
+  /** true = accepted; {changePrompt} = ask for a new password. */
+  validatePassword?(username: string, password: string): boolean | { changePrompt: string } | Promise<boolean | { changePrompt: string }>;
+  changePassword?(username: string, oldPassword: string, newPassword: string): boolean | Promise<boolean>;
+  validatePublicKey?(username: string, key: PresentedClientKey): boolean | Promise<boolean>;
+  getKbdintChallenge?(username: string, submethods: string): KbdintChallenge | null | Promise<KbdintChallenge | null>;
+  /** true = accepted, false = refused, a challenge = ask more. */
+  validateKbdintResponse?(username: string, responses: string[]): boolean | KbdintChallenge | Promise<boolean | KbdintChallenge>;
+}
+
+export interface ServerAuthConfig {
+  handler: ServerAuthHandler;
+  passwords: Record<string, string> | null;
+  authorizedKeys: SSHKey[] | null;
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
+function challenge(c: KbdintChallenge | null | undefined): { name: string; instruction: string; prompts: { prompt: string; echo: boolean }[] } | null {
+  if (!c || !Array.isArray(c.prompts)) return null;
+  return { name: c.name ?? '', instruction: c.instruction ?? '', prompts: c.prompts.map((p) => ({ prompt: String(p.prompt), echo: p.echo === true })) };
+}
+
+async function decideAsync(cfg: ServerAuthConfig, request: DecisionRequest): Promise<unknown> {
+  const h = cfg.handler;
+  const username = String(request.username ?? '');
+  switch (request.kind) {
+    case 'beginAuth':
+      return h.beginAuth ? (await h.beginAuth(username)) !== false : true;
+    case 'password': {
+      const password = String(request.password ?? '');
+      if (h.validatePassword) {
+        const r = await h.validatePassword(username, password);
+        if (typeof r === 'object' && r !== null && typeof r.changePrompt === 'string') return { changePrompt: r.changePrompt };
+        return r === true;
+      }
+      const expected = cfg.passwords?.[username];
+      return typeof expected === 'string' && sameSecret(expected, password);
+    }
+    case 'passwordChange':
+      return h.changePassword ? (await h.changePassword(username, String(request.oldPassword), String(request.newPassword))) === true : false;
+    case 'publicKey': {
+      const key: PresentedClientKey = {
+        keyType: String(request.keyType),
+        publicBlob: request.publicBlob as Uint8Array,
+        algorithm: String(request.algorithm),
+      };
+      if (cfg.authorizedKeys?.some((k) => sameBytes(k.publicBlob, key.publicBlob))) return true;
+      return h.validatePublicKey ? (await h.validatePublicKey(username, key)) === true : false;
+    }
+    case 'kbdintChallenge':
+      return h.getKbdintChallenge ? challenge(await h.getKbdintChallenge(username, String(request.submethods ?? ''))) : null;
+    case 'kbdintResponse': {
+      if (!h.validateKbdintResponse) return false;
+      const responses = Array.isArray(request.responses) ? request.responses.map(String) : [];
+      const r = await h.validateKbdintResponse(username, responses);
+      if (r === true || r === false) return r;
+      return challenge(r) ?? false;
+    }
+    default:
+      return null;
+  }
+}
+
+/** The answer to one server decision; a throwing or rejecting handler means "no". */
+export function serverDecide(cfg: ServerAuthConfig, request: DecisionRequest): Promise<unknown> {
+  return decideAsync(cfg, request).catch(() => (request.kind === 'kbdintChallenge' ? null : false));
+}

@@ -1,0 +1,239 @@
+/**
+ * The server's session channel and the process object handed to the
+ * application's processFactory: command/subsystem, env, terminal, stdin
+ * (Readable), stdout/stderr (Writable), exit / exitWithSignal, and events for
+ * terminal size changes, signals and breaks.
+ */
+import { EventEmitter } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import type { ChannelSink } from './actor-types.js';
+import { ChannelIO } from './channel-io.js';
+import type { ConnectionActor } from './connection-actor.js';
+import {
+  decodeBreak,
+  decodeEnv,
+  decodePtyRequest,
+  decodeStringRequest,
+  decodeWindowChange,
+  encodeExitSignal,
+  encodeExitStatus,
+  type TermSize,
+} from './session-wire.js';
+
+export interface ServerSessionConfig {
+  /** Called for exec/shell/subsystem; absent = those requests are refused. */
+  processFactory?: (process: SSHServerProcess) => unknown;
+  encoding?: BufferEncoding | null;
+  username: string;
+  /** Reports a failure in the application's handler (the channel is closed). */
+  onHandlerError?: (err: unknown) => void;
+}
+
+export class SSHServerProcess extends EventEmitter {
+  command: string | null = null;
+  subsystem: string | null = null;
+  readonly env: Record<string, string> = {};
+  termType: string | null = null;
+  termSize: TermSize | null = null;
+  termModes: Record<number, number> = {};
+  private exited = false;
+
+  /** @internal */
+  constructor(
+    private readonly session: ServerSession,
+    readonly username: string,
+  ) {
+    super();
+  }
+
+  /** Data the client sends (the remote user's input). */
+  get stdin(): Readable {
+    return this.session.io.stream;
+  }
+
+  get stdout(): Writable {
+    return this.session.io.stream;
+  }
+
+  get stderr(): Writable {
+    return this.session.io.stderrOut;
+  }
+
+  get exitStatusSent(): boolean {
+    return this.exited;
+  }
+
+  /** Sends output still queued, then exit-status, EOF and close. */
+  exit(status: number): void {
+    if (!Number.isInteger(status) || status < 0 || status > 0xffffffff) throw new RangeError('status: expected an integer 0..2^32-1');
+    this.finish('exit-status', encodeExitStatus(status));
+  }
+
+  /** Sends output still queued, then exit-signal (name without "SIG"), EOF and close. */
+  exitWithSignal(signal: string, coreDumped = false, message = '', lang = ''): void {
+    if (typeof signal !== 'string' || signal === '') throw new TypeError('signal: expected a signal name such as "TERM"');
+    this.finish('exit-signal', encodeExitSignal({ signal, coreDumped, message, lang }));
+  }
+
+  /** Closes the channel without an exit status. */
+  close(): void {
+    this.session.close();
+  }
+
+  private finish(requestType: string, data: Uint8Array): void {
+    if (this.exited) return;
+    this.exited = true;
+    const io = this.session.io;
+    let pending = 2;
+    const done = (): void => {
+      if (--pending === 0) this.session.exitAndClose(requestType, data);
+    };
+    for (const w of [io.stream as Writable, io.stderrOut]) {
+      if (w.writableFinished || w.destroyed) done();
+      else {
+        w.once('finish', done);
+        w.once('close', done);
+        w.end();
+      }
+    }
+  }
+}
+
+/** One accepted "session" channel on the server. */
+export class ServerSession implements ChannelSink {
+  readonly io: ChannelIO;
+  readonly process: SSHServerProcess;
+  private started = false;
+  private closed = false;
+  private exitSent = false;
+
+  constructor(
+    private readonly actor: ConnectionActor,
+    readonly id: number,
+    private readonly config: ServerSessionConfig,
+  ) {
+    this.io = new ChannelIO(
+      {
+        post: (fn) => actor.post(fn),
+        sendData: (data, ext) => actor.core.connection.sendData(id, data, ext),
+        sendEof: () => actor.core.connection.sendEof(id),
+        consume: (n) => actor.core.connection.consume(id, n),
+        socketWritable: () => actor.socketWritable(),
+      },
+      { encoding: config.encoding },
+    );
+    this.process = new SSHServerProcess(this, config.username);
+  }
+
+  /** Any context: exit request, then close. */
+  exitAndClose(requestType: string, data: Uint8Array): void {
+    this.actor.channelCall(() => {
+      if (this.closed || this.exitSent) return;
+      this.exitSent = true;
+      this.actor.core.connection.sendRequest(this.id, requestType, false, data);
+      this.actor.core.connection.close(this.id);
+    });
+  }
+
+  close(): void {
+    this.actor.channelCall(() => {
+      if (!this.closed) this.actor.core.connection.close(this.id);
+    });
+  }
+
+  // ---- ChannelSink (actor context) ----------------------------------------
+
+  onData(data: Uint8Array, extended?: number): void {
+    this.io.onData(data, extended);
+  }
+
+  onEof(): void {
+    this.io.onEof();
+  }
+
+  onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.io.onClose();
+    this.process.emit('close');
+  }
+
+  onWindow(): void {
+    this.io.pump();
+  }
+
+  onRequest(requestType: string, wantReply: boolean, data: Uint8Array): void {
+    let ok = false;
+    try {
+      ok = this.handleRequest(requestType, data);
+    } catch {
+      ok = false; // malformed request data or a throwing listener: refuse, keep the connection
+    }
+    if (wantReply && !this.closed) this.actor.core.connection.replyRequest(this.id, ok);
+  }
+
+  private handleRequest(requestType: string, data: Uint8Array): boolean {
+    const p = this.process;
+    switch (requestType) {
+      case 'env': {
+        if (this.started) return false;
+        const { name, value } = decodeEnv(data);
+        p.env[name] = value;
+        return true;
+      }
+      case 'pty-req': {
+        if (this.started) return false;
+        const pty = decodePtyRequest(data);
+        p.termType = pty.termType;
+        p.termSize = [pty.cols, pty.rows, pty.widthPx, pty.heightPx];
+        p.termModes = pty.modes;
+        return true;
+      }
+      case 'exec':
+      case 'shell':
+      case 'subsystem': {
+        if (this.started || !this.config.processFactory) return false;
+        if (requestType === 'exec') p.command = decodeStringRequest(data, 'exec command');
+        else if (requestType === 'subsystem') p.subsystem = decodeStringRequest(data, 'subsystem name');
+        else if (data.length !== 0) return false;
+        this.started = true;
+        // Start the application after our reply is queued, as its own message.
+        this.actor.post(() => this.startProcess());
+        return true;
+      }
+      case 'window-change': {
+        const w = decodeWindowChange(data);
+        p.termSize = [w.cols, w.rows, w.widthPx, w.heightPx];
+        p.emit('terminalSizeChanged', w.cols, w.rows, w.widthPx, w.heightPx);
+        return true;
+      }
+      case 'signal': {
+        const name = decodeStringRequest(data, 'signal name', 256);
+        p.emit('signal', name);
+        return true;
+      }
+      case 'break': {
+        const ms = decodeBreak(data);
+        if (p.listenerCount('break') === 0) return false;
+        p.emit('break', ms);
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  private startProcess(): void {
+    if (this.closed) return;
+    const fail = (err: unknown): void => {
+      this.config.onHandlerError?.(err);
+      if (!this.process.exitStatusSent) this.process.exit(1);
+    };
+    try {
+      const r = this.config.processFactory!(this.process);
+      if (r instanceof Promise) r.catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+  }
+}

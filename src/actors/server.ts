@@ -1,0 +1,226 @@
+/**
+ * The server API: listen(options) -> SSHServer. Each accepted socket becomes
+ * one connection actor; a hostile or broken client ends only its own
+ * connection, and close() ends the listener and every connection.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { SSHCore, type AuthMethodName } from '../protocol/core.js';
+import { OpenFailure } from '../protocol/messages.js';
+import { TimeoutError } from '../protocol/errors.js';
+import { createTransportCrypto } from '../crypto/transport-crypto.js';
+import type { SSHKey } from '../crypto/keys/ssh-key.js';
+import type { ActorCore } from './actor-types.js';
+import { ConnectionActor } from './connection-actor.js';
+import { checkFunction, checkPositive, checkSignal, resolveAlgorithms, type AlgorithmOptions } from './client-options.js';
+import { loadAuthorizedKeys, loadPrivateKeys } from './key-files.js';
+import { acquireWorkRunner, releaseWorkRunner } from './work-runner.js';
+import { ServerSession, type SSHServerProcess } from './server-process.js';
+import { serverDecide, type ServerAuthHandler, type ServerAuthConfig } from './server-auth.js';
+
+export type { ServerAuthHandler } from './server-auth.js';
+
+export interface ServerHandler extends ServerAuthHandler {
+  /** Return false to refuse a session channel. */
+  sessionRequested?(conn: SSHServerConnection): boolean | Promise<boolean>;
+}
+
+export interface ListenOptions extends AlgorithmOptions {
+  host?: string;
+  port?: number;
+  /** Host keys or private key file paths (required). */
+  serverHostKeys: readonly (SSHKey | string)[];
+  passphrase?: string;
+  /** authorized_keys path or a list of public keys accepted for every user. */
+  authorizedClientKeys?: string | readonly SSHKey[];
+  /** username -> password accepted by the default password check. */
+  passwords?: Record<string, string>;
+  handler?: ServerHandler;
+  processFactory?: (process: SSHServerProcess) => unknown;
+  /** Milliseconds allowed from accept to successful authentication (default 120 000). */
+  loginTimeout?: number;
+  maxAuthTries?: number;
+  banner?: string;
+  windowSize?: number;
+  maxPacketSize?: number;
+  encoding?: BufferEncoding | null;
+  signal?: AbortSignal;
+}
+
+/** One accepted client connection (server side). */
+export class SSHServerConnection extends EventEmitter {
+  /** @internal */
+  constructor(readonly actor: ConnectionActor, readonly remoteAddress: string | undefined, readonly remotePort: number | undefined) {
+    super();
+  }
+
+  get username(): string | null {
+    return this.actor.username;
+  }
+
+  get clientVersion(): string | null {
+    return this.actor.core.remoteVersion;
+  }
+
+  close(): Promise<void> {
+    return this.actor.close().then(() => undefined);
+  }
+}
+
+export class SSHServer extends EventEmitter {
+  private readonly connections = new Set<SSHServerConnection>();
+  private closing: Promise<void> | null = null;
+
+  /** @internal */
+  constructor(private readonly server: Server, private readonly accept: (sock: Duplex, addr?: string, port?: number) => SSHServerConnection) {
+    super();
+    server.on('connection', (sock: Socket) => this.handleSocket(sock, sock.remoteAddress, sock.remotePort));
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  address(): AddressInfo {
+    return this.server.address() as AddressInfo;
+  }
+
+  /** Number of open connections. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Runs the SSH server side over an existing byte stream (e.g. a forwarded channel). */
+  handleSocket(sock: Duplex, remoteAddress?: string, remotePort?: number): SSHServerConnection {
+    if (this.closing) {
+      sock.destroy();
+      throw new Error('server is closed');
+    }
+    const conn = this.accept(sock, remoteAddress, remotePort);
+    this.connections.add(conn);
+    conn.actor.once('close', (err: Error | null) => {
+      this.connections.delete(conn);
+      conn.emit('close', err);
+      this.emit('connectionClosed', conn, err);
+    });
+    this.emit('connection', conn);
+    return conn;
+  }
+
+  /** Stops listening and closes every connection. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      await Promise.all([...this.connections].map((c) => c.close()));
+      await stopped;
+      this.emit('close');
+    })();
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function checkListenOptions(o: ListenOptions): void {
+  if (typeof o !== 'object' || o === null) throw new TypeError('options: expected an object');
+  if (!Array.isArray(o.serverHostKeys) || o.serverHostKeys.length === 0) throw new TypeError('serverHostKeys: at least one host key (SSHKey or path) is required');
+  if (o.host !== undefined && typeof o.host !== 'string') throw new TypeError('host: expected a string');
+  checkPositive('port', o.port, { integer: true, allowZero: true, max: 65535 });
+  checkPositive('loginTimeout', o.loginTimeout, { allowZero: true });
+  checkPositive('maxAuthTries', o.maxAuthTries, { integer: true });
+  checkPositive('windowSize', o.windowSize, { integer: true, max: 0xffffffff });
+  checkPositive('maxPacketSize', o.maxPacketSize, { integer: true, max: 0xffffffff });
+  checkPositive('rekeyBytes', o.rekeyBytes, { integer: true });
+  checkPositive('rekeySeconds', o.rekeySeconds, { allowZero: true });
+  checkFunction('processFactory', o.processFactory);
+  if (o.handler !== undefined && (typeof o.handler !== 'object' || o.handler === null)) throw new TypeError('handler: expected an object');
+  if (o.passwords !== undefined && (typeof o.passwords !== 'object' || o.passwords === null)) throw new TypeError('passwords: expected an object of username -> password');
+  checkSignal(o.signal);
+}
+
+/** Starts an SSH server; resolves once it is listening. */
+export async function listen(options: ListenOptions): Promise<SSHServer> {
+  checkListenOptions(options);
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const algs = resolveAlgorithms(options, 'serverHostKeyAlgs');
+  const hostKeys = (await loadPrivateKeys('serverHostKeys', options.serverHostKeys, options.passphrase)).map((k) => k.toSigningKeyRef());
+  const authorized = await loadAuthorizedKeys(options.authorizedClientKeys);
+  const handler = options.handler ?? {};
+  const auth: ServerAuthConfig = { handler, passwords: options.passwords ?? null, authorizedKeys: authorized };
+  const methods: AuthMethodName[] = [];
+  if (handler.validatePublicKey || authorized) methods.push('publickey');
+  if (handler.getKbdintChallenge) methods.push('keyboard-interactive');
+  if (handler.validatePassword || options.passwords) methods.push('password');
+  const loginTimeout = options.loginTimeout ?? 120_000;
+
+  let server: SSHServer | null = null;
+  const accept = (sock: Duplex, addr?: string, rport?: number): SSHServerConnection => {
+    const core = new SSHCore({
+      role: 'server',
+      crypto: createTransportCrypto(),
+      ...algs,
+      hostKeys,
+      rekeyBytes: options.rekeyBytes,
+      rekeySeconds: options.rekeySeconds,
+      maxAuthTries: options.maxAuthTries,
+      authMethods: methods,
+      banner: options.banner,
+      windowSize: options.windowSize,
+      maxPacketSize: options.maxPacketSize,
+    });
+    let conn: SSHServerConnection | null = null;
+    const actor: ConnectionActor = new ConnectionActor(sock, core as unknown as ActorCore, {
+      work: acquireWorkRunner(),
+      hooks: {
+        decide: (request) => serverDecide(auth, request),
+        channelOpenRequest: (id, channelType) => {
+          if (channelType !== 'session') {
+            actor.core.connection.rejectChannel(id, OpenFailure.UNKNOWN_CHANNEL_TYPE, `unsupported channel type ${channelType}`);
+            return;
+          }
+          const open = (ok: boolean): void =>
+            actor.channelCall(() => {
+              if (!ok) return actor.core.connection.rejectChannel(id, OpenFailure.ADMINISTRATIVELY_PROHIBITED, 'session refused');
+              const session = new ServerSession(actor, id, {
+                processFactory: options.processFactory,
+                encoding: options.encoding,
+                username: actor.username ?? '',
+                onHandlerError: (err) => server?.emit('handlerError', err, conn),
+              });
+              actor.acceptChannel(id, session);
+            });
+          if (!handler.sessionRequested) return open(true);
+          Promise.resolve()
+            .then(() => handler.sessionRequested!(conn!))
+            .then((ok) => open(ok !== false), () => open(false));
+        },
+      },
+      authTimeout: loginTimeout > 0 ? { ms: loginTimeout, error: () => new TimeoutError(`login timeout after ${loginTimeout} ms`) } : undefined,
+    });
+    actor.once('close', () => releaseWorkRunner());
+    conn = new SSHServerConnection(actor, addr, rport);
+    actor.start();
+    return conn;
+  };
+
+  const net = createServer({ noDelay: true });
+  server = new SSHServer(net, accept);
+  net.on('error', (err) => {
+    if (server!.listenerCount('error') > 0) server!.emit('error', err);
+  });
+  await new Promise<void>((resolve, reject) => {
+    net.once('error', reject);
+    net.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      net.off('error', reject);
+      resolve();
+    });
+  });
+  signal?.addEventListener('abort', () => void server!.close(), { once: true });
+  return server;
+}
+
+
