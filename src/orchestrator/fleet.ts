@@ -1,0 +1,177 @@
+/**
+ * A fleet: an inventory plus fleet-wide options. `run` streams per-host
+ * events with bounded concurrency; `runAll` collects per-host results.
+ */
+import { Observable, asyncScheduler, from, merge, mergeMap, type SchedulerLike } from 'rxjs';
+import { BastionPool } from './bastion-pool.js';
+import { exponentialBackoff, seededRandom, type BackoffOptions } from './backoff.js';
+import { runHost, type HostRunContext } from './host-run.js';
+import { ConnectRateLimiter, type RateSpec } from './operators/rate-limit.js';
+import { hostsFromStrings } from './inventory/hosts-file.js';
+import { defaultConnector } from './default-connector.js';
+import type { Connector, FleetConnectOptions, HostEvent, HostResult, HostSpec, PhaseTimeouts } from './types.js';
+
+export interface FleetOptions {
+  /** The SSH client; default the package's `connect()`. */
+  connector?: Connector;
+  /** Fleet-wide connect options (per-host inventory values override them). */
+  connect?: Partial<FleetConnectOptions>;
+  /** Hosts in flight at once (default 100). */
+  concurrency?: number;
+  /** Connect-rate limits: all connects, and per target address or bastion. */
+  connectRate?: { global?: RateSpec; perTarget?: RateSpec };
+  timeouts?: PhaseTimeouts;
+  /** Extra attempts for failures before the command started (default 2). */
+  retries?: number;
+  backoff?: BackoffOptions;
+  /** Seed of the backoff jitter (default fixed); ignored if backoff.random is given. */
+  seed?: number;
+  scheduler?: SchedulerLike;
+  /** How long an unused bastion connection stays open (ms, default 1000). */
+  bastionLingerMs?: number;
+}
+
+export interface RunOptions {
+  /** Emit stdout/stderr per line instead of per chunk. */
+  lines?: boolean;
+  /** The command may safely run twice: retry even after it started. */
+  idempotent?: boolean;
+  signal?: AbortSignal;
+  env?: Record<string, string>;
+  /** Keep this many characters of each stream in the `done` result (default 0; runAll: 1 MiB). */
+  collect?: number;
+  timeouts?: PhaseTimeouts;
+  retries?: number;
+}
+
+export interface FleetSummary {
+  total: number;
+  succeeded: number;
+  failed: number;
+  unreachable: number;
+  aborted: number;
+  /** Errors by kind (hosts whose last word was an error). */
+  errors: Record<string, number>;
+  durationMs: number;
+}
+
+export interface FleetRunResult {
+  results: HostResult[];
+  succeeded: HostResult[];
+  failed: HostResult[];
+  unreachable: HostResult[];
+  aborted: HostResult[];
+  summary: FleetSummary;
+}
+
+function checkHosts(hosts: HostSpec[]): HostSpec[] {
+  const seen = new Set<string>();
+  for (const h of hosts) {
+    if (seen.has(h.name)) throw new RangeError(`inventory: host name ${JSON.stringify(h.name)} appears twice`);
+    seen.add(h.name);
+  }
+  return hosts;
+}
+
+export class Fleet {
+  readonly hosts: readonly HostSpec[];
+  private readonly options: FleetOptions;
+
+  constructor(inventory: Iterable<HostSpec | string>, options: FleetOptions = {}) {
+    const list = [...inventory];
+    const specs = list.every((x) => typeof x === 'string')
+      ? hostsFromStrings(list as string[])
+      : list.map((x) => (typeof x === 'string' ? hostsFromStrings([x]) : [x])).flat();
+    this.hosts = checkHosts(specs);
+    if (options.concurrency !== undefined && !(Number.isInteger(options.concurrency) && options.concurrency >= 1))
+      throw new RangeError('concurrency must be an integer >= 1');
+    if (options.retries !== undefined && !(Number.isInteger(options.retries) && options.retries >= 0))
+      throw new RangeError('retries must be an integer >= 0');
+    this.options = options;
+  }
+
+  run(command: string, runOptions: RunOptions = {}): Observable<HostEvent> {
+    if (typeof command !== 'string' || command === '') throw new TypeError('command must be a non-empty string');
+    return new Observable<HostEvent>((subscriber) => {
+      const o = this.options;
+      const scheduler = o.scheduler ?? asyncScheduler;
+      const connector = o.connector ?? defaultConnector;
+      const random = o.backoff?.random ?? seededRandom(o.seed ?? 0x5eed);
+      const bastions = this.hosts.some((h) => h.jump !== undefined)
+        ? new BastionPool(connector, o.connect ?? {}, o.bastionLingerMs ?? 1000)
+        : null;
+      const rate = o.connectRate;
+      const limiter =
+        rate && (rate.global || rate.perTarget)
+          ? new ConnectRateLimiter({
+              ...(rate.global ? { global: rate.global } : {}),
+              ...(rate.perTarget ? { perKey: rate.perTarget } : {}),
+              scheduler,
+            })
+          : null;
+      const ctx: HostRunContext = {
+        connector,
+        connectOptions: o.connect ?? {},
+        limiter,
+        bastions,
+        timeouts: { ...o.timeouts, ...runOptions.timeouts },
+        retries: runOptions.retries ?? o.retries ?? 2,
+        delay: exponentialBackoff({ ...o.backoff, random }),
+        idempotent: runOptions.idempotent ?? false,
+        lines: runOptions.lines ?? false,
+        collectLimit: runOptions.collect ?? 0,
+        scheduler,
+        ...(runOptions.env ? { env: runOptions.env } : {}),
+        ...(runOptions.signal ? { signal: runOptions.signal } : {}),
+      };
+      const queued = from(this.hosts.map((h): HostEvent => ({ type: 'queued', host: h.name })));
+      const runs = from(this.hosts).pipe(mergeMap((h) => runHost(h, command, ctx), o.concurrency ?? 100));
+      const sub = merge(queued, runs).subscribe(subscriber);
+      return () => {
+        sub.unsubscribe();
+        bastions?.closeAll();
+      };
+    });
+  }
+
+  /** Runs to the end and groups the per-host results. */
+  runAll(command: string, runOptions: RunOptions = {}): Promise<FleetRunResult> {
+    const t0 = Date.now();
+    return new Promise((resolve, reject) => {
+      const results: HostResult[] = [];
+      this.run(command, { collect: 1 << 20, ...runOptions }).subscribe({
+        next: (e) => {
+          if (e.type === 'done') results.push(e.result);
+        },
+        error: reject,
+        complete: () => resolve(summarize(results, Date.now() - t0)),
+      });
+    });
+  }
+}
+
+export function summarize(results: HostResult[], durationMs: number): FleetRunResult {
+  const by = (o: HostResult['outcome']): HostResult[] => results.filter((r) => r.outcome === o);
+  const errors: Record<string, number> = {};
+  for (const r of results) if (r.error) errors[r.error.kind] = (errors[r.error.kind] ?? 0) + 1;
+  const succeeded = by('succeeded');
+  const failed = by('failed');
+  const unreachable = by('unreachable');
+  const aborted = by('aborted');
+  return {
+    results,
+    succeeded,
+    failed,
+    unreachable,
+    aborted,
+    summary: {
+      total: results.length,
+      succeeded: succeeded.length,
+      failed: failed.length,
+      unreachable: unreachable.length,
+      aborted: aborted.length,
+      errors,
+      durationMs,
+    },
+  };
+}

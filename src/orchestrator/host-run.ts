@@ -1,0 +1,272 @@
+/**
+ * One host's run as an Observable of HostEvents: acquire a connect token,
+ * connect (through a bastion if the host has one), start the command, stream
+ * its output, report the exit; retried before the start, bounded by phase
+ * timeouts; always ends with one `done`. Unsubscribing closes the process and
+ * the connection.
+ */
+import { Observable, defer, switchMap, type SchedulerLike, type Subscription } from 'rxjs';
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { classifyError, isTransient } from './classify-error.js';
+import { retryBeforeStart } from './operators/retry-before-start.js';
+import { deadline, phaseTimeouts } from './operators/phase-timeouts.js';
+import type { ConnectRateLimiter } from './operators/rate-limit.js';
+import type { BastionPool } from './bastion-pool.js';
+import type {
+  Connector,
+  FleetConnection,
+  FleetConnectOptions,
+  FleetProcess,
+  HostEvent,
+  HostOutcome,
+  HostResult,
+  HostSpec,
+  PhaseTimeouts,
+} from './types.js';
+
+export interface HostRunContext {
+  connector: Connector;
+  connectOptions: Partial<FleetConnectOptions>;
+  limiter: ConnectRateLimiter | null;
+  bastions: BastionPool | null;
+  timeouts: PhaseTimeouts;
+  retries: number;
+  delay: (next: number) => number;
+  idempotent: boolean;
+  lines: boolean;
+  /** Keep output in the result, up to this many characters per stream (0 = don't). */
+  collectLimit: number;
+  env?: Record<string, string>;
+  signal?: AbortSignal;
+  scheduler: SchedulerLike;
+}
+
+export class ExitWithoutStatusError extends Error {
+  readonly code = 'ERR_SSH_CONNECTION_LOST';
+  constructor() {
+    super('channel closed without an exit status');
+  }
+}
+
+function abortError(): Error {
+  const e = new Error('run aborted');
+  e.name = 'AbortError';
+  return e;
+}
+
+function streamEnded(s: Readable): Promise<void> {
+  return new Promise((resolve) => {
+    if (s.readableEnded || s.destroyed) return resolve();
+    s.once('end', resolve);
+    s.once('close', resolve);
+    s.once('error', () => resolve());
+  });
+}
+
+/** Emits a stream as chunks or complete lines (without the line break). */
+function pipeOutput(stream: Readable, type: 'stdout' | 'stderr', host: string, lines: boolean, emit: (e: HostEvent) => void): () => void {
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  const push = (text: string): void => {
+    if (text === '') return;
+    if (!lines) return emit({ type, host, data: text });
+    pending += text;
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      emit({ type, host, data: pending.slice(0, nl).replace(/\r$/, '') });
+      pending = pending.slice(nl + 1);
+    }
+  };
+  stream.on('data', (chunk: Buffer | string) => push(typeof chunk === 'string' ? chunk : decoder.write(chunk)));
+  return () => {
+    push(decoder.end());
+    if (lines && pending !== '') emit({ type, host, data: pending });
+    pending = '';
+  };
+}
+
+function attemptOnce(spec: HostSpec, command: string, ctx: HostRunContext, attempt: number): Observable<HostEvent> {
+  return new Observable<HostEvent>((subscriber) => {
+    const ac = new AbortController();
+    let conn: FleetConnection | null = null;
+    let proc: FleetProcess | null = null;
+    let release: (() => void) | null = null;
+    let finished = false;
+    const emit = (e: HostEvent): void => {
+      if (!finished) subscriber.next(e);
+    };
+    const cleanup = (): void => {
+      finished = true;
+      ac.abort();
+      try {
+        proc?.close();
+      } catch {
+        /* already closed */
+      }
+      try {
+        conn?.close();
+      } catch {
+        /* already closed */
+      }
+      release?.();
+      release = null;
+    };
+    const host = spec.name;
+    const run = async (): Promise<void> => {
+      emit({ type: 'connecting', host, attempt });
+      const options: FleetConnectOptions = { ...ctx.connectOptions, ...spec.options, signal: ac.signal };
+      if (spec.port !== undefined) options.port = spec.port;
+      if (spec.username !== undefined) options.username = spec.username;
+      if (ctx.timeouts.login) options.loginTimeout = ctx.timeouts.login / 1000;
+      if (ctx.timeouts.connect && options.connectTimeout === undefined) options.connectTimeout = ctx.timeouts.connect / 1000;
+      if (spec.jump !== undefined && ctx.bastions) {
+        const lease = await ctx.bastions.open(spec.jump, spec.host, options.port ?? 22, ac.signal);
+        if (finished) return lease.release();
+        release = lease.release;
+        options.sock = lease.sock;
+      }
+      const c = await ctx.connector(spec.host, options);
+      if (finished) return c.close();
+      conn = c;
+      emit({ type: 'connected', host, attempt });
+      const procOptions = ctx.env ? { encoding: null, env: ctx.env, signal: ac.signal } : { encoding: null, signal: ac.signal };
+      const p = await c.createProcess(command, procOptions);
+      if (finished) return p.close();
+      proc = p;
+      emit({ type: 'started', host, attempt });
+      const flushOut = pipeOutput(p.stdout, 'stdout', host, ctx.lines, emit);
+      const flushErr = pipeOutput(p.stderr, 'stderr', host, ctx.lines, emit);
+      p.stdin?.end();
+      const [exit] = await Promise.all([p.wait(), streamEnded(p.stdout), streamEnded(p.stderr)]);
+      flushOut();
+      flushErr();
+      if (exit.exitStatus === null && exit.exitSignal === null) throw new ExitWithoutStatusError();
+      emit({ type: 'exit', host, exitStatus: exit.exitStatus, exitSignal: exit.exitSignal });
+      if (!finished) subscriber.complete();
+    };
+    run().catch((err: unknown) => {
+      if (!finished) subscriber.error(err);
+    });
+    return cleanup;
+  });
+}
+
+/** The full per-host stream: `connecting` ... `exit` | `error`, then `done`. */
+export function runHost(spec: HostSpec, command: string, ctx: HostRunContext): Observable<HostEvent> {
+  const host = spec.name;
+  const rateKey = spec.jump !== undefined ? `via:${spec.jump}` : `addr:${spec.host}`;
+  return new Observable<HostEvent>((subscriber) => {
+    const started = ctx.scheduler.now();
+    let attempts = 0;
+    let commandStarted = false;
+    let exitStatus: number | null = null;
+    let exitSignal: string | null = null;
+    let stdout = '';
+    let stderr = '';
+    let error: HostResult['error'] = null;
+    let inner: Subscription | null = null;
+    let ended = false;
+
+    const collect = (prev: string, data: string): string => {
+      if (ctx.collectLimit <= 0 || prev.length >= ctx.collectLimit) return prev;
+      const add = ctx.lines ? data + '\n' : data;
+      return (prev + add).slice(0, ctx.collectLimit);
+    };
+    const finish = (): void => {
+      if (ended) return;
+      ended = true;
+      ctx.signal?.removeEventListener('abort', onAbort);
+      let outcome: HostOutcome;
+      if (error) outcome = error.kind === 'aborted' ? 'aborted' : commandStarted ? 'failed' : 'unreachable';
+      else outcome = exitStatus === 0 && exitSignal === null ? 'succeeded' : 'failed';
+      const result: HostResult = {
+        host,
+        outcome,
+        exitStatus,
+        exitSignal,
+        stdout,
+        stderr,
+        error,
+        commandStarted,
+        attempts,
+        durationMs: ctx.scheduler.now() - started,
+      };
+      subscriber.next({ type: 'done', host, result });
+      subscriber.complete();
+    };
+    const fail = (err: unknown): void => {
+      const c = classifyError(err);
+      error = c;
+      subscriber.next({ type: 'error', host, ...c, attempt: attempts, commandStarted });
+      finish();
+    };
+    const onAbort = (): void => {
+      inner?.unsubscribe();
+      inner = null;
+      if (!ended) fail(abortError());
+    };
+
+    if (ctx.signal?.aborted) {
+      fail(abortError());
+      return;
+    }
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const attempt$ = defer(() => {
+      const n = attempts + 1;
+      const gate = ctx.limiter ? ctx.limiter.acquire(rateKey) : new Observable<void>((s) => (s.next(), s.complete()));
+      return gate.pipe(
+        switchMap(() => {
+          attempts = n;
+          commandStarted = false;
+          return attemptOnce(spec, command, ctx, n).pipe(
+            phaseTimeouts(
+              { connect: ctx.timeouts.connect, command: ctx.timeouts.command, idle: ctx.timeouts.idle },
+              {
+                isConnected: (e) => e.type === 'connected',
+                isStarted: (e) => e.type === 'started',
+                isActivity: (e) => e.type === 'stdout' || e.type === 'stderr',
+              },
+              ctx.scheduler,
+            ),
+          );
+        }),
+      );
+    });
+    inner = attempt$
+      .pipe(
+        retryBeforeStart<HostEvent>({
+          retries: ctx.retries,
+          idempotent: ctx.idempotent,
+          isStart: (e) => e.type === 'started',
+          isRetryable: (err) => isTransient(classifyError(err).kind),
+          delay: ctx.delay,
+          retryValue: (err, next, delayMs) => {
+            const c = classifyError(err);
+            return { type: 'retry', host, attempt: next, delayMs, kind: c.kind, message: c.message };
+          },
+          scheduler: ctx.scheduler,
+        }),
+        deadline<HostEvent>(ctx.timeouts.total, ctx.scheduler),
+      )
+      .subscribe({
+        next: (e) => {
+          if (e.type === 'started') commandStarted = true;
+          else if (e.type === 'stdout') stdout = collect(stdout, e.data);
+          else if (e.type === 'stderr') stderr = collect(stderr, e.data);
+          else if (e.type === 'exit') {
+            exitStatus = e.exitStatus;
+            exitSignal = e.exitSignal;
+          }
+          subscriber.next(e);
+        },
+        error: fail,
+        complete: finish,
+      });
+    return () => {
+      ctx.signal?.removeEventListener('abort', onAbort);
+      inner?.unsubscribe();
+    };
+  });
+}

@@ -1,0 +1,20 @@
+/** The fleet layer's public API. */
+export { Fleet, summarize, type FleetOptions, type RunOptions, type FleetRunResult, type FleetSummary } from './fleet.js';
+export { BastionPool, ForwardingUnavailableError, type BastionLease } from './bastion-pool.js';
+export { classifyError, isTransient, PhaseTimeoutError } from './classify-error.js';
+export { exponentialBackoff, seededRandom, type BackoffOptions } from './backoff.js';
+export { ConnectRateLimiter, rateLimit, type RateSpec, type RateLimitOptions } from './operators/rate-limit.js';
+export { retryBeforeStart, type RetryBeforeStartConfig } from './operators/retry-before-start.js';
+export { phaseTimeouts, deadline } from './operators/phase-timeouts.js';
+export { runHost } from './host-run.js';
+export { parseTarget, type Target } from './target.js';
+export { loadInventory, parseInventory, detectFormat, selectGroups, type InventoryFormat } from './inventory/load-inventory.js';
+export { InventoryError } from './inventory/inventory-error.js';
+export { expandHostPattern } from './inventory/host-ranges.js';
+export { hostsFromStrings, parseHostsFile } from './inventory/hosts-file.js';
+export { parseAnsibleIni } from './inventory/ansible-ini.js';
+export { parseAnsibleYaml } from './inventory/ansible-yaml.js';
+export { parseYaml } from './inventory/yaml-subset.js';
+export { parseJsonInventory } from './inventory/json-inventory.js';
+export { parseSshConfigHosts } from './inventory/ssh-config-hosts.js';
+export type * from './types.js';
