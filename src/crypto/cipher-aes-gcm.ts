@@ -9,7 +9,7 @@ import { gcm } from '@noble/ciphers/aes.js';
 import type { PacketKeys, PacketOpener, PacketSealer } from '../protocol/crypto-api.js';
 import { MacError } from '../protocol/errors.js';
 import { takeKey, type CipherEntry } from './cipher-table.js';
-import { checkPacketLength, checkSealInput, checkWireLength, readUint32BE } from './packet-length.js';
+import { copyOf, checkPacketLength, checkSealInput, checkWireLength, readUint32BE } from './packet-length.js';
 
 const TAG = 16;
 const BLOCK = 16;
@@ -66,7 +66,7 @@ function nodeCore(e: CipherEntry, key: Uint8Array): GcmCore {
 }
 
 function nobleCore(key: Uint8Array): GcmCore {
-  const k = key.slice();
+  const k = copyOf(key);
   return {
     seal(nonce, packet, out) {
       out.set(gcm(k, nonce, packet.subarray(0, 4)).encrypt(packet.subarray(4)), 4);
@@ -86,7 +86,7 @@ function nobleCore(key: Uint8Array): GcmCore {
 
 function makeCore(e: CipherEntry, keys: PacketKeys, impl: 'node' | 'noble'): { core: GcmCore; nonce: Uint8Array } {
   const key = takeKey(e, 'key', keys.encKey);
-  const nonce = takeKey(e, 'iv', keys.iv).slice();
+  const nonce = copyOf(takeKey(e, 'iv', keys.iv));
   return { core: impl === 'node' ? nodeCore(e, key) : nobleCore(key), nonce };
 }
 

@@ -6,6 +6,7 @@
 import { createCipheriv, createDecipheriv, type Cipher, type Decipher } from 'node:crypto';
 import { cbc, ctr } from '@noble/ciphers/aes.js';
 import type { CipherEntry } from './cipher-table.js';
+import { copyOf } from './packet-length.js';
 
 export interface BlockStream {
   /** Encrypts or decrypts whole blocks; returns a new array. */
@@ -48,8 +49,8 @@ function addToCounter(counter: Uint8Array, n: number): void {
 /** Pure-JS AES via noble; 3DES has no noble implementation and uses node:crypto. */
 export const createNobleBlockStream: BlockStreamFactory = (e, key, iv, encrypt) => {
   if (e.name === '3des-cbc') return createNodeBlockStream(e, key, iv, encrypt);
-  const k = key.slice();
-  const state = iv.slice(); // CTR: next counter block; CBC: previous ciphertext block
+  const k = copyOf(key);
+  const state = copyOf(iv); // CTR: next counter block; CBC: previous ciphertext block
   let live = true;
   const check = (data: Uint8Array) => {
     if (!live) throw new Error('cipher: used after dispose');

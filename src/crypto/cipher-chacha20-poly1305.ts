@@ -16,7 +16,7 @@ import type { PacketKeys, PacketOpener, PacketSealer } from '../protocol/crypto-
 import { MacError } from '../protocol/errors.js';
 import { takeKey, type CipherEntry } from './cipher-table.js';
 import { constantTimeEqual } from './mac-hmac.js';
-import { checkPacketLength, checkSealInput, checkWireLength, readUint32BE, writeUint32BE } from './packet-length.js';
+import { copyOf, checkPacketLength, checkSealInput, checkWireLength, readUint32BE, writeUint32BE } from './packet-length.js';
 import { Poly1305Wasm } from './poly1305-wasm.js';
 
 const TAG = 16;
@@ -72,8 +72,8 @@ function nodeCore(key: Uint8Array): ChachaCore {
 }
 
 function nobleCore(key: Uint8Array): ChachaCore {
-  const k2 = key.slice(0, 32);
-  const k1 = key.slice(32, 64);
+  const k2 = copyOf(key, 0, 32);
+  const k1 = copyOf(key, 32, 64);
   const nonce = new Uint8Array(12);
   const setSeq = (seq: number) => writeUint32BE(nonce, 8, seq);
   return {

@@ -36,3 +36,8 @@ export function checkSealInput(packet: Uint8Array, blockSize: number, aadLength:
     throw new RangeError(`seal: packet of ${packet.length} bytes is not padded to the block size ${blockSize}`);
   }
 }
+
+/** A private copy (Buffer#slice would return a view of the caller's key). */
+export function copyOf(b: Uint8Array, start = 0, end = b.length): Uint8Array {
+  return new Uint8Array(b.subarray(start, end));
+}
