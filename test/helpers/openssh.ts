@@ -7,7 +7,7 @@
  * Keys are generated once per test process and copied into each server's dir.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import {
@@ -20,6 +20,9 @@ import {
   removeTempDir,
   type KeyFiles,
 } from './ssh-client.js';
+import { descendantPids, isAlive, signalAll } from './process-tree.js';
+
+export { descendantPids, isAlive } from './process-tree.js';
 
 export const SSHD_PATH = '/usr/sbin/sshd';
 
@@ -158,71 +161,11 @@ export interface SshdServer {
 }
 
 const running = new Set<{ stopSync(): void }>();
-let signalHooks = false;
 
 function installCleanup(): void {
   onProcessExit(() => {
     for (const r of running) r.stopSync();
   });
-  if (signalHooks) return;
-  signalHooks = true;
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const handler = (): void => {
-      for (const r of running) r.stopSync();
-      process.removeListener(sig, handler);
-      process.kill(process.pid, sig);
-    };
-    process.on(sig, handler);
-  }
-}
-
-/** Pids of all live (non-zombie) descendants of `root`, from /proc. */
-export function descendantPids(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (rest[0] === 'Z') continue;
-    const ppid = Number(rest[1]);
-    const list = children.get(ppid) ?? [];
-    list.push(Number(name));
-    children.set(ppid, list);
-  }
-  const out: number[] = [];
-  const todo = [root];
-  while (todo.length) {
-    for (const c of children.get(todo.pop()!) ?? []) {
-      out.push(c);
-      todo.push(c);
-    }
-  }
-  return out;
-}
-
-/** True while `pid` exists and is not a zombie. */
-export function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function signalAll(pids: readonly number[], sig: NodeJS.Signals): void {
-  for (const p of pids) {
-    try {
-      process.kill(p, sig);
-    } catch {
-      // Already gone.
-    }
-  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -144,20 +144,34 @@ function removeTempDirs(): void {
   tempDirs.clear();
 }
 
-/** Runs `fn` synchronously when the process exits (once per function). */
+function runExitHooks(): void {
+  for (const f of exitHooks) {
+    try {
+      f();
+    } catch {
+      // Best effort: one failing cleanup must not stop the others.
+    }
+  }
+  exitHooks.clear();
+}
+
+/**
+ * Runs `fn` synchronously when the process exits, or when SIGINT/SIGTERM/SIGHUP
+ * would end it (the signal is then re-raised with its default action).
+ */
 export function onProcessExit(fn: () => void): void {
   exitHooks.add(fn);
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const f of exitHooks) {
-      try {
-        f();
-      } catch {
-        // Best effort: one failing cleanup must not stop the others.
-      }
-    }
-  });
+  process.on('exit', runExitHooks);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const handler = (): void => {
+      runExitHooks();
+      process.removeListener(sig, handler);
+      process.kill(process.pid, sig);
+    };
+    process.on(sig, handler);
+  }
 }
 
 /** A fresh directory under the OS temp dir, removed when the process exits. */
