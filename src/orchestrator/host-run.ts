@@ -18,6 +18,7 @@ import type {
   FleetConnection,
   FleetConnectOptions,
   FleetProcess,
+  FleetProcessExit,
   HostEvent,
   HostOutcome,
   HostResult,
@@ -86,6 +87,20 @@ function pipeOutput(stream: Readable, type: 'stdout' | 'stderr', host: string, l
   };
 }
 
+/** Runs a close() that may throw or return a rejecting promise, ignoring both. */
+function quietly(fn: () => void | Promise<void> | undefined): void {
+  try {
+    const r = fn();
+    if (r instanceof Promise) r.catch(() => undefined);
+  } catch {
+    /* already closed */
+  }
+}
+
+function signalName(s: FleetProcessExit['exitSignal']): string | null {
+  return s === null ? null : typeof s === 'string' ? s : s.signal;
+}
+
 function attemptOnce(spec: HostSpec, command: string, ctx: HostRunContext, attempt: number): Observable<HostEvent> {
   return new Observable<HostEvent>((subscriber) => {
     const ac = new AbortController();
@@ -99,16 +114,8 @@ function attemptOnce(spec: HostSpec, command: string, ctx: HostRunContext, attem
     const cleanup = (): void => {
       finished = true;
       ac.abort();
-      try {
-        proc?.close();
-      } catch {
-        /* already closed */
-      }
-      try {
-        conn?.close();
-      } catch {
-        /* already closed */
-      }
+      quietly(() => proc?.close());
+      quietly(() => conn?.close());
       release?.();
       release = null;
     };
@@ -118,21 +125,23 @@ function attemptOnce(spec: HostSpec, command: string, ctx: HostRunContext, attem
       const options: FleetConnectOptions = { ...ctx.connectOptions, ...spec.options, signal: ac.signal };
       if (spec.port !== undefined) options.port = spec.port;
       if (spec.username !== undefined) options.username = spec.username;
-      if (ctx.timeouts.login) options.loginTimeout = ctx.timeouts.login / 1000;
-      if (ctx.timeouts.connect && options.connectTimeout === undefined) options.connectTimeout = ctx.timeouts.connect / 1000;
+      if (ctx.timeouts.connect && options.connectTimeout === undefined) options.connectTimeout = ctx.timeouts.connect;
       if (spec.jump !== undefined && ctx.bastions) {
         const lease = await ctx.bastions.open(spec.jump, spec.host, options.port ?? 22, ac.signal);
-        if (finished) return lease.release();
+        if (finished) {
+          lease.sock.destroy();
+          return lease.release();
+        }
         release = lease.release;
         options.sock = lease.sock;
       }
       const c = await ctx.connector(spec.host, options);
-      if (finished) return c.close();
+      if (finished) return quietly(() => c.close());
       conn = c;
       emit({ type: 'connected', host, attempt });
       const procOptions = ctx.env ? { encoding: null, env: ctx.env, signal: ac.signal } : { encoding: null, signal: ac.signal };
       const p = await c.createProcess(command, procOptions);
-      if (finished) return p.close();
+      if (finished) return quietly(() => p.close());
       proc = p;
       emit({ type: 'started', host, attempt });
       const flushOut = pipeOutput(p.stdout, 'stdout', host, ctx.lines, emit);
@@ -142,7 +151,7 @@ function attemptOnce(spec: HostSpec, command: string, ctx: HostRunContext, attem
       flushOut();
       flushErr();
       if (exit.exitStatus === null && exit.exitSignal === null) throw new ExitWithoutStatusError();
-      emit({ type: 'exit', host, exitStatus: exit.exitStatus, exitSignal: exit.exitSignal });
+      emit({ type: 'exit', host, exitStatus: exit.exitStatus, exitSignal: signalName(exit.exitSignal) });
       if (!finished) subscriber.complete();
     };
     run().catch((err: unknown) => {

@@ -12,10 +12,8 @@ export interface FleetConnectOptions {
   password?: string;
   clientKeys?: unknown;
   knownHosts?: string | null | ((host: string, port: number, key: unknown) => boolean);
-  /** Seconds; the connector's own limit on TCP connect + handshake + auth. */
+  /** Milliseconds; the client's own limit on TCP connect + handshake + auth. */
   connectTimeout?: number;
-  /** Seconds; the connector's limit on the handshake and authentication. */
-  loginTimeout?: number;
   signal?: AbortSignal;
   /** A ready transport (e.g. a channel through a bastion) instead of a TCP connect. */
   sock?: Duplex;
@@ -24,7 +22,8 @@ export interface FleetConnectOptions {
 
 export interface FleetProcessExit {
   exitStatus: number | null;
-  exitSignal: string | null;
+  /** A signal name, or the client's exit-signal record. */
+  exitSignal: string | { signal: string } | null;
 }
 
 /** The subset of a client process the fleet uses. */
@@ -33,7 +32,7 @@ export interface FleetProcess {
   stderr: Readable;
   stdin?: Writable;
   wait(): Promise<FleetProcessExit>;
-  close(): void;
+  close(): void | Promise<void>;
 }
 
 /** The subset of a client connection the fleet uses. */
@@ -44,7 +43,7 @@ export interface FleetConnection {
   ): FleetProcess | Promise<FleetProcess>;
   /** Opens a direct-tcpip channel (needed only on bastions). */
   openConnection?(host: string, port: number): Promise<Duplex> | Duplex;
-  close(): void;
+  close(): void | Promise<void>;
   waitClosed?(): Promise<void>;
 }
 
@@ -121,8 +120,6 @@ export type HostEventOf<T extends HostEvent['type']> = Extract<HostEvent, { type
 export interface PhaseTimeouts {
   /** From the start of an attempt until the session is up (TCP + handshake + auth). */
   connect?: number;
-  /** Handshake + auth alone, passed to the connector as `loginTimeout`. */
-  login?: number;
   /** From the command start until it exits. */
   command?: number;
   /** Longest silence (no output) while the command runs. */
