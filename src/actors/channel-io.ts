@@ -85,13 +85,17 @@ export class ChannelIO {
   /** Extended data (stderr) sent to the peer. */
   readonly stderrOut: Writable;
 
+  private readonly port: ChannelPort;
   private readonly queue: PendingWrite[] = [];
   private readonly stdoutSide: InboundSide;
   private readonly stderrSide: InboundSide;
   private closed = false;
+  private writeStopped = false;
   private eofSent = false;
 
-  constructor(private readonly port: ChannelPort, options: ChannelIOOptions = {}) {
+  constructor(port: ChannelPort, options: ChannelIOOptions = {}) {
+    // Window credits for a channel that is gone must not reach the core.
+    this.port = { ...port, consume: (n) => !this.closed && port.consume(n) };
     const encoding = options.encoding === undefined ? 'utf8' : options.encoding;
     const highWaterMark = options.highWaterMark ?? 64 * 1024;
     if (encoding !== null && !Buffer.isEncoding(encoding)) {
@@ -119,8 +123,8 @@ export class ChannelIO {
       this.stream.setEncoding(encoding);
       this.stderrIn.setEncoding(encoding);
     }
-    stdoutSide = new InboundSide(port, this.stream);
-    stderrSide = new InboundSide(port, this.stderrIn);
+    stdoutSide = new InboundSide(this.port, this.stream);
+    stderrSide = new InboundSide(this.port, this.stderrIn);
     this.stdoutSide = stdoutSide;
     this.stderrSide = stderrSide;
   }
@@ -151,9 +155,18 @@ export class ChannelIO {
     if (!this.stderrOut.writableFinished && !this.stderrOut.destroyed) this.stderrOut.end();
   }
 
+  /**
+   * Actor context: we are about to send CLOSE (or the channel is otherwise
+   * done for writing): queued and later writes are discarded.
+   */
+  stopWriting(): void {
+    this.writeStopped = true;
+    for (const w of this.queue.splice(0)) w.done(null);
+  }
+
   /** Actor context: the remote window opened or the socket drained. */
   pump(): void {
-    while (this.queue.length > 0 && !this.closed) {
+    while (this.queue.length > 0 && !this.closed && !this.writeStopped) {
       if (!this.port.socketWritable()) return;
       const w = this.queue[0]!;
       if (w.data === null) {
@@ -162,6 +175,12 @@ export class ChannelIO {
           this.eofSent = true;
           this.port.sendEof();
         }
+        w.done(null);
+        continue;
+      }
+      if (this.eofSent) {
+        // No data may follow EOF (RFC 4254 §5.3): a late stderr write is dropped.
+        this.queue.shift();
         w.done(null);
         continue;
       }
@@ -198,7 +217,7 @@ export class ChannelIO {
     // hold slices of it until the window opens.
     const bytes = data === null ? null : new Uint8Array(data);
     this.port.post(() => {
-      if (this.closed) {
+      if (this.closed || this.writeStopped) {
         cb();
         return;
       }

@@ -68,9 +68,9 @@ export class SSHClientChannel extends EventEmitter implements ChannelSink {
     this.io = new ChannelIO(
       {
         post: (fn) => actor.post(fn),
-        sendData: (data, ext) => actor.core.connection.sendData(this.id, data, ext),
-        sendEof: () => actor.core.connection.sendEof(this.id),
-        consume: (n) => actor.core.connection.consume(this.id, n),
+        sendData: (data, ext) => actor.sendData(this.id, data, ext),
+        sendEof: () => actor.sendEof(this.id),
+        consume: (n) => actor.consume(this.id, n),
         socketWritable: () => actor.socketWritable(),
       },
       { encoding },
@@ -121,7 +121,9 @@ export class SSHClientChannel extends EventEmitter implements ChannelSink {
   /** Closes the channel (sends CHANNEL_CLOSE); resolves when the peer confirmed. */
   close(): Promise<void> {
     this.actor.channelCall(() => {
-      if (!this.isClosed) this.actor.core.connection.close(this.id);
+      if (this.isClosed) return;
+      this.io.stopWriting();
+      this.actor.closeChannel(this.id);
     });
     return this.closedPromise;
   }
@@ -167,7 +169,7 @@ export class SSHClientChannel extends EventEmitter implements ChannelSink {
     } catch {
       ok = false; // malformed request data: refuse it, keep the channel
     }
-    if (wantReply) this.actor.core.connection.replyRequest(this.id, ok);
+    if (wantReply) this.actor.replyRequest(this.id, ok);
   }
 }
 

@@ -11,7 +11,6 @@ import type { DecisionRequest } from '../protocol/layer.js';
 import { createTransportCrypto } from '../crypto/transport-crypto.js';
 import type { SSHKey } from '../crypto/keys/ssh-key.js';
 import { ConnectionActor } from './connection-actor.js';
-import type { ActorCore } from './actor-types.js';
 import { checkConnectOptions, defaultUsername, resolveAlgorithms, type ConnectOptions, type KbdintPromptInfo } from './client-options.js';
 import { fingerprintSha256, loadHostKeyVerifier } from './host-key-check.js';
 import { defaultClientKeys, loadPrivateKeys } from './key-files.js';
@@ -209,7 +208,7 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   });
   const socket: Duplex = options.sock ?? netConnect({ host, port });
   const decider: ClientDecider = { host, port, options, verifier, actor: null };
-  const actor = new ConnectionActor(socket, core as unknown as ActorCore, {
+  const actor = new ConnectionActor(socket, core, {
     work: acquireWorkRunner(),
     hooks: {
       decide: (request) => clientDecide(decider, request),

@@ -53,9 +53,11 @@ export class ConnectionActor extends EventEmitter {
   private closeError: Error | null = null;
   private localError: Error | null = null;
   private tickAt: number | null = null;
+  private servedDeadline: number | null = null;
   private authenticated = false;
   private keepaliveMissed = 0;
   private readonly sinks = new Map<number, ChannelSink>();
+  private readonly dying = new Set<number>();
   private readonly opening = new Map<number, Deferred<number>>();
   private readonly requestReplies = new Map<number, Deferred<boolean>[]>();
   private readonly globalReplies: Deferred<{ ok: boolean; data?: Uint8Array }>[] = [];
@@ -131,9 +133,12 @@ export class ConnectionActor extends EventEmitter {
     const chunks: Uint8Array[] = [];
     for (;;) {
       for (const c of this.core.takeOutbound()) chunks.push(c);
-      const events = this.core.takeEvents();
+      const events = this.core.takeEvents() as ActorEvent[];
       if (events.length === 0) break;
-      for (const e of events) this.dispatch(e as ActorEvent);
+      // The core frees a channel id when it emits channelClose; earlier events
+      // of the same batch must not call into that channel any more.
+      for (const e of events) if (e.type === 'channelClose') this.dying.add(e.id);
+      for (const e of events) this.dispatch(e);
     }
     if (chunks.length > 0) this.write(chunks);
     if (this.closedFlag) this.finishSocket();
@@ -159,9 +164,13 @@ export class ConnectionActor extends EventEmitter {
       this.timers.clear('tick');
       return;
     }
-    this.timers.set('tick', Math.max(0, at - this.now()), () =>
+    // A deadline already served that is still due (e.g. a re-key waiting for
+    // a key exchange in progress) is retried in a second, not in a busy loop.
+    const delay = at === this.servedDeadline ? 1000 : Math.max(0, at - this.now());
+    this.timers.set('tick', delay, () =>
       this.post(() => {
         this.tickAt = null;
+        this.servedDeadline = at;
         if (!this.closedFlag) this.core.tick(this.now());
       }),
     );
@@ -254,13 +263,14 @@ export class ConnectionActor extends EventEmitter {
       case 'channelData': {
         const sink = this.sinks.get(e.id);
         if (sink) sink.onData(e.data, e.extended);
-        else this.core.connection.consume(e.id, e.data.length);
+        else this.consume(e.id, e.data.length);
         return;
       }
       case 'channelEof':
         this.sinks.get(e.id)?.onEof();
         return;
       case 'channelClose': {
+        this.dying.delete(e.id);
         const sink = this.sinks.get(e.id);
         this.sinks.delete(e.id);
         const replies = this.requestReplies.get(e.id) ?? [];
@@ -272,7 +282,7 @@ export class ConnectionActor extends EventEmitter {
       case 'channelRequest': {
         const sink = this.sinks.get(e.id);
         if (sink) sink.onRequest(e.requestType, e.wantReply, e.data);
-        else if (e.wantReply) this.core.connection.replyRequest(e.id, false);
+        else if (e.wantReply) this.replyRequest(e.id, false);
         return;
       }
       case 'channelRequestReply':
@@ -365,6 +375,38 @@ export class ConnectionActor extends EventEmitter {
     this.timers.set('keepalive', interval, beat);
   }
 
+  // ---- channel operations (actor context; no-ops on a closed channel) ----------
+
+  private usable(id: number): boolean {
+    return !this.closedFlag && !this.dying.has(id);
+  }
+
+  /** Hands data to the channel; a closed channel swallows it. */
+  sendData(id: number, data: Uint8Array, extended?: number): number {
+    return this.usable(id) ? this.core.connection.sendData(id, data, extended) : data.length;
+  }
+
+  sendEof(id: number): void {
+    if (this.usable(id)) this.core.connection.sendEof(id);
+  }
+
+  consume(id: number, n: number): void {
+    if (this.usable(id)) this.core.connection.consume(id, n);
+  }
+
+  replyRequest(id: number, ok: boolean): void {
+    if (this.usable(id)) this.core.connection.replyRequest(id, ok);
+  }
+
+  closeChannel(id: number): void {
+    if (this.usable(id)) this.core.connection.close(id);
+  }
+
+  /** Sends a channel request without waiting for a reply. */
+  sendRequestNoReply(id: number, requestType: string, data: Uint8Array): void {
+    if (this.usable(id)) this.core.connection.sendRequest(id, requestType, false, data);
+  }
+
   // ---- calls from the API (any context) --------------------------------------
 
   /** Ends the connection with `err` as its close reason. */
@@ -414,7 +456,7 @@ export class ConnectionActor extends EventEmitter {
   sendRequest(id: number, requestType: string, wantReply: boolean, data: Uint8Array): Promise<boolean> {
     return new Promise((resolve) =>
       this.post(() => {
-        if (this.closedFlag || !this.sinks.has(id)) return resolve(false);
+        if (!this.usable(id) || !this.sinks.has(id)) return resolve(false);
         this.core.connection.sendRequest(id, requestType, wantReply, data);
         if (!wantReply) return resolve(true);
         let list = this.requestReplies.get(id);

@@ -84,18 +84,18 @@ export class SSHServerProcess extends EventEmitter {
     if (this.exited) return;
     this.exited = true;
     const io = this.session.io;
-    let pending = 2;
-    const done = (): void => {
-      if (--pending === 0) this.session.exitAndClose(requestType, data);
+    // stderr first, then stdout (whose end sends EOF): no data may follow EOF.
+    const endThen = (w: Writable, next: () => void): void => {
+      if (w.writableFinished || w.destroyed) return next();
+      let called = false;
+      const once = (): void => {
+        if (!called) (called = true), next();
+      };
+      w.once('finish', once);
+      w.once('close', once);
+      w.end();
     };
-    for (const w of [io.stream as Writable, io.stderrOut]) {
-      if (w.writableFinished || w.destroyed) done();
-      else {
-        w.once('finish', done);
-        w.once('close', done);
-        w.end();
-      }
-    }
+    endThen(io.stderrOut, () => endThen(io.stream, () => this.session.exitAndClose(requestType, data)));
   }
 }
 
@@ -115,9 +115,9 @@ export class ServerSession implements ChannelSink {
     this.io = new ChannelIO(
       {
         post: (fn) => actor.post(fn),
-        sendData: (data, ext) => actor.core.connection.sendData(id, data, ext),
-        sendEof: () => actor.core.connection.sendEof(id),
-        consume: (n) => actor.core.connection.consume(id, n),
+        sendData: (data, ext) => actor.sendData(id, data, ext),
+        sendEof: () => actor.sendEof(id),
+        consume: (n) => actor.consume(id, n),
         socketWritable: () => actor.socketWritable(),
       },
       { encoding: config.encoding },
@@ -130,14 +130,17 @@ export class ServerSession implements ChannelSink {
     this.actor.channelCall(() => {
       if (this.closed || this.exitSent) return;
       this.exitSent = true;
-      this.actor.core.connection.sendRequest(this.id, requestType, false, data);
-      this.actor.core.connection.close(this.id);
+      this.io.stopWriting();
+      this.actor.sendRequestNoReply(this.id, requestType, data);
+      this.actor.closeChannel(this.id);
     });
   }
 
   close(): void {
     this.actor.channelCall(() => {
-      if (!this.closed) this.actor.core.connection.close(this.id);
+      if (this.closed) return;
+      this.io.stopWriting();
+      this.actor.closeChannel(this.id);
     });
   }
 
@@ -169,7 +172,7 @@ export class ServerSession implements ChannelSink {
     } catch {
       ok = false; // malformed request data or a throwing listener: refuse, keep the connection
     }
-    if (wantReply && !this.closed) this.actor.core.connection.replyRequest(this.id, ok);
+    if (wantReply && !this.closed) this.actor.replyRequest(this.id, ok);
   }
 
   private handleRequest(requestType: string, data: Uint8Array): boolean {

@@ -11,7 +11,6 @@ import { OpenFailure } from '../protocol/messages.js';
 import { TimeoutError } from '../protocol/errors.js';
 import { createTransportCrypto } from '../crypto/transport-crypto.js';
 import type { SSHKey } from '../crypto/keys/ssh-key.js';
-import type { ActorCore } from './actor-types.js';
 import { ConnectionActor } from './connection-actor.js';
 import { checkFunction, checkPositive, checkSignal, resolveAlgorithms, type AlgorithmOptions } from './client-options.js';
 import { loadAuthorizedKeys, loadPrivateKeys } from './key-files.js';
@@ -173,7 +172,7 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
       maxPacketSize: options.maxPacketSize,
     });
     let conn: SSHServerConnection | null = null;
-    const actor: ConnectionActor = new ConnectionActor(sock, core as unknown as ActorCore, {
+    const actor: ConnectionActor = new ConnectionActor(sock, core, {
       work: acquireWorkRunner(),
       hooks: {
         decide: (request) => serverDecide(auth, request),

@@ -1,31 +1,35 @@
 /**
- * The process-wide runner for handshake work. Until the worker-pool executor
- * (src/workers/handshake-executor.ts) is wired in, work runs inline, one
- * request per microtask, never synchronously inside the core's own call.
- * Connections acquire() it while open and release() it on close, so a pool
- * behind it can be shut down when the last connection is gone and nothing of
- * it keeps the process alive.
+ * The process-wide runner for handshake work: one HandshakeExecutor (inline
+ * while handshakes do not overlap, piscina pool when they do), shared by all
+ * connections. Connections acquire() it while open and release() it on close;
+ * when the last one is gone the executor is closed, so nothing of it keeps the
+ * process alive.
  */
 import type { HandshakeRequest, HandshakeResult } from '../protocol/crypto-api.js';
-import { runHandshake } from '../crypto/handshake.js';
+import { HandshakeExecutor } from '../workers/handshake-executor.js';
 import type { WorkRunner } from './actor-types.js';
 
-class InlineRunner implements WorkRunner {
-  run(request: HandshakeRequest): Promise<HandshakeResult> {
-    return Promise.resolve().then(() => runHandshake(request));
-  }
-}
-
-let shared: WorkRunner | null = null;
+let shared: HandshakeExecutor | null = null;
 let users = 0;
+
+const runner: WorkRunner = {
+  run(request: HandshakeRequest): Promise<HandshakeResult> {
+    shared ??= new HandshakeExecutor({ mode: 'auto' });
+    return shared.run(request);
+  },
+};
 
 /** The shared runner; pair every acquire() with one release(). */
 export function acquireWorkRunner(): WorkRunner {
   users++;
-  shared ??= new InlineRunner();
-  return shared;
+  return runner;
 }
 
 export function releaseWorkRunner(): void {
   if (users > 0) users--;
+  if (users === 0 && shared) {
+    const ex = shared;
+    shared = null;
+    void ex.close().catch(() => undefined);
+  }
 }
