@@ -26,8 +26,25 @@ function checkPeer(g: DhGroup, y: bigint, who: string): void {
   if (!(y > 1n && y < p - 1n)) throw new KeyExchangeFailed(`${who} DH public value out of range (needs 1 < y < p-1)`);
 }
 
+// createDiffieHellman checks the group (for primes OpenSSL does not know by
+// name, e.g. the 1024-bit Oakley group, that is a ~25 ms primality test), so
+// one object per group is kept and re-keyed per use. Calls are synchronous,
+// so a cached object is never shared between two operations at once.
+const cache = new Map<string, ReturnType<typeof createDiffieHellman>>();
+
+function dhFor(g: DhGroup): ReturnType<typeof createDiffieHellman> {
+  const id = Buffer.from(g.p).toString('base64') + '/' + Buffer.from(g.g).toString('hex');
+  let dh = cache.get(id);
+  if (!dh) {
+    if (cache.size >= 16) cache.clear();
+    dh = createDiffieHellman(g.p, g.g);
+    cache.set(id, dh);
+  }
+  return dh;
+}
+
 function keyPair(g: DhGroup, secret?: Uint8Array) {
-  const dh = createDiffieHellman(g.p, g.g);
+  const dh = dhFor(g);
   dh.setPrivateKey(secret ?? randomBytes(EXPONENT_BYTES));
   const pub = secret ? undefined : dh.generateKeys();
   return { dh, pub };
