@@ -241,8 +241,8 @@ export class AuthClient {
         return;
       }
     }
-    const tried = this.tried.size ? [...this.tried].join(', ') : 'none';
-    this.fail(new PermissionDenied(`permission denied (tried: ${tried}; server allows: ${this.allowed.join(',') || 'nothing'})`));
+    const tried = this.tried.size ? `tried: ${[...this.tried].join(', ')}` : 'no usable method tried';
+    this.fail(new PermissionDenied(`permission denied (${tried}; server allows: ${this.allowed.join(',') || 'nothing'})`));
   }
 
   private canPromptAgain(): boolean {

@@ -19,7 +19,7 @@
  */
 import type { LayerContext } from './layer.js';
 import type { SignatureName } from './algorithms.js';
-import { keyTypeForSignature, SIGNATURE_ALGORITHMS } from './algorithms.js';
+import { DEFAULT_SIGNATURES, keyTypeForSignature } from './algorithms.js';
 import { DisconnectReason, Msg } from './messages.js';
 import { DisconnectError, ProtocolError, ServiceNotAvailable } from './errors.js';
 import {
@@ -50,6 +50,8 @@ export interface AuthServerOptions {
   maxAuthTries?: number;
   methods?: readonly AuthMethodName[];
   banner?: string;
+  /** Signature algorithms accepted for publickey (default: DEFAULT_SIGNATURES, i.e. no ssh-rsa/SHA-1, as OpenSSH 8.8+). */
+  publicKeyAlgorithms?: readonly SignatureName[];
 }
 
 export interface KbdintChallenge {
@@ -72,6 +74,7 @@ export class AuthServer {
   private readonly maxAuthTries: number;
   private readonly methods: readonly AuthMethodName[];
   private readonly banner: string | undefined;
+  private readonly publicKeyAlgorithms: readonly SignatureName[];
   private username: string | null = null;
   private service: string | null = null;
   private authRequired = true;
@@ -84,6 +87,7 @@ export class AuthServer {
     this.maxAuthTries = tries;
     this.methods = options.methods ?? ['publickey', 'password', 'keyboard-interactive'];
     this.banner = options.banner;
+    this.publicKeyAlgorithms = options.publicKeyAlgorithms ?? DEFAULT_SIGNATURES;
   }
 
   /** True once USERAUTH_SUCCESS was sent; the core rejects messages >= 80 before that. */
@@ -198,7 +202,7 @@ export class AuthServer {
     } catch {
       return this.reject('publickey');
     }
-    const known = (SIGNATURE_ALGORITHMS as readonly string[]).includes(algorithm);
+    const known = (this.publicKeyAlgorithms as readonly string[]).includes(algorithm);
     if (!known || keyTypeForSignature(algorithm) !== keyType) return this.reject('publickey');
     const alg = algorithm as SignatureName;
     this.ctx.decide({ kind: 'publicKey', username, keyType, publicBlob, algorithm }, (answer) => {

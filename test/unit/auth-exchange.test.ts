@@ -162,8 +162,17 @@ test('publickey: rejected first key, accepted second', () => {
   assert.ok(p.authServer.authenticated);
 });
 
+test('server: ssh-rsa (SHA-1) signatures are refused unless publicKeyAlgorithms allows them', () => {
+  const decide: Decider = (req) => req.kind === 'beginAuth' || req.kind === 'publicKey';
+  const off = pair({ username: 'r', keys: [key('ssh-rsa', 3)] }, {}, decide);
+  assert.equal(off.authServer.authenticated, false);
+  assert.equal(off.server.decisions.filter((d) => d.kind === 'publicKey').length, 0);
+  const on = pair({ username: 'r', keys: [key('ssh-rsa', 3)] }, { publicKeyAlgorithms: ['ssh-rsa'] }, decide);
+  assert.ok(on.authServer.authenticated);
+});
+
 for (const [sigAlgs, expected] of [
-  [null, ['publickey:ssh-rsa', 'publickey+sig:ssh-rsa']],
+  [null, ['publickey:ssh-rsa']],
   [['rsa-sha2-256', 'ssh-ed25519'], ['publickey:rsa-sha2-256', 'publickey+sig:rsa-sha2-256']],
   [['rsa-sha2-512', 'rsa-sha2-256'], ['publickey:rsa-sha2-512', 'publickey+sig:rsa-sha2-512']],
   [['ssh-ed25519'], []],
@@ -177,7 +186,7 @@ for (const [sigAlgs, expected] of [
       { serverSigAlgs: sigAlgs },
     );
     assert.deepEqual(methodsSent(p.client), ['none', ...expected]);
-    assert.equal(p.authServer.authenticated, expected.length > 0);
+    assert.equal(p.authServer.authenticated, expected.length === 2);
   });
 }
 
