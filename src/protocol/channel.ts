@@ -39,15 +39,17 @@ export class Channel {
   closeSent = false;
   /** Our requests that want a reply and have none yet. */
   outstandingReplies = 0;
-  readonly incoming = new ReplyQueue();
+  readonly incoming: ReplyQueue;
 
   constructor(
     readonly localId: number,
     readonly channelType: string,
     readonly local: ChannelLimits,
     state: ChannelState,
+    allocateSeq?: () => number,
   ) {
     this.state = state;
+    this.incoming = new ReplyQueue(allocateSeq);
     this.receiveWindow = local.windowSize;
   }
 

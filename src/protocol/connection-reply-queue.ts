@@ -16,7 +16,14 @@ interface Entry {
 
 export class ReplyQueue {
   private entries: Entry[] = [];
-  private nextSeq = 0;
+  private counter = 0;
+
+  /**
+   * `allocateSeq` lets several queues share one sequence space, so that a
+   * late answer meant for a closed channel never matches a request on a new
+   * channel that reuses its id.
+   */
+  constructor(private readonly allocateSeq: () => number = () => this.counter++) {}
 
   get pending(): number {
     return this.entries.length;
@@ -24,7 +31,7 @@ export class ReplyQueue {
 
   /** Registers a request that wants a reply; `answer` pre-answers it (automatic replies). */
   push(answer: ReplyAnswer | null = null): number {
-    const seq = this.nextSeq++;
+    const seq = this.allocateSeq();
     this.entries.push({ seq, answer });
     return seq;
   }

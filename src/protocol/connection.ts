@@ -56,6 +56,9 @@ export class ConnectionLayer {
   private readonly globalIncoming = new ReplyQueue();
   private globalOutstanding = 0;
   private failed = false;
+  /** One sequence space for all channels' incoming requests (see ReplyQueue). */
+  private seqCounter = 0;
+  private readonly allocateSeq = (): number => this.seqCounter++;
 
   constructor(private readonly ctx: LayerContext, options: ConnectionOptions) {
     if (options.role !== 'client' && options.role !== 'server') throw new TypeError("role must be 'client' or 'server'");
@@ -88,7 +91,7 @@ export class ConnectionLayer {
     const limits = checkLimits(opts.windowSize ?? this.limits.windowSize, opts.maxPacketSize ?? this.limits.maxPacketSize);
     const id = this.allocateId();
     if (id === null) throw new RangeError(`maxChannels (${this.maxChannels}) channels already open`);
-    this.channels.set(id, new Channel(id, type, limits, { kind: 'awaitingConfirmation', closeWhenOpen: false }));
+    this.channels.set(id, new Channel(id, type, limits, { kind: 'awaitingConfirmation', closeWhenOpen: false }, this.allocateSeq));
     this.send({ msg: 'channelOpen', channelType: type, sender: id, window: limits.windowSize, maxPacket: limits.maxPacketSize, typeData });
     return id;
   }
@@ -165,13 +168,21 @@ export class ConnectionLayer {
     this.send({ msg: 'channelRequest', recipient: ch.remoteId, requestType, wantReply, data });
   }
 
-  replyRequest(id: number, ok: boolean, seq?: number): void {
-    const ch = this.openChannelFor(id);
-    if (ch.closeSent) return;
-    if (!ch.incoming.answer({ ok }, seq)) throw new RangeError(`seq: no unanswered request ${seq ?? ''} on channel ${id}`);
+  /**
+   * Answers an incoming channel request (`seq` from the channelRequest event;
+   * default: the oldest unanswered). Returns false, sending nothing, when
+   * there is no such request: the channel closed meanwhile, or `seq` was
+   * already answered. Sequence numbers are unique across channels, so a late
+   * answer never lands on a new channel that reuses the id.
+   */
+  replyRequest(id: number, ok: boolean, seq?: number): boolean {
+    const ch = this.channels.get(id);
+    if (!ch || ch.state.kind !== 'open' || ch.closeSent) return false;
+    if (!ch.incoming.answer({ ok }, seq)) return false;
     for (const a of ch.incoming.drain()) {
       this.send(a.ok ? { msg: 'channelSuccess', recipient: ch.remoteId } : { msg: 'channelFailure', recipient: ch.remoteId });
     }
+    return true;
   }
 
   globalRequest(name: string, wantReply: boolean, data: Uint8Array = new Uint8Array(0)): void {
@@ -179,9 +190,11 @@ export class ConnectionLayer {
     this.send({ msg: 'globalRequest', name, wantReply, data });
   }
 
-  replyGlobalRequest(ok: boolean, data: Uint8Array = new Uint8Array(0), seq?: number): void {
-    if (!this.globalIncoming.answer({ ok, data }, seq)) throw new RangeError(`seq: no unanswered global request ${seq ?? ''}`);
+  /** Answers an incoming global request; false when there is no such unanswered request. */
+  replyGlobalRequest(ok: boolean, data: Uint8Array = new Uint8Array(0), seq?: number): boolean {
+    if (!this.globalIncoming.answer({ ok, data }, seq)) return false;
     this.flushGlobalReplies();
+    return true;
   }
 
   // ---- incoming messages ----
@@ -296,7 +309,7 @@ export class ConnectionLayer {
     }
     const id = this.allocateId();
     if (id === null) return refuse(OpenFailure.RESOURCE_SHORTAGE, 'too many channels');
-    const ch = new Channel(id, m.channelType, this.limits, { kind: 'awaitingAcceptance' });
+    const ch = new Channel(id, m.channelType, this.limits, { kind: 'awaitingAcceptance' }, this.allocateSeq);
     ch.setRemote(m.sender, m.window, m.maxPacket);
     this.channels.set(id, ch);
     this.emit({ type: 'channelOpenRequest', id, channelType: m.channelType, typeData: m.typeData.slice() });

@@ -145,7 +145,37 @@ test('channel request replies go out in request order even when answered out of 
     p.cs.events.filter((e) => e.type === 'channelRequestReply').map((e) => (e as { ok: boolean }).ok),
     [true, false, true],
   );
-  assert.throws(() => p.s.replyRequest(sid, true), RangeError);
+  assert.equal(p.s.replyRequest(sid, true), false, 'nothing left to answer');
+  assert.equal(p.s.replyRequest(sid, true, seqs[0]), false, 'already answered');
+});
+
+test('a late reply for a closed channel does not land on a new channel reusing its id', () => {
+  const p = pair();
+  const [cid, sid] = openSession(p);
+  let oldSeq = -1;
+  p.ss.onEvent = (e) => {
+    if (e.type === 'channelRequest' && e.seq !== null) oldSeq = e.seq;
+  };
+  p.c.sendRequest(cid, 'exec', true);
+  p.run();
+  p.c.close(cid);
+  p.run();
+  assert.equal(p.s.replyRequest(sid, true, oldSeq), false, 'channel gone');
+  const [cid2, sid2] = openSession(p);
+  assert.equal(sid2, sid);
+  let newSeq = -1;
+  p.ss.onEvent = (e) => {
+    if (e.type === 'channelRequest' && e.seq !== null) newSeq = e.seq;
+  };
+  p.c.sendRequest(cid2, 'shell', true);
+  p.run();
+  assert.notEqual(newSeq, oldSeq);
+  assert.equal(p.s.replyRequest(sid2, true, oldSeq), false, 'stale seq ignored');
+  p.run();
+  assert.equal(p.cs.events.filter((e) => e.type === 'channelRequestReply' && e.id === cid2).length, 0);
+  assert.equal(p.s.replyRequest(sid2, true, newSeq), true);
+  p.run();
+  assert.deepEqual(p.cs.events.at(-1), { type: 'channelRequestReply', id: cid2, ok: true });
 });
 
 test('global requests: in-order replies with data; keepalive@openssh.com answered with failure', () => {
