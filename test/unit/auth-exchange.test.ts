@@ -398,3 +398,31 @@ test('client: SUCCESS while a signature is pending is out of state; late work re
   run(queue);
   assert.equal(side.sent.length, sent, 'nothing sent after failure');
 });
+
+test('server: INFO_RESPONSE with the wrong number of answers is a failure, not a decision', () => {
+  const { side, server, queue } = rawServer((r) =>
+    r.kind === 'kbdintChallenge' ? { name: '', instruction: '', prompts: [{ prompt: 'a', echo: false }, { prompt: 'b', echo: true }] } : r.kind === 'beginAuth',
+  );
+  server.handle(encodeServiceRequest('ssh-userauth'));
+  server.handle(encodeUserauthRequest({ username: 'u', service: 'ssh-connection', fields: { kind: 'keyboard-interactive', lang: '', submethods: '' } }));
+  run(queue);
+  assert.equal(side.sent.at(-1)![0], 60, 'INFO_REQUEST sent');
+  server.handle(encodeInfoResponse(['only one']));
+  run(queue);
+  assert.equal(side.sent.at(-1)![0], 51);
+  assert.equal(side.decisions.filter((d) => d.kind === 'kbdintResponse').length, 0);
+  assert.equal(side.failure, null);
+});
+
+test('client: partial success moves on to the next allowed method', () => {
+  const { side, client, queue } = rawClient({ password: 'pw' });
+  client.handle(encodeServiceAccept('ssh-userauth'));
+  client.handle(encodeUserauthFailure({ methods: ['publickey'], partialSuccess: false }));
+  client.handle(encodePkOk({ algorithm: 'ssh-ed25519', publicBlob: key('ssh-ed25519', 1).publicBlob }));
+  run(queue);
+  client.handle(encodeUserauthFailure({ methods: ['password'], partialSuccess: true }));
+  assert.deepEqual(methodsSent(side), ['none', 'publickey:ssh-ed25519', 'publickey+sig:ssh-ed25519', 'password']);
+  client.handle(Uint8Array.of(52));
+  assert.ok(client.authenticated);
+  assert.equal(side.failure, null);
+});

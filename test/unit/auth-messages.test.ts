@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { spawnSync } from 'node:child_process';
 import {
   type AuthMethodFields,
   decodeInfoRequest,
@@ -135,3 +136,22 @@ for (const [what, fn] of malformed) {
     assert.throws(fn, ProtocolError);
   });
 }
+
+test('publickey signed data matches paramiko AuthHandler._get_session_blob (python3-paramiko)', (t) => {
+  const script = [
+    'import sys, types',
+    'from paramiko.auth_handler import AuthHandler',
+    'h = types.SimpleNamespace(transport=types.SimpleNamespace(session_id=bytes.fromhex(sys.argv[1])),',
+    '    _get_key_type_and_bits=lambda key: ("ssh-ed25519", bytes.fromhex(sys.argv[2])))',
+    'sys.stdout.write(AuthHandler._get_session_blob(h, None, "ssh-connection", sys.argv[3], sys.argv[4]).hex())',
+  ].join('\n');
+  const sid = Uint8Array.from({ length: 32 }, (_, i) => i * 5);
+  const blob = Uint8Array.of(0, 0, 0, 11, ...Buffer.from('ssh-ed25519'), 0, 0, 0, 2, 0xaa, 0xbb);
+  const r = spawnSync('/usr/bin/python3', ['-c', script, hex(sid), hex(blob), 'ålice', 'rsa-sha2-512'], { encoding: 'utf8', timeout: 20000 });
+  if (r.error || (r.status !== 0 && /No module named/.test(r.stderr))) {
+    t.skip('python3-paramiko not available');
+    return;
+  }
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, hex(publicKeySignedData(sid, 'ålice', 'ssh-connection', 'rsa-sha2-512', blob)));
+});
