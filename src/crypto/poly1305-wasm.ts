@@ -208,7 +208,7 @@ export class Poly1305Wasm {
       this.#exports.blocks(tail, 16, 0);
     }
     finish(w[0], w[2], w[4], w[6], w[8], key, out, outOffset);
-    mem.fill(0, DATA_OFFSET, DATA_OFFSET + len + 16);
+    // The message copy is left in wasm memory: in SSH it is always ciphertext.
   }
 
   mac(key: Uint8Array, data: Uint8Array): Uint8Array {
@@ -217,9 +217,9 @@ export class Poly1305Wasm {
     return out;
   }
 
-  /** Zeroes the key-derived state held in wasm memory. */
+  /** Zeroes the key-derived state and the last message held in wasm memory. */
   wipe(): void {
-    this.#words.fill(0, 0, 28);
+    this.#mem.fill(0);
   }
 }
 
