@@ -10,7 +10,7 @@ import type { DhGroup } from '../protocol/crypto-api.js';
 import { bigintToBytes, bytesToBigint, encodeMpint } from '../protocol/wire.js';
 import { KeyExchangeFailed } from '../protocol/errors.js';
 import { unwrapMpint, type KexPrimitive } from './kex-primitive.js';
-import { groupBits } from './dh-groups.js';
+import { DH_GROUP_14, DH_GROUP_15, DH_GROUP_16, DH_GROUP_17, DH_GROUP_18, groupBits } from './dh-groups.js';
 
 const EXPONENT_BYTES = 64;
 
@@ -43,14 +43,54 @@ function dhFor(g: DhGroup): ReturnType<typeof createDiffieHellman> {
   return dh;
 }
 
-function keyPair(g: DhGroup, secret?: Uint8Array) {
+/** Groups OpenSSL knows by name, whose check in createDiffieHellman is cheap. */
+const NAMED = [DH_GROUP_14, DH_GROUP_15, DH_GROUP_16, DH_GROUP_17, DH_GROUP_18].map((g) => Buffer.from(g.p).toString('base64'));
+
+/**
+ * Any other prime (a server's /etc/ssh/moduli entry sent in group exchange)
+ * would make createDiffieHellman run a full primality test: over a second for
+ * 3072 bits. BigInt square-and-multiply with our 512-bit exponent costs ~8 ms
+ * for such a group, so unnamed groups take that path.
+ */
+interface DhLike {
+  generateKeys(): Buffer;
+  computeSecret(other: Uint8Array): Buffer;
+}
+
+function modPow(base: bigint, exp: bigint, mod: bigint): bigint {
+  let r = 1n;
+  let b = base % mod;
+  let e = exp;
+  while (e > 0n) {
+    if (e & 1n) r = (r * b) % mod;
+    b = (b * b) % mod;
+    e >>= 1n;
+  }
+  return r;
+}
+
+function bigintDh(g: DhGroup, secret: Uint8Array): DhLike {
+  const p = bytesToBigint(g.p);
+  const x = bytesToBigint(secret);
+  const len = g.p.length;
+  return {
+    generateKeys: () => Buffer.from(bigintToBytes(modPow(bytesToBigint(g.g), x, p), len)),
+    computeSecret: (other) => Buffer.from(bigintToBytes(modPow(bytesToBigint(other), x, p), len)),
+  };
+}
+
+function keyPair(g: DhGroup, secret?: Uint8Array): { dh: DhLike; pub: Buffer | undefined } {
+  if (!NAMED.includes(Buffer.from(g.p).toString('base64'))) {
+    const dh = bigintDh(g, secret ?? randomBytes(EXPONENT_BYTES));
+    return { dh, pub: secret ? undefined : dh.generateKeys() };
+  }
   const dh = dhFor(g);
   dh.setPrivateKey(secret ?? randomBytes(EXPONENT_BYTES));
   const pub = secret ? undefined : dh.generateKeys();
   return { dh, pub };
 }
 
-function shared(dh: ReturnType<typeof createDiffieHellman>, g: DhGroup, y: bigint): Uint8Array {
+function shared(dh: DhLike, g: DhGroup, y: bigint): Uint8Array {
   const k = dh.computeSecret(bigintToBytes(y, g.p.length));
   return encodeMpint(k);
 }
