@@ -37,6 +37,8 @@ export interface CoreOptions {
   macAlgs?: readonly MacName[];
   compressionAlgs?: readonly CompressionName[];
   signatureAlgs?: readonly SignatureName[];
+  /** Server: signature algorithms accepted for publickey auth (announced in server-sig-algs). */
+  publicKeyAlgs?: readonly SignatureName[];
   hostKeys?: readonly SigningKeyRef[];
   /** Re-key after this many bytes in either direction (default 1 GiB). */
   rekeyBytes?: number;
@@ -97,6 +99,7 @@ export class SSHCore {
         macAlgs: o.macAlgs ?? DEFAULT_MACS,
         compressionAlgs: o.compressionAlgs ?? DEFAULT_COMPRESSION,
         signatureAlgs: o.signatureAlgs ?? DEFAULT_SIGNATURES,
+        publicKeyAlgs: o.publicKeyAlgs ?? DEFAULT_SIGNATURES,
         hostKeys: o.hostKeys ?? [],
         rekeyBytes: o.rekeyBytes ?? 2 ** 30,
         rekeySeconds: o.rekeySeconds ?? 3600,
@@ -145,6 +148,7 @@ export class SSHCore {
         maxAuthTries: o.maxAuthTries ?? 6,
         methods: o.authMethods,
         banner: o.banner,
+        publicKeyAlgorithms: o.publicKeyAlgs ?? DEFAULT_SIGNATURES,
       });
     }
   }

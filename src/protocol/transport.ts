@@ -27,6 +27,7 @@ export interface TransportOptions {
   macAlgs: readonly string[];
   compressionAlgs: readonly string[];
   signatureAlgs: readonly SignatureName[];
+  publicKeyAlgs: readonly SignatureName[];
   hostKeys: readonly SigningKeyRef[];
   rekeyBytes: number;
   rekeySeconds: number;
@@ -436,9 +437,8 @@ export class Transport {
   }
 
   private sendExtInfo(): void {
-    const algs = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'];
-    if (this.o.signatureAlgs.includes('ssh-rsa')) algs.push('ssh-rsa');
-    this.writeNow(new Writer(256).byte(Msg.EXT_INFO).uint32(1).string('server-sig-algs').string(algs.join(',')).toBytes());
+    const algs = this.o.publicKeyAlgs.join(',');
+    this.writeNow(new Writer(256).byte(Msg.EXT_INFO).uint32(1).string('server-sig-algs').string(algs).toBytes());
   }
 
   /** Called by the core when user authentication has succeeded. */
