@@ -30,12 +30,28 @@ export interface ClassifiedError {
   phase?: Phase;
 }
 
-function codeOf(err: unknown): string | undefined {
+function ownCode(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
     const c = (err as { code: unknown }).code;
     if (typeof c === 'string') return c;
   }
   return undefined;
+}
+
+const socketCode = /\b(E(?:CONNREFUSED|HOSTUNREACH|NETUNREACH|HOSTDOWN|ADDRNOTAVAIL|CONNRESET|PIPE|CONNABORTED|TIMEDOUT)|ENOTFOUND|EAI_AGAIN)\b/;
+
+/**
+ * The most telling code: a socket errno wins over a generic "connection
+ * lost", whether it sits on a cause or only in the message (the client's
+ * ConnectionLost carries the socket error's text but not its code).
+ */
+function codeOf(err: unknown): string | undefined {
+  const own = ownCode(err);
+  if (own !== undefined && own !== 'ERR_SSH_CONNECTION_LOST') return own;
+  const cause = err instanceof Error ? ownCode(err.cause) : undefined;
+  if (cause !== undefined) return cause;
+  const inMessage = err instanceof Error ? socketCode.exec(err.message)?.[1] : undefined;
+  return inMessage ?? own;
 }
 
 export function classifyError(err: unknown): ClassifiedError {

@@ -2,7 +2,7 @@
  * A fleet: an inventory plus fleet-wide options. `run` streams per-host
  * events with bounded concurrency; `runAll` collects per-host results.
  */
-import { Observable, asyncScheduler, from, merge, mergeMap, type SchedulerLike } from 'rxjs';
+import { Observable, Subject, asyncScheduler, from, merge, mergeMap, type SchedulerLike } from 'rxjs';
 import { BastionPool } from './bastion-pool.js';
 import { exponentialBackoff, seededRandom, type BackoffOptions } from './backoff.js';
 import { runHost, type HostRunContext } from './host-run.js';
@@ -109,6 +109,10 @@ export class Fleet {
               scheduler,
             })
           : null;
+      const signal = runOptions.signal;
+      const abort$ = new Subject<void>();
+      const onAbort = (): void => abort$.next();
+      signal?.addEventListener('abort', onAbort, { once: true });
       const ctx: HostRunContext = {
         connector,
         connectOptions: o.connect ?? {},
@@ -122,12 +126,13 @@ export class Fleet {
         collectLimit: runOptions.collect ?? 0,
         scheduler,
         ...(runOptions.env ? { env: runOptions.env } : {}),
-        ...(runOptions.signal ? { signal: runOptions.signal } : {}),
+        ...(signal ? { abort$, isAborted: () => signal.aborted } : {}),
       };
       const queued = from(this.hosts.map((h): HostEvent => ({ type: 'queued', host: h.name })));
       const runs = from(this.hosts).pipe(mergeMap((h) => runHost(h, command, ctx), o.concurrency ?? 100));
       const sub = merge(queued, runs).subscribe(subscriber);
       return () => {
+        signal?.removeEventListener('abort', onAbort);
         sub.unsubscribe();
         bastions?.closeAll();
       };

@@ -39,7 +39,9 @@ export interface HostRunContext {
   /** Keep output in the result, up to this many characters per stream (0 = don't). */
   collectLimit: number;
   env?: Record<string, string>;
-  signal?: AbortSignal;
+  /** Emits once when the run is aborted (one listener on the caller's AbortSignal, shared by all hosts). */
+  abort$?: Observable<void>;
+  isAborted?: () => boolean;
   scheduler: SchedulerLike;
 }
 
@@ -175,6 +177,7 @@ export function runHost(spec: HostSpec, command: string, ctx: HostRunContext): O
     let stderr = '';
     let error: HostResult['error'] = null;
     let inner: Subscription | null = null;
+    let abortSub: Subscription | null = null;
     let ended = false;
 
     const collect = (prev: string, data: string): string => {
@@ -185,7 +188,7 @@ export function runHost(spec: HostSpec, command: string, ctx: HostRunContext): O
     const finish = (): void => {
       if (ended) return;
       ended = true;
-      ctx.signal?.removeEventListener('abort', onAbort);
+      abortSub?.unsubscribe();
       let outcome: HostOutcome;
       if (error) outcome = error.kind === 'aborted' ? 'aborted' : commandStarted ? 'failed' : 'unreachable';
       else outcome = exitStatus === 0 && exitSignal === null ? 'succeeded' : 'failed';
@@ -206,6 +209,7 @@ export function runHost(spec: HostSpec, command: string, ctx: HostRunContext): O
     };
     const fail = (err: unknown): void => {
       const c = classifyError(err);
+      if (c.kind === 'timeout' && c.phase === undefined) c.phase = commandStarted ? 'command' : 'connect';
       error = c;
       subscriber.next({ type: 'error', host, ...c, attempt: attempts, commandStarted });
       finish();
@@ -216,11 +220,11 @@ export function runHost(spec: HostSpec, command: string, ctx: HostRunContext): O
       if (!ended) fail(abortError());
     };
 
-    if (ctx.signal?.aborted) {
+    if (ctx.isAborted?.()) {
       fail(abortError());
       return;
     }
-    ctx.signal?.addEventListener('abort', onAbort, { once: true });
+    abortSub = ctx.abort$?.subscribe(onAbort) ?? null;
 
     const attempt$ = defer(() => {
       const n = attempts + 1;
@@ -274,7 +278,7 @@ export function runHost(spec: HostSpec, command: string, ctx: HostRunContext): O
         complete: finish,
       });
     return () => {
-      ctx.signal?.removeEventListener('abort', onAbort);
+      abortSub?.unsubscribe();
       inner?.unsubscribe();
     };
   });

@@ -277,3 +277,30 @@ test('Fleet: bad arguments throw naming the argument', () => {
   assert.throws(() => new Fleet(['a'], { retries: -1 }), /retries/);
   assert.throws(() => new Fleet(['a']).run(''), /command/);
 });
+
+test('classifyError: error kinds from the client, sockets and the fleet', async () => {
+  const { classifyError, PhaseTimeoutError } = await import('../../src/orchestrator/classify-error.js');
+  const { TimeoutError, DisconnectError, ProtocolError } = await import('../../src/protocol/errors.js');
+  const errno = (code: string) => Object.assign(new Error(`connect ${code} 10.0.0.1:22`), { code });
+  const table: [unknown, string][] = [
+    [errno('ECONNREFUSED'), 'unreachable'],
+    [errno('EHOSTUNREACH'), 'unreachable'],
+    [errno('ENOTFOUND'), 'unreachable'],
+    [new ConnectionLost('connect ECONNREFUSED 127.0.1.8:2222'), 'unreachable'],
+    [new ConnectionLost('read ECONNRESET'), 'connection-lost'],
+    [new ConnectionLost(), 'connection-lost'],
+    [errno('ECONNRESET'), 'connection-lost'],
+    [new DisconnectError(11, 'bye'), 'connection-lost'],
+    [new ProtocolError('bad packet'), 'connection-lost'],
+    [new PermissionDenied(), 'auth-failed'],
+    [new HostKeyNotVerifiable('mismatch'), 'host-key-refused'],
+    [new TimeoutError('slow'), 'timeout'],
+    [new PhaseTimeoutError('idle', 5), 'timeout'],
+    [errno('ETIMEDOUT'), 'timeout'],
+    [Object.assign(new Error('x'), { name: 'AbortError' }), 'aborted'],
+    [new TypeError('bug'), 'internal'],
+    ['a string', 'internal'],
+  ];
+  for (const [err, kind] of table) assert.equal(classifyError(err).kind, kind, String(err));
+  assert.equal(classifyError(new PhaseTimeoutError('idle', 5)).phase, 'idle');
+});
