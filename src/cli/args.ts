@@ -58,10 +58,37 @@ function num(name: string, v: string | undefined, dflt: number, opts: { min: num
 type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
-function parse(argv: string[], options: OptionSpec): { values: Values; positionals: string[] } {
+/**
+ * Options end where the command begins: after `leading` positionals (exec's
+ * HOST), the first non-option word and everything after it is the remote
+ * command, as with ssh and pssh (`fleetssh run -H h uname -a`).
+ */
+function splitAtCommand(argv: string[], options: OptionSpec, leading: number): [string[], string[]] {
+  const takesValue = (tok: string): boolean => {
+    if (tok.startsWith('--')) return !tok.includes('=') && options[tok.slice(2)]?.type === 'string';
+    const spec = Object.values(options).find((o) => o.short === tok[1]);
+    return tok.length === 2 && spec?.type === 'string';
+  };
+  let seen = 0;
+  for (let i = 0; i < argv.length; i++) {
+    const tok = argv[i]!;
+    if (tok === '--') return [argv.slice(0, i), argv.slice(i + 1)];
+    if (tok.startsWith('-') && tok !== '-') {
+      if (takesValue(tok)) i += 1;
+      continue;
+    }
+    if (seen === leading) return [argv.slice(0, i), argv.slice(i)];
+    seen += 1;
+  }
+  return [argv, []];
+}
+
+function parse(argv: string[], specific: OptionSpec, leading = 0): { values: Values; positionals: string[] } {
+  const options: OptionSpec = { ...specific, help: { type: 'boolean', short: 'h' } };
+  const [opts, command] = splitAtCommand(argv, options, leading);
   try {
-    const r = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-    return { values: r.values as Values, positionals: r.positionals };
+    const r = parseArgs({ args: opts, options, allowPositionals: true, strict: true });
+    return { values: r.values as Values, positionals: [...r.positionals, ...command] };
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -76,7 +103,6 @@ export function parseCliArgs(argv: string[]): CliArgs {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '-h' || sub === '--help' || sub === 'help') return { cmd: 'help', ...(rest[0] ? { topic: rest[0] } : {}) };
   if (sub === '--version' || sub === '-V') return { cmd: 'version' };
-  if (rest.includes('-h') || rest.includes('--help')) return { cmd: 'help', topic: sub };
   switch (sub) {
     case 'run': {
       const { values: v, positionals } = parse(rest, {
@@ -99,6 +125,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
         insecure: { type: 'boolean' },
         key: { type: 'string', short: 'k', multiple: true },
       });
+      if (v.help) return { cmd: 'help', topic: sub };
       const inventories = (v.inventory as string[] | undefined) ?? [];
       const hosts = (v.host as string[] | undefined) ?? [];
       if (inventories.length === 0 && hosts.length === 0) throw new UsageError('run: give an inventory (-i FILE) or hosts (-H HOST)');
@@ -132,7 +159,8 @@ export function parseCliArgs(argv: string[]): CliArgs {
         timeout: { type: 'string', short: 't' },
         insecure: { type: 'boolean' },
         key: { type: 'string', short: 'k', multiple: true },
-      });
+      }, 1);
+      if (v.help) return { cmd: 'help', topic: sub };
       const [target, ...cmd] = positionals;
       if (target === undefined) throw new UsageError('exec: missing HOST');
       const out: ExecArgs = {
@@ -153,6 +181,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
         parallel: { type: 'string', short: 'p' },
         json: { type: 'boolean' },
       });
+      if (v.help) return { cmd: 'help', topic: sub };
       return {
         cmd: 'demo',
         count: num('-n/--count', v.count as string | undefined, 200, { min: 1, max: 60_000, integer: true }),

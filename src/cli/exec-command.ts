@@ -32,7 +32,14 @@ export async function execCommand(
     proc.stdout.on('data', (c: Buffer) => io.rawStdout.write(c));
     proc.stderr.on('data', (c: Buffer) => io.rawStderr.write(c));
     proc.stdin?.end();
-    const exit = await proc.wait();
+    const ended = (s: NodeJS.ReadableStream & { readableEnded?: boolean }): Promise<void> =>
+      new Promise((resolve) => {
+        if (s.readableEnded) return resolve();
+        s.once('end', resolve);
+        s.once('close', resolve);
+        s.once('error', () => resolve());
+      });
+    const [exit] = await Promise.all([proc.wait(), ended(proc.stdout), ended(proc.stderr)]);
     if (exit.exitStatus !== null) return exit.exitStatus & 0xff;
     const sig = exit.exitSignal === null ? null : typeof exit.exitSignal === 'string' ? exit.exitSignal : exit.exitSignal.signal;
     const numbers: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, SEGV: 11, PIPE: 13, ALRM: 14, TERM: 15 };
