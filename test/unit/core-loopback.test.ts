@@ -278,3 +278,18 @@ test('a corrupted byte after key exchange ends the connection with a MAC error',
   assert.ok(closed);
   assert.equal(closed.error?.code, 'ERR_SSH_MAC');
 });
+
+test('re-key by time: tick() past rekeySeconds starts a key exchange, and not before', () => {
+  const p = established({ kexAlgs: ['curve25519-sha256'], rekeySeconds: 60 });
+  const before = p.client.kexCount;
+  assert.equal(p.client.core.nextDeadline(), 60_000);
+  p.client.core.tick(59_000);
+  p.run();
+  assert.equal(p.client.kexCount, before);
+  p.client.core.tick(60_500);
+  p.run();
+  assert.equal(p.client.kexCount, before + 1);
+  assert.equal(p.server.kexCount, before + 1);
+  send(p, p.client, pattern(50_000, 9));
+  assert.equal(sha(p.server.received), sha(pattern(50_000, 9)));
+});
