@@ -1,0 +1,91 @@
+// 500 embedded fleetssh servers in a child process (src/cli/demo-hosts.ts), driven by the real client:
+// some refuse, some stall in the handshake, some never answer, some drop mid-command, some exit non-zero,
+// some hang. Every host must come back with the right outcome, within its limits, and nothing may stay open.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { lastValueFrom, toArray } from 'rxjs';
+import { Fleet } from '../../src/orchestrator/fleet.js';
+import { startDemoHosts } from '../../src/cli/demo-fleet.js';
+import type { DemoBehaviour } from '../../src/cli/demo-plan.js';
+import type { HostEvent, HostResult } from '../../src/orchestrator/types.js';
+
+const COUNT = 500;
+const timeouts = { connect: 2000, command: 3000, total: 8000 };
+
+function expected(b: DemoBehaviour, r: HostResult): void {
+  const what = `${r.host} (${b}): ${JSON.stringify({ outcome: r.outcome, error: r.error, exit: r.exitStatus })}`;
+  switch (b) {
+    case 'normal':
+    case 'slow':
+      assert.equal(r.outcome, 'succeeded', what);
+      assert.equal(r.stdout, `${r.host}\n`, what);
+      return;
+    case 'refuse':
+      assert.deepEqual([r.outcome, r.error?.kind, r.attempts], ['unreachable', 'unreachable', 2], what);
+      return;
+    case 'stall-handshake':
+    case 'silent':
+      assert.deepEqual([r.outcome, r.error?.kind, r.error?.phase, r.attempts], ['unreachable', 'timeout', 'connect', 2], what);
+      return;
+    case 'drop':
+      assert.deepEqual([r.outcome, r.error?.kind, r.commandStarted, r.attempts], ['failed', 'connection-lost', true, 1], what);
+      assert.match(r.stdout, /starting hostname/, what);
+      return;
+    case 'fail':
+      assert.deepEqual([r.outcome, r.exitStatus, r.error], ['failed', 1, null], what);
+      assert.match(r.stderr, /No space left on device/, what);
+      return;
+    case 'hang':
+      assert.deepEqual([r.outcome, r.error?.kind, r.error?.phase, r.attempts], ['failed', 'timeout', 'command', 1], what);
+      return;
+  }
+}
+
+function resources(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of process.getActiveResourcesInfo()) out[r] = (out[r] ?? 0) + 1;
+  return out;
+}
+
+test('500 embedded hosts: every host reported with the right outcome, within its limits, nothing left open', { timeout: 120_000 }, async () => {
+  const demo = await startDemoHosts({ count: COUNT, mix: 'test', base: 101 });
+  try {
+    const before = resources();
+    const behaviour = new Map(demo.hosts.map((h) => [h.name, h.behaviour]));
+    const fleet = new Fleet(
+      demo.hosts.map((h) => ({ name: h.name, host: h.host, port: h.port })),
+      {
+        concurrency: 200,
+        retries: 1,
+        backoff: { baseMs: 50, maxMs: 100 },
+        seed: 42,
+        connect: { username: 'fleet', knownHosts: null, clientKeys: null },
+        timeouts,
+      },
+    );
+    const events: HostEvent[] = await lastValueFrom(fleet.run('hostname', { collect: 4096 }).pipe(toArray()));
+    const done = events.filter((e): e is Extract<HostEvent, { type: 'done' }> => e.type === 'done');
+    assert.equal(done.length, COUNT, 'one done per host');
+    assert.equal(new Set(done.map((d) => d.host)).size, COUNT);
+    const tally: Record<string, number> = {};
+    for (const { result } of done) {
+      const b = behaviour.get(result.host)!;
+      tally[b] = (tally[b] ?? 0) + 1;
+      expected(b, result);
+      // The per-host total limit holds (with slack for a loaded 2-core machine).
+      assert.ok(result.durationMs <= timeouts.total + 1500, `${result.host} took ${result.durationMs} ms`);
+    }
+    assert.deepEqual(Object.keys(tally).sort(), ['drop', 'fail', 'hang', 'normal', 'refuse', 'silent', 'slow', 'stall-handshake']);
+    // No client socket or timer outlives the run.
+    let after = resources();
+    for (let i = 0; i < 40 && ((after['TCPSocketWrap'] ?? 0) > (before['TCPSocketWrap'] ?? 0) || (after['Timeout'] ?? 0) > (before['Timeout'] ?? 0)); i++) {
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setTimeout(r, 50));
+      after = resources();
+    }
+    assert.ok((after['TCPSocketWrap'] ?? 0) <= (before['TCPSocketWrap'] ?? 0), `sockets left: ${JSON.stringify(after)} vs ${JSON.stringify(before)}`);
+    assert.ok((after['Timeout'] ?? 0) <= (before['Timeout'] ?? 0), `timers left: ${JSON.stringify(after)} vs ${JSON.stringify(before)}`);
+  } finally {
+    await demo.stop();
+  }
+});
