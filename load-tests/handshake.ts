@@ -1,0 +1,109 @@
+/**
+ * Client CPU per connection: connect + auth (ed25519 key) + exec `true` +
+ * close, N sequential connections, per kex, CPU of the client process only
+ * (so sshd's forking does not count).
+ *   fleetssh, ssh2: a child process each (handshake-client.ts), process.cpuUsage()
+ *     deltas after a warm-up (includes the worker-pool threads).
+ *   OpenSSH ssh: `ssh ... true` N times in a bash loop; CPU = the loop's
+ *     children's user+sys from bash `times` (getrusage of the reaped children).
+ * mlkem768x25519-sha256 runs against our own server (server-child.ts):
+ * OpenSSH 9.2's sshd/ssh and ssh2 do not implement it.
+ *
+ *   node --import tsx load-tests/handshake.ts [--n=50]
+ */
+import { spawn } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { startSshd } from '../test/helpers/openssh.js';
+import { emit, HERE, numFlag, parseFlags, printTable, ROOT, round, startServerChild, type Row } from './common.js';
+import { sshArgv, type ImplName, type Target } from './peers.js';
+
+interface Measured {
+  n: number;
+  cpuMs: number;
+  wallMs: number;
+}
+
+function runChild(cmd: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c));
+    child.stderr!.on('data', (c: Buffer) => (err += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out + '\n' + err);
+      else reject(new Error(`${cmd} exited ${code}: ${err.slice(-400)}`));
+    });
+  });
+}
+
+async function measureLibrary(impl: ImplName, target: Target, kex: string, n: number): Promise<Measured> {
+  const args = { impl, target, kex, n, warmup: 5, budgetMs: 60_000 };
+  const out = await runChild(process.execPath, ['--import', 'tsx', join(HERE, 'handshake-client.ts')], { FLEETSSH_BENCH_ARGS: JSON.stringify(args) }, 120_000);
+  const line = out.split('\n').find((l) => l.startsWith('{"n"'));
+  if (!line) throw new Error(`${impl}: no result (${out.slice(-300)})`);
+  return JSON.parse(line) as Measured;
+}
+
+const q = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
+
+/** Parses bash `times` (second line: children's user and sys, e.g. "0m1.234s 0m0.456s"). */
+function parseTimes(text: string): number {
+  const lines = text.split('\n').filter((l) => /^\d+m[\d.]+s \d+m[\d.]+s$/.test(l.trim()));
+  const children = lines[1];
+  if (!children) throw new Error(`no bash times output in ${JSON.stringify(text.slice(-200))}`);
+  let ms = 0;
+  for (const m of children.matchAll(/(\d+)m([\d.]+)s/g)) ms += (Number(m[1]) * 60 + Number(m[2])) * 1000;
+  return ms;
+}
+
+async function measureOpenssh(target: Target, kex: string, n: number): Promise<Measured> {
+  const cmd = `ssh ${sshArgv(target, { kex }, 'true').map(q).join(' ')}`;
+  // Warm-up outside the measured loop (page cache), then N runs and `times`.
+  const script = `${cmd} || exit 1; s=$(date +%s%N); for i in $(seq ${n}); do ${cmd} || exit 1; done; e=$(date +%s%N); echo "wall $(( (e - s) / 1000 ))"; times`;
+  const before = await runChild('bash', ['-c', `${cmd} || exit 1; times`], {}, 30_000);
+  const out = await runChild('bash', ['-c', script], {}, 180_000);
+  const cpu = parseTimes(out) - parseTimes(before);
+  const wallUs = Number(/wall (\d+)/.exec(out)?.[1] ?? NaN);
+  return { n, cpuMs: cpu / n, wallMs: wallUs / 1000 / n };
+}
+
+export async function runHandshake(argv: readonly string[]): Promise<Row[]> {
+  const { flags } = parseFlags(argv);
+  const n = Math.round(numFlag(flags, 'n', 50));
+  const rows: Row[] = [];
+  const sshd = await startSshd({ hostKeys: ['ed25519'], config: { LogLevel: 'INFO' } });
+  const ours = await startServerChild({ authorizedKeys: [sshd.clientKeys.ed25519.publicLine] });
+  try {
+    const vsSshd: Target = { host: '127.0.0.1', port: sshd.port, username: 'root', keyPath: sshd.clientKeys.ed25519.privatePath, knownHostsFile: sshd.knownHostsFile };
+    const vsOurs: Target = { ...vsSshd, port: ours.listeners[0]!.port, knownHostsFile: null };
+    const cases: { kex: string; server: 'sshd' | 'fleetssh'; target: Target; impls: ImplName[] }[] = [
+      { kex: 'curve25519-sha256', server: 'sshd', target: vsSshd, impls: ['fleetssh', 'ssh2', 'openssh'] },
+      { kex: 'ecdh-sha2-nistp256', server: 'sshd', target: vsSshd, impls: ['fleetssh', 'ssh2', 'openssh'] },
+      { kex: 'curve25519-sha256', server: 'fleetssh', target: vsOurs, impls: ['fleetssh', 'ssh2', 'openssh'] },
+      { kex: 'mlkem768x25519-sha256', server: 'fleetssh', target: vsOurs, impls: ['fleetssh'] },
+    ];
+    for (const c of cases) {
+      for (const impl of c.impls) {
+        try {
+          const m = impl === 'openssh' ? await measureOpenssh(c.target, c.kex, n) : await measureLibrary(impl, c.target, c.kex, n);
+          rows.push(emit({ bench: 'handshake', impl, params: { kex: c.kex, server: c.server, n: m.n, wallMs: round(m.wallMs) }, value: round(m.cpuMs, 2), unit: 'client CPU ms/conn' }));
+        } catch (e) {
+          console.log(`# handshake ${impl} ${c.kex} vs ${c.server} failed: ${(e as Error).message}`);
+        }
+      }
+    }
+  } finally {
+    await ours.stop();
+    await sshd.stop();
+  }
+  printTable('handshake: client CPU per connect+auth+exec true+close (lower is better)', rows);
+  return rows;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await runHandshake(process.argv.slice(2));
+}
