@@ -78,8 +78,10 @@ class InboundSide {
 }
 
 export class ChannelIO {
-  /** Writes go to the channel's data stream; reads come from it. */
-  readonly stream: Duplex;
+  /** Data received from the peer (a process's stdout on the client, stdin on the server). */
+  readonly readable: Readable;
+  /** Data sent to the peer; end() sends EOF. */
+  readonly writable: Writable;
   /** Extended data (stderr) received from the peer. */
   readonly stderrIn: Readable;
   /** Extended data (stderr) sent to the peer. */
@@ -89,6 +91,7 @@ export class ChannelIO {
   private readonly queue: PendingWrite[] = [];
   private readonly stdoutSide: InboundSide;
   private readonly stderrSide: InboundSide;
+  private duplex: Duplex | null = null;
   private closed = false;
   private writeStopped = false;
   private eofSent = false;
@@ -103,30 +106,34 @@ export class ChannelIO {
     }
     let stdoutSide: InboundSide | null = null;
     let stderrSide: InboundSide | null = null;
-    this.stream = new Duplex({
-      allowHalfOpen: true,
-      highWaterMark,
-      defaultEncoding: encoding ?? 'utf8',
-      read: () => stdoutSide?.wantMore(),
-      write: (chunk: Buffer, _enc, cb) => this.enqueue(chunk, undefined, cb),
-      writev: (chunks, cb) => this.enqueue(Buffer.concat(chunks.map((c) => c.chunk as Buffer)), undefined, cb),
-      final: (cb) => this.enqueue(null, undefined, cb),
-    });
+    // Separate objects for each direction: finishing (or destroying) the
+    // reading side, as for-await does, must not cut off the writing side.
+    this.readable = new Readable({ highWaterMark, read: () => stdoutSide?.wantMore() });
     this.stderrIn = new Readable({ highWaterMark, read: () => stderrSide?.wantMore() });
-    this.stderrOut = new Writable({
-      highWaterMark,
-      defaultEncoding: encoding ?? 'utf8',
-      write: (chunk: Buffer, _enc, cb) => this.enqueue(chunk, 1, cb),
-      writev: (chunks, cb) => this.enqueue(Buffer.concat(chunks.map((c) => c.chunk as Buffer)), 1, cb),
-    });
+    const writer = (extended: number | undefined): Writable =>
+      new Writable({
+        highWaterMark,
+        defaultEncoding: encoding ?? 'utf8',
+        write: (chunk: Buffer, _enc, cb) => this.enqueue(chunk, extended, cb),
+        writev: (chunks, cb) => this.enqueue(Buffer.concat(chunks.map((c) => c.chunk as Buffer)), extended, cb),
+        final: extended === undefined ? (cb) => this.enqueue(null, undefined, cb) : undefined,
+      });
+    this.writable = writer(undefined);
+    this.stderrOut = writer(1);
     if (encoding !== null) {
-      this.stream.setEncoding(encoding);
+      this.readable.setEncoding(encoding);
       this.stderrIn.setEncoding(encoding);
     }
-    stdoutSide = new InboundSide(this.port, this.stream);
+    stdoutSide = new InboundSide(this.port, this.readable);
     stderrSide = new InboundSide(this.port, this.stderrIn);
     this.stdoutSide = stdoutSide;
     this.stderrSide = stderrSide;
+  }
+
+  /** Both data directions as one Duplex (for piping, or SSH over a channel). */
+  get stream(): Duplex {
+    this.duplex ??= Duplex.from({ readable: this.readable, writable: this.writable });
+    return this.duplex;
   }
 
   // ---- actor side -------------------------------------------------------
@@ -151,7 +158,7 @@ export class ChannelIO {
     this.onEof();
     const pending = this.queue.splice(0);
     for (const w of pending) w.done(null); // discarded: the channel is gone
-    if (!this.stream.writableFinished && !this.stream.destroyed) this.stream.end();
+    if (!this.writable.writableFinished && !this.writable.destroyed) this.writable.end();
     if (!this.stderrOut.writableFinished && !this.stderrOut.destroyed) this.stderrOut.end();
   }
 

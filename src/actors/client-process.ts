@@ -52,12 +52,12 @@ export class SSHClientProcess {
 
   /** Writable: data to the process's standard input; end() sends EOF. */
   get stdin(): Writable {
-    return this.channel.stream;
+    return this.channel.stdin;
   }
 
   /** Readable: the process's standard output. */
   get stdout(): Readable {
-    return this.channel.stream;
+    return this.channel.stdout;
   }
 
   get stderr(): Readable {

@@ -4,7 +4,7 @@
  * requests a client may send later (window-change, signal, break).
  */
 import { EventEmitter } from 'node:events';
-import type { Duplex, Readable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import { ChannelRequestError } from '../protocol/errors.js';
 import type { ChannelSink } from './actor-types.js';
 import { ChannelIO } from './channel-io.js';
@@ -77,9 +77,19 @@ export class SSHClientChannel extends EventEmitter implements ChannelSink {
     );
   }
 
-  /** stdin (writable side) and stdout (readable side) of the session. */
+  /** The session's data in both directions as one Duplex. */
   get stream(): Duplex {
     return this.io.stream;
+  }
+
+  /** Data to the remote side (stdin); end() sends EOF. */
+  get stdin(): Writable {
+    return this.io.writable;
+  }
+
+  /** Data from the remote side (stdout). */
+  get stdout(): Readable {
+    return this.io.readable;
   }
 
   get stderr(): Readable {

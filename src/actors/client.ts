@@ -61,6 +61,11 @@ export class SSHClientConnection extends EventEmitter {
     return this.actor.closed;
   }
 
+  /** Completed key exchanges: 1 after the handshake, +1 per re-key. */
+  get kexCount(): number {
+    return this.actor.kexCount;
+  }
+
   /** The error the connection closed with (null while open or after a clean close). */
   get error(): Error | null {
     return this.actor.error;
@@ -74,7 +79,7 @@ export class SSHClientConnection extends EventEmitter {
   /** As createSession, returning AsyncSSH's (stdin, stdout, stderr) stream triple. */
   async openSession(command: string | null, options: SessionOptions = {}): Promise<{ stdin: Writable; stdout: Readable; stderr: Readable; channel: SSHClientChannel }> {
     const channel = await this.createSession(command, options);
-    return { stdin: channel.stream, stdout: channel.stream, stderr: channel.stderr, channel };
+    return { stdin: channel.stdin, stdout: channel.stdout, stderr: channel.stderr, channel };
   }
 
   /** Starts `command` (null = shell) and returns the process with its streams. */

@@ -66,6 +66,8 @@ export class ConnectionActor extends EventEmitter {
   private readonly now: () => number;
   username: string | null = null;
   algorithms: Record<string, string> | null = null;
+  /** Completed key exchanges (1 after the handshake, +1 per re-key). */
+  kexCount = 0;
 
   constructor(readonly socket: Duplex, readonly core: ActorCore, private readonly options: ActorOptions) {
     super();
@@ -220,6 +222,7 @@ export class ConnectionActor extends EventEmitter {
         this.runDecision(e.id, e.request);
         return;
       case 'kexComplete':
+        this.kexCount++;
         this.algorithms = e.algorithms;
         this.options.hooks.kexComplete?.(e.first, e.algorithms);
         return;

@@ -48,11 +48,11 @@ export class SSHServerProcess extends EventEmitter {
 
   /** Data the client sends (the remote user's input). */
   get stdin(): Readable {
-    return this.session.io.stream;
+    return this.session.io.readable;
   }
 
   get stdout(): Writable {
-    return this.session.io.stream;
+    return this.session.io.writable;
   }
 
   get stderr(): Writable {
@@ -95,7 +95,7 @@ export class SSHServerProcess extends EventEmitter {
       w.once('close', once);
       w.end();
     };
-    endThen(io.stderrOut, () => endThen(io.stream, () => this.session.exitAndClose(requestType, data)));
+    endThen(io.stderrOut, () => endThen(io.writable, () => this.session.exitAndClose(requestType, data)));
   }
 }
 
