@@ -1,0 +1,57 @@
+/**
+ * fleetssh: an SSHv2 client and server for Node.js. The public API.
+ */
+export { connect, SSHClientConnection } from './actors/client.js';
+export type { ConnectOptions, ProcessOptions, RunOptions } from './actors/client.js';
+export type { AlgorithmOption, KbdintPromptInfo } from './actors/client-options.js';
+export { SSHClientChannel } from './actors/client-session.js';
+export type { SessionOptions } from './actors/client-session.js';
+export { SSHClientProcess } from './actors/client-process.js';
+export type { CompletedProcess, WaitOptions } from './actors/client-process.js';
+export type { ExitSignal, TermSize } from './actors/session-wire.js';
+
+export { listen, SSHServer, SSHServerConnection } from './actors/server.js';
+export type { ListenOptions, ServerHandler } from './actors/server.js';
+export type { ServerAuthHandler, KbdintChallenge, PresentedClientKey } from './actors/server-auth.js';
+export { SSHServerProcess } from './actors/server-process.js';
+
+export { fingerprintSha256, parseKnownHosts } from './actors/host-key-check.js';
+export type { KnownHostsCallback, KnownHostsOption, PresentedHostKey } from './actors/host-key-check.js';
+export { readPrivateKey, readPublicKey, parseAuthorizedKeys } from './actors/key-files.js';
+export { SSHKey, generatePrivateKey, importPrivateKey, importPublicKey } from './crypto/keys/ssh-key.js';
+
+export {
+  SSHError,
+  DisconnectError,
+  ProtocolError,
+  KeyExchangeFailed,
+  MacError,
+  CompressionError,
+  HostKeyNotVerifiable,
+  PermissionDenied,
+  ServiceNotAvailable,
+  ConnectionLost,
+  ProtocolNotSupported,
+  TimeoutError,
+  ChannelOpenError,
+  ChannelRequestError,
+  ProcessError,
+  KeyImportError,
+} from './protocol/errors.js';
+export { DisconnectReason, OpenFailure, ExtendedData } from './protocol/messages.js';
+
+export {
+  KEX_ALGORITHMS,
+  DEFAULT_KEX,
+  CIPHER_ALGORITHMS,
+  DEFAULT_CIPHERS,
+  MAC_ALGORITHMS,
+  DEFAULT_MACS,
+  COMPRESSION_ALGORITHMS,
+  DEFAULT_COMPRESSION,
+  SIGNATURE_ALGORITHMS,
+  DEFAULT_SIGNATURES,
+  KEY_TYPES,
+  resolveAlgorithmList,
+} from './protocol/algorithms.js';
+export type { KexName, CipherName, MacName, CompressionName, SignatureName, KeyType } from './protocol/algorithms.js';
