@@ -1,0 +1,85 @@
+// The fleet run against a real OpenSSH 9.2 sshd listening on several 127.0.0.x addresses (started by the test),
+// mixed with a refused address and one whose known_hosts entry is wrong: outcomes, exit statuses, host-key
+// checking through known_hosts, and a command timeout that closes the session.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Fleet } from '../../src/orchestrator/fleet.js';
+import { descendantPids, sshdSkipReason, startSshd, type SshdServer } from '../helpers/openssh.js';
+
+const skip = sshdSkipReason();
+const ADDRS = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
+
+describe('fleet -> OpenSSH sshd on 127.0.0.x', { skip, timeout: 90_000 }, () => {
+  let sshd: SshdServer;
+  let dir: string;
+  let knownHosts: string;
+  let hosts: { name: string; host: string; port: number }[];
+
+  before(async () => {
+    sshd = await startSshd({ hostKeys: ['ed25519'], config: { ListenAddress: ADDRS, MaxStartups: '100' } });
+    dir = mkdtempSync(join(tmpdir(), 'fleet-sshd-'));
+    const [type, blob] = sshd.hostKeys.ed25519.publicLine.split(' ');
+    const wrong = sshd.clientKeys.ed25519.publicLine.split(' ').slice(0, 2).join(' ');
+    // 127.0.0.4 is pinned to a different key: its host key must be refused.
+    knownHosts = join(dir, 'known_hosts');
+    writeFileSync(
+      knownHosts,
+      ADDRS.map((a) => (a === '127.0.0.4' ? `[${a}]:${sshd.port} ${wrong}\n` : `[${a}]:${sshd.port} ${type} ${blob}\n`)).join(''),
+    );
+    hosts = [...ADDRS, '127.0.0.9'].map((a) => ({ name: a, host: a, port: sshd.port }));
+  });
+
+  after(async () => {
+    await sshd?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const fleet = (extra: { timeouts?: { command?: number } } = {}): Fleet =>
+    new Fleet(hosts, {
+      concurrency: 10,
+      retries: 1,
+      backoff: { baseMs: 20 },
+      connect: { username: 'root', knownHosts, clientKeys: [sshd.clientKeys.ed25519.privatePath] },
+      timeouts: { connect: 10_000, ...extra.timeouts },
+    });
+
+  test('outcomes per host: success, refused, host key refused', async () => {
+    const r = await fleet().runAll('echo "fleet $SSH_CONNECTION"');
+    const by = Object.fromEntries(r.results.map((x) => [x.host, x]));
+    for (const a of ['127.0.0.1', '127.0.0.2', '127.0.0.3']) {
+      assert.equal(by[a]!.outcome, 'succeeded', JSON.stringify(by[a]));
+      // sshd saw the connection arrive on that very address.
+      assert.match(by[a]!.stdout, new RegExp(`^fleet 127\\.0\\.0\\.1 \\d+ ${a.replace(/\./g, '\\.')} ${sshd.port}\\n$`));
+    }
+    assert.deepEqual([by['127.0.0.4']!.outcome, by['127.0.0.4']!.error?.kind, by['127.0.0.4']!.attempts], ['unreachable', 'host-key-refused', 1]);
+    assert.deepEqual([by['127.0.0.9']!.outcome, by['127.0.0.9']!.error?.kind, by['127.0.0.9']!.attempts], ['unreachable', 'unreachable', 2]);
+  });
+
+  test('non-zero exits and signals are reported, not retried', async () => {
+    const r = await fleet().runAll('echo out; echo err >&2; exit 3');
+    for (const a of ['127.0.0.1', '127.0.0.2', '127.0.0.3']) {
+      const x = r.results.find((y) => y.host === a)!;
+      assert.deepEqual([x.outcome, x.exitStatus, x.stdout, x.stderr, x.attempts], ['failed', 3, 'out\n', 'err\n', 1]);
+    }
+    const k = await fleet().runAll('kill -TERM $$');
+    assert.equal(k.results.find((y) => y.host === '127.0.0.2')!.exitSignal, 'TERM');
+  });
+
+  test('a command timeout ends the host as failed/timeout and the session goes away', async () => {
+    const r = await fleet({ timeouts: { command: 500 } }).runAll('sleep 30');
+    for (const a of ['127.0.0.1', '127.0.0.2', '127.0.0.3']) {
+      const x = r.results.find((y) => y.host === a)!;
+      assert.deepEqual([x.outcome, x.error?.kind, x.error?.phase], ['failed', 'timeout', 'command']);
+    }
+    // The fleet closed the connections: sshd's per-connection processes go away.
+    let left = descendantPids(sshd.pid);
+    for (let i = 0; i < 60 && left.length > 0; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      left = descendantPids(sshd.pid);
+    }
+    assert.deepEqual(left, [], 'no sshd session left');
+  });
+});
