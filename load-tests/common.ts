@@ -233,6 +233,23 @@ export async function startServerChild(o: ServerChildOptions): Promise<ServerChi
   };
 }
 
+/** Runs a command to completion (killed after timeoutMs); resolves with stdout + stderr, rejects on a non-zero exit. */
+export function runChild(cmd: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c));
+    child.stderr!.on('data', (c: Buffer) => (err += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out + '\n' + err);
+      else reject(new Error(`${cmd} exited ${code}: ${err.slice(-400)}`));
+    });
+  });
+}
+
 // ---- arguments ----------------------------------------------------------------
 
 /** Positional names plus `--name=value` / `--flag` options. */

@@ -11,33 +11,16 @@
  *
  *   node --import tsx load-tests/handshake.ts [--n=50]
  */
-import { spawn } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { startSshd } from '../test/helpers/openssh.js';
-import { emit, HERE, numFlag, parseFlags, printTable, ROOT, round, startServerChild, type Row } from './common.js';
+import { emit, HERE, numFlag, parseFlags, printTable, round, runChild, startServerChild, type Row } from './common.js';
 import { sshArgv, type ImplName, type Target } from './peers.js';
 
 interface Measured {
   n: number;
   cpuMs: number;
   wallMs: number;
-}
-
-function runChild(cmd: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (c: Buffer) => (out += c));
-    child.stderr!.on('data', (c: Buffer) => (err += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out + '\n' + err);
-      else reject(new Error(`${cmd} exited ${code}: ${err.slice(-400)}`));
-    });
-  });
 }
 
 async function measureLibrary(impl: ImplName, target: Target, kex: string, n: number): Promise<Measured> {
