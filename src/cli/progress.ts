@@ -52,7 +52,7 @@ export class ProgressBar {
   }
 
   draw(): void {
-    this.out.write(`\r\x1b[2K${renderProgress(this.counts(), this.now() - this.t0, this.out.columns ?? 80)}`);
+    this.out.write(`\r\x1b[2K${renderProgress(this.counts(), this.now() - this.t0, this.out.columns || 80)}`);
     this.shown = true;
   }
 
