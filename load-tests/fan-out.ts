@@ -1,0 +1,84 @@
+/**
+ * Fan-out: N concurrent connections from one client process (fanout-client.ts,
+ * a child) to embedded fleetssh servers in another child (server-child.ts)
+ * listening on many 127.0.1.x addresses (so no address pair runs out of
+ * ephemeral ports). Each connection authenticates, runs `true`, and stays open
+ * until all are up. Reported: wall time to all up, client RSS (peak, and per
+ * connection above the baseline), client CPU, each core's utilisation
+ * (/proc/stat deltas), server RSS. fleetssh vs ssh2 on the same servers.
+ *
+ *   node --import tsx load-tests/fan-out.ts [--fanout=1000,5000] [--full] [--inflight=200] [--timeout=180]
+ * Default N: 1,000 and 5,000; --full adds 10,000.
+ */
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { testKeys } from '../test/helpers/openssh.js';
+import { coreTimes, coreUtil, emit, HERE, numFlag, parseFlags, printTable, round, runChild, sleep, startServerChild, type Row } from './common.js';
+import type { ImplName } from './peers.js';
+
+interface FanoutResult {
+  up: number;
+  failed: number;
+  wallMs: number;
+  rssBase: number;
+  rssAllUp: number;
+  peakRss: number;
+  cpuMs: number;
+  firstError: string | null;
+}
+
+const MB = 1024 * 1024;
+
+export async function runFanOut(argv: readonly string[]): Promise<Row[]> {
+  const { flags } = parseFlags(argv);
+  const list = typeof flags.get('fanout') === 'string' ? String(flags.get('fanout')).split(',').map(Number) : flags.has('full') ? [1000, 5000, 10000] : [1000, 5000];
+  const inflight = Math.round(numFlag(flags, 'inflight', 200));
+  const timeoutS = numFlag(flags, 'timeout', 180);
+  const maxN = Math.max(...list);
+  const nofile = 2 * maxN + 1024;
+  const keys = await testKeys();
+  const addresses = Math.max(4, Math.ceil(maxN / 2000));
+  const hosts = Array.from({ length: addresses }, (_, i) => `127.0.1.${i + 1}`);
+  const rows: Row[] = [];
+  for (const n of list) {
+    for (const impl of ['fleetssh', 'ssh2'] as ImplName[]) {
+      // A fresh server process per run, so one run's leftovers do not weigh on the next.
+      const server = await startServerChild({ hosts, authorizedKeys: [keys.client.ed25519.publicLine], nofile });
+      try {
+        const args = { impl, listeners: server.listeners, n, keyPath: keys.client.ed25519.privatePath, inflight, timeoutMs: timeoutS * 1000 };
+        const cores0 = coreTimes();
+        const cmd = `ulimit -n ${nofile} 2>/dev/null || ulimit -n $(ulimit -Hn); exec "$@"`;
+        let out: string;
+        try {
+          out = await runChild('bash', ['-c', cmd, 'bash', process.execPath, '--expose-gc', '--import', 'tsx', join(HERE, 'fanout-client.ts')], { FLEETSSH_BENCH_ARGS: JSON.stringify(args) }, (timeoutS + 60) * 1000);
+        } catch (e) {
+          console.log(`# fan-out ${impl} N=${n} failed: ${(e as Error).message}`);
+          continue;
+        }
+        const util = coreUtil(cores0, coreTimes());
+        const line = out.split('\n').find((l) => l.startsWith('{"up"'));
+        if (!line) {
+          console.log(`# fan-out ${impl} N=${n}: no result (${out.slice(-300)})`);
+          continue;
+        }
+        const r = JSON.parse(line) as FanoutResult;
+        if (r.firstError) console.log(`# fan-out ${impl} N=${n}: ${r.failed} failed, first: ${r.firstError}`);
+        const params = { n, up: r.up, inflight, coresPct: util.join('/') };
+        rows.push(emit({ bench: 'fan-out', impl, params: { ...params, metric: 'wall' }, value: round(r.wallMs / 1000, 2), unit: 's' }));
+        rows.push(emit({ bench: 'fan-out', impl, params: { ...params, metric: 'rate' }, value: round(r.up / (r.wallMs / 1000)), unit: 'conn/s' }));
+        rows.push(emit({ bench: 'fan-out', impl, params: { ...params, metric: 'peakRss' }, value: round(r.peakRss / MB), unit: 'MB' }));
+        rows.push(emit({ bench: 'fan-out', impl, params: { ...params, metric: 'rssPerConn' }, value: r.up ? round((r.rssAllUp - r.rssBase) / r.up / 1024) : NaN, unit: 'KiB/conn' }));
+        rows.push(emit({ bench: 'fan-out', impl, params: { ...params, metric: 'clientCpuPerConn' }, value: r.up ? round(r.cpuMs / r.up, 2) : NaN, unit: 'ms/conn' }));
+      } finally {
+        await server.stop();
+        await sleep(500);
+      }
+    }
+  }
+  printTable('fan-out: N concurrent connections from one client process', rows);
+  return rows;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await runFanOut(process.argv.slice(2));
+}

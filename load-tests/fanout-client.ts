@@ -1,0 +1,71 @@
+/**
+ * Child process of the fan-out bench: opens N connections (fleetssh or ssh2)
+ * spread over many listeners, at most `inflight` handshakes at a time; each
+ * authenticates, runs `true` to completion and stays open until all are up
+ * (or `timeoutMs` passed). Then reports and closes everything.
+ * Prints {"up","failed","wallMs","rssBase","rssAllUp","peakRss","cpuMs","firstError"}.
+ * Arguments in FLEETSSH_BENCH_ARGS (JSON: impl, listeners, n, keyPath, inflight, timeoutMs).
+ */
+import { readFileSync } from 'node:fs';
+import { openImpl, type ImplName, type OpenConn } from './peers.js';
+import { withTimeout } from './common.js';
+
+interface Args {
+  impl: ImplName;
+  listeners: { host: string; port: number }[];
+  n: number;
+  keyPath: string;
+  inflight: number;
+  timeoutMs: number;
+}
+
+const a = JSON.parse(process.env.FLEETSSH_BENCH_ARGS ?? '{}') as Args;
+
+function peakRss(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+const conns: OpenConn[] = [];
+let failed = 0;
+let firstError: string | null = null;
+let next = 0;
+globalThis.gc?.();
+const rssBase = process.memoryUsage.rss();
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+const deadline = t0 + a.timeoutMs;
+
+async function openOne(i: number): Promise<void> {
+  const l = a.listeners[i % a.listeners.length]!;
+  const target = { host: l.host, port: l.port, username: 'bench', keyPath: a.keyPath, knownHostsFile: null };
+  const conn = await openImpl(a.impl, target, { kex: 'curve25519-sha256' });
+  conns.push(conn);
+  const p = await conn.exec('true');
+  p.stdin.end();
+  p.stdout.resume();
+  await withTimeout(p.done, 60_000, 'exec true');
+}
+
+async function worker(): Promise<void> {
+  while (next < a.n && performance.now() < deadline) {
+    const i = next++;
+    try {
+      await withTimeout(openOne(i), Math.max(1, deadline - performance.now()), `connection ${i}`);
+    } catch (e) {
+      failed++;
+      firstError ??= (e as Error).message;
+    }
+  }
+}
+
+await Promise.all(Array.from({ length: Math.min(a.inflight, a.n) }, () => worker()));
+const wallMs = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
+globalThis.gc?.();
+const rssAllUp = process.memoryUsage.rss();
+console.log(
+  JSON.stringify({ up: a.n - failed - (a.n - next), failed: failed + (a.n - next), wallMs, rssBase, rssAllUp, peakRss: peakRss(), cpuMs: (cpu.user + cpu.system) / 1000, firstError }),
+);
+await Promise.race([Promise.allSettled(conns.map((c) => c.close())), new Promise((r) => setTimeout(r, 10_000))]);
+process.exit(0);
