@@ -134,7 +134,7 @@ async function mainChild(): Promise<void> {
   const count = Number(values.count ?? 200);
   const port = Number(values.port ?? 0);
   const base = Number(values.base ?? 1);
-  const mix: DemoMix = values.mix === 'test' ? 'test' : 'demo';
+  const mix: DemoMix = values.mix === 'test' || values.mix === 'bench' ? values.mix : 'demo';
   const key = generatePrivateKey('ssh-ed25519');
   const started: Started[] = [];
   for (let i = 0; i < count; i += 50) {

@@ -21,7 +21,8 @@ export type DemoBehaviour =
   /** runs the command forever */
   | 'hang';
 
-export type DemoMix = 'demo' | 'test';
+/** demo: a few odd hosts; test: many kinds of failure; bench: all normal. */
+export type DemoMix = 'demo' | 'test' | 'bench';
 
 export interface DemoHost {
   name: string;
@@ -36,6 +37,7 @@ export function demoAddress(i: number, base = 1): string {
 }
 
 export function demoBehaviour(i: number, mix: DemoMix): DemoBehaviour {
+  if (mix === 'bench') return 'normal';
   if (mix === 'demo') {
     if (i % 50 === 7) return 'refuse';
     if (i % 67 === 11) return 'drop';
