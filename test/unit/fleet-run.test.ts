@@ -304,3 +304,37 @@ test('classifyError: error kinds from the client, sockets and the fleet', async 
   for (const [err, kind] of table) assert.equal(classifyError(err).kind, kind, String(err));
   assert.equal(classifyError(new PhaseTimeoutError('idle', 5)).phase, 'idle');
 });
+
+test('connect rate: global and per-address limits pace the connector calls (virtual time)', async () => {
+  const { VirtualTimeScheduler, VirtualAction } = await import('rxjs');
+  const scheduler = new VirtualTimeScheduler(VirtualAction, 0);
+  const calls: string[] = [];
+  const connector: Connector = (host, options) => {
+    calls.push(`${host}:${options.port}`);
+    return new Promise(() => undefined); // never connects; we only count attempts
+  };
+  const hosts = [
+    { name: 'a1', host: '10.0.0.1', port: 22 },
+    { name: 'a2', host: '10.0.0.1', port: 23 },
+    { name: 'b', host: '10.0.0.2', port: 22 },
+    { name: 'c', host: '10.0.0.3', port: 22 },
+  ];
+  const fleet = new Fleet(hosts, {
+    connector,
+    scheduler,
+    connectRate: { global: { perSecond: 100, burst: 2 }, perTarget: { perSecond: 10 } },
+  });
+  const sub = fleet.run('x').subscribe();
+  const at = (ms: number): string[] => {
+    scheduler.maxFrames = ms;
+    scheduler.flush();
+    return [...calls];
+  };
+  // a1 and b share the burst of 2 (a2 waits for 10.0.0.1's own bucket: 100 ms).
+  assert.deepEqual(at(0), ['10.0.0.1:22', '10.0.0.2:22']);
+  assert.deepEqual(at(9), ['10.0.0.1:22', '10.0.0.2:22']);
+  assert.deepEqual(at(10), ['10.0.0.1:22', '10.0.0.2:22', '10.0.0.3:22']);
+  assert.deepEqual(at(99), ['10.0.0.1:22', '10.0.0.2:22', '10.0.0.3:22']);
+  assert.deepEqual(at(100), ['10.0.0.1:22', '10.0.0.2:22', '10.0.0.3:22', '10.0.0.1:23']);
+  sub.unsubscribe();
+});
