@@ -119,6 +119,8 @@ test('ansible INI: groups, children, group vars by depth, host vars win', () => 
   assert.equal(by['db1']!.username, 'dbops');
   assert.deepEqual(selectGroups(hosts, ['db']).map((h) => h.name), ['db1']);
   assert.equal(selectGroups(hosts, ['prod']).length, 4);
+  assert.equal(selectGroups(hosts, ['all']).length, 5);
+  assert.deepEqual(selectGroups(hosts, ['lonely', 'db']).map((h) => h.name), ['lonely', 'db1']);
 });
 
 test('ansible INI: malformed input names file and line', () => {
@@ -228,10 +230,8 @@ test('JSON: malformed input names file and line', () => {
   assertInventoryError(() => parseJsonInventory('"x"', 'i.json'), 'i.json', 1, /array or object/);
 });
 
-test('ssh config: literal Host names with HostName, Port, User, ProxyJump; patterns skipped', () => {
-  const text = `Host *
-  User everyone
-Host web1 web2 !bad *.corp
+test('ssh config: literal Host names resolved as ssh -G does (first value wins); patterns skipped', () => {
+  const text = `Host web1 web2 !bad *.corp
   HostName %h.example.com
   Port 2222
   User = deploy
@@ -239,13 +239,16 @@ Host db1
   ProxyJump ops@bastion:22,other
 Match host foo
   User nobody
+Host *
+  User everyone
+  Port 2200
 `;
   assert.deepEqual(parseSshConfigHosts(text, 'config'), [
     { name: 'web1', host: 'web1.example.com', port: 2222, username: 'deploy' },
     { name: 'web2', host: 'web2.example.com', port: 2222, username: 'deploy' },
-    { name: 'db1', host: 'db1', jump: 'ops@bastion:22' },
+    { name: 'db1', host: 'db1', port: 2200, username: 'everyone', jump: 'ops@bastion:22' },
   ]);
-  assertInventoryError(() => parseSshConfigHosts('Host a\n  Port x\n', 'config'), 'config', 2, /Port/);
+  assertInventoryError(() => parseSshConfigHosts('Host a\n  Port x\n', 'config'), 'config', 2, /port/i);
 });
 
 test('format detection by name and content', () => {

@@ -55,7 +55,7 @@ export async function loadInventory(file: string, format?: InventoryFormat): Pro
 
 /** Keeps hosts in any of `groups` (by group membership or name). */
 export function selectGroups(hosts: HostSpec[], groups: readonly string[]): HostSpec[] {
-  if (groups.length === 0) return hosts;
+  if (groups.length === 0 || groups.includes('all')) return hosts;
   const want = new Set(groups);
   return hosts.filter((h) => want.has(h.name) || (h.groups ?? []).some((g) => want.has(g)));
 }

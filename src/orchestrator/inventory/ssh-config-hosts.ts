@@ -1,63 +1,40 @@
 /**
  * Host entries of an OpenSSH client config (`~/.ssh/config`): every literal
- * name on a `Host` line (patterns with `*`, `?` or `!` are skipped) with the
- * HostName, Port, User and ProxyJump of its block. Full ssh_config semantics
- * (first match wins across blocks, Match, Include) belong to connect().
+ * name on a `Host` line (patterns with `*`, `?` or `!` are skipped), each
+ * resolved as `ssh -G name` would (src/protocol/ssh-config.ts: first value
+ * wins, Match blocks, tokens) for its HostName, Port, User and ProxyJump.
+ * Include files are not followed here; connect() applies the full config.
  */
+import { homedir, userInfo } from 'node:os';
+import { parseSshConfig, resolveSshConfig } from '../../protocol/ssh-config.js';
 import type { HostSpec } from '../types.js';
-import { parsePort } from '../target.js';
 import { InventoryError } from './inventory-error.js';
 
-interface Block {
-  names: string[];
-  line: number;
-  settings: Map<string, { value: string; line: number }>;
+function localUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env['USER'] ?? '';
+  }
 }
 
 export function parseSshConfigHosts(text: string, file: string): HostSpec[] {
-  const blocks: Block[] = [];
-  let current: Block | null = null;
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const n = i + 1;
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) return;
-    const m = /^(\S+?)(?:\s*=\s*|\s+)(.*)$/.exec(line);
-    if (!m) throw new InventoryError(file, n, `expected "Keyword value", got ${JSON.stringify(line)}`);
-    const key = m[1]!.toLowerCase();
-    const value = m[2]!.trim().replace(/^"(.*)"$/, '$1');
-    if (key === 'host') {
-      const names = value.split(/\s+/).filter((x) => x !== '' && !/[*?!]/.test(x));
-      current = { names, line: n, settings: new Map() };
-      blocks.push(current);
-    } else if (key === 'match') {
-      current = null;
-    } else if (current && !current.settings.has(key)) {
-      current.settings.set(key, { value, line: n });
-    }
-  });
-  const out: HostSpec[] = [];
-  const seen = new Set<string>();
-  for (const b of blocks) {
-    for (const name of b.names) {
-      if (seen.has(name)) continue;
-      seen.add(name);
-      const get = (k: string): { value: string; line: number } | undefined => b.settings.get(k);
-      const hostName = get('hostname')?.value.replace(/%h/g, name) ?? name;
-      const spec: HostSpec = { name, host: hostName };
-      const port = get('port');
-      if (port) {
-        try {
-          spec.port = parsePort(port.value, `Port for ${name}`);
-        } catch (err) {
-          throw new InventoryError(file, port.line, (err as Error).message);
-        }
-      }
-      const user = get('user');
-      if (user) spec.username = user.value;
-      const jump = get('proxyjump');
-      if (jump && jump.value.toLowerCase() !== 'none') spec.jump = jump.value.split(',')[0]!;
-      out.push(spec);
-    }
+  const config = parseSshConfig(text, file);
+  const bad = config.errors[0];
+  if (bad) throw new InventoryError(file, bad.line, bad.message);
+  const names: string[] = [];
+  for (const item of config.items) {
+    if (item.kind !== 'host') continue;
+    for (const p of item.patterns) if (!/[*?!]/.test(p) && !names.includes(p)) names.push(p);
   }
-  return out;
+  const me = localUser();
+  return names.map((name) => {
+    // A user equal to the local one is what connect() would pick anyway.
+    const r = resolveSshConfig(config, name, { localUser: me, homeDir: homedir() });
+    const spec: HostSpec = { name, host: r.hostName };
+    if (r.port !== 22) spec.port = r.port;
+    if (r.user !== me) spec.username = r.user;
+    if (r.proxyJump !== undefined && r.proxyJump.toLowerCase() !== 'none') spec.jump = r.proxyJump.split(',')[0]!;
+    return spec;
+  });
 }
