@@ -31,6 +31,8 @@ export async function execCommand(
     const proc = await conn.createProcess(args.command, { encoding: null, signal: ac.signal });
     proc.stdout.on('data', (c: Buffer) => io.rawStdout.write(c));
     proc.stderr.on('data', (c: Buffer) => io.rawStderr.write(c));
+    proc.stdout.on('error', () => undefined);
+    proc.stderr.on('error', () => undefined);
     proc.stdin?.end();
     const ended = (s: NodeJS.ReadableStream & { readableEnded?: boolean }): Promise<void> =>
       new Promise((resolve) => {

@@ -82,6 +82,8 @@ function pipeOutput(stream: Readable, type: 'stdout' | 'stderr', host: string, l
     }
   };
   stream.on('data', (chunk: Buffer | string) => push(typeof chunk === 'string' ? chunk : decoder.write(chunk)));
+  // A stream error is reported through wait(); without a listener it would crash the process.
+  stream.on('error', () => undefined);
   return () => {
     push(decoder.end());
     if (lines && pending !== '') emit({ type, host, data: pending });
