@@ -15,7 +15,9 @@ import {
   encodeBreak,
   encodeEnv,
   encodePtyRequest,
-  encodeStringRequest,
+  encodeExec,
+  encodeSignal,
+  encodeSubsystem,
   encodeWindowChange,
   type ExitSignal,
   type TermSize,
@@ -120,7 +122,7 @@ export class SSHClientChannel extends EventEmitter implements ChannelSink {
   /** Sends a signal by name without "SIG" (e.g. "TERM", "INT"). */
   sendSignal(signal: string): void {
     if (typeof signal !== 'string' || !/^[A-Z0-9]+(@[\w.-]+)?$/.test(signal)) throw new TypeError('signal: expected a signal name such as "TERM"');
-    void this.sendRequest('signal', false, encodeStringRequest(signal));
+    void this.sendRequest('signal', false, encodeSignal(signal));
   }
 
   sendBreak(ms: number): Promise<boolean> {
@@ -204,8 +206,8 @@ export async function openClientSession(actor: ConnectionActor, command: string 
       if (!(await chan.sendRequest('pty-req', true, pty))) throw new ChannelRequestError('pseudo-terminal request refused');
     }
     let ok: boolean;
-    if (options.subsystem !== undefined) ok = await chan.sendRequest('subsystem', true, encodeStringRequest(options.subsystem));
-    else if (command !== null) ok = await chan.sendRequest('exec', true, encodeStringRequest(command));
+    if (options.subsystem !== undefined) ok = await chan.sendRequest('subsystem', true, encodeSubsystem(options.subsystem));
+    else if (command !== null) ok = await chan.sendRequest('exec', true, encodeExec(command));
     else ok = await chan.sendRequest('shell', true);
     if (!ok) {
       if (chan.closeError) throw chan.closeError;

@@ -13,7 +13,9 @@ import {
   decodeBreak,
   decodeEnv,
   decodePtyRequest,
-  decodeStringRequest,
+  decodeExec,
+  decodeSignal,
+  decodeSubsystem,
   decodeWindowChange,
   encodeExitSignal,
   encodeExitStatus,
@@ -196,8 +198,8 @@ export class ServerSession implements ChannelSink {
       case 'shell':
       case 'subsystem': {
         if (this.started || !this.config.processFactory) return false;
-        if (requestType === 'exec') p.command = decodeStringRequest(data, 'exec command');
-        else if (requestType === 'subsystem') p.subsystem = decodeStringRequest(data, 'subsystem name');
+        if (requestType === 'exec') p.command = decodeExec(data);
+        else if (requestType === 'subsystem') p.subsystem = decodeSubsystem(data);
         else if (data.length !== 0) return false;
         this.started = true;
         // Start the application after our reply is queued, as its own message.
@@ -211,7 +213,7 @@ export class ServerSession implements ChannelSink {
         return true;
       }
       case 'signal': {
-        const name = decodeStringRequest(data, 'signal name', 256);
+        const name = decodeSignal(data);
         p.emit('signal', name);
         return true;
       }

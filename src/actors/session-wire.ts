@@ -1,9 +1,10 @@
 /**
- * The session channel request payloads (RFC 4254 §6) the actors send and
- * read, in one place: the actors call these and never build request bytes
- * themselves. Delegates to src/protocol/session-requests.ts once it exists.
+ * The session channel request payloads (RFC 4254 §6) in the shapes the actors
+ * use. A thin adapter: every byte is encoded and decoded by
+ * src/protocol/session-requests.ts, so there is one codec per request.
  */
-import { Reader, Writer } from '../protocol/wire.js';
+import { ProtocolError } from '../protocol/errors.js';
+import { decodeSessionRequest, encodeSessionRequest, type SessionRequest } from '../protocol/session-requests.js';
 
 export type TermSize = readonly [cols: number, rows: number] | readonly [cols: number, rows: number, widthPx: number, heightPx: number];
 
@@ -24,106 +25,77 @@ export interface ExitSignal {
   lang: string;
 }
 
+type Of<T extends SessionRequest['type']> = Extract<SessionRequest, { type: T }>;
+
+function encode(req: SessionRequest): Uint8Array {
+  return encodeSessionRequest(req).data;
+}
+
+function decode<T extends SessionRequest['type']>(type: T, data: Uint8Array): Of<T> {
+  const req = decodeSessionRequest(type, data);
+  if (!req || req.type !== type) throw new ProtocolError(`malformed ${type} request`);
+  return req as Of<T>;
+}
+
 export function encodePtyRequest(p: PtyRequest): Uint8Array {
-  const modes = new Writer(64);
-  for (const [op, value] of Object.entries(p.modes)) {
+  for (const op of Object.keys(p.modes)) {
     const code = Number(op);
     if (!Number.isInteger(code) || code < 1 || code > 159) throw new RangeError(`termModes: bad opcode ${op}`);
-    modes.byte(code).uint32(value >>> 0);
   }
-  modes.byte(0);
-  return new Writer(64)
-    .string(p.termType)
-    .uint32(p.cols)
-    .uint32(p.rows)
-    .uint32(p.widthPx)
-    .uint32(p.heightPx)
-    .string(modes.toBytes())
-    .toBytes();
+  return encode({ type: 'pty-req', ...p });
 }
 
 export function decodePtyRequest(data: Uint8Array): PtyRequest {
-  const r = new Reader(data, 'pty-req');
-  const termType = r.utf8('term', 256);
-  const cols = r.uint32('cols');
-  const rows = r.uint32('rows');
-  const widthPx = r.uint32('width');
-  const heightPx = r.uint32('height');
-  const mr = new Reader(r.string('modes', 4096), 'terminal modes');
-  r.end();
-  const modes: Record<number, number> = {};
-  while (mr.remaining > 0) {
-    const op = mr.byte('opcode');
-    if (op === 0) break;
-    if (op >= 160) break; // opcodes 160-255 have undefined arguments: stop parsing (RFC 4254 §8)
-    modes[op] = mr.uint32('mode value');
-  }
-  return { termType, cols, rows, widthPx, heightPx, modes };
+  const { type: _t, ...rest } = decode('pty-req', data);
+  return rest;
 }
 
 export function encodeWindowChange(cols: number, rows: number, widthPx = 0, heightPx = 0): Uint8Array {
-  return new Writer(16).uint32(cols).uint32(rows).uint32(widthPx).uint32(heightPx).toBytes();
+  return encode({ type: 'window-change', cols, rows, widthPx, heightPx });
 }
 
 export function decodeWindowChange(data: Uint8Array): { cols: number; rows: number; widthPx: number; heightPx: number } {
-  const r = new Reader(data, 'window-change');
-  const v = { cols: r.uint32('cols'), rows: r.uint32('rows'), widthPx: r.uint32('width'), heightPx: r.uint32('height') };
-  r.end();
-  return v;
+  const { type: _t, ...rest } = decode('window-change', data);
+  return rest;
 }
 
 export function encodeEnv(name: string, value: string): Uint8Array {
-  return new Writer(32).string(name).string(value).toBytes();
+  return encode({ type: 'env', name, value });
 }
 
 export function decodeEnv(data: Uint8Array): { name: string; value: string } {
-  const r = new Reader(data, 'env');
-  const v = { name: r.utf8('name', 4096), value: r.utf8('value', 65536) };
-  r.end();
-  return v;
+  const { name, value } = decode('env', data);
+  return { name, value };
 }
 
-/** exec's command, subsystem's name, signal's name: one string. */
-export function encodeStringRequest(s: string): Uint8Array {
-  return new Writer(s.length + 8).string(s).toBytes();
-}
-
-export function decodeStringRequest(data: Uint8Array, what: string, max = 256 * 1024): string {
-  const r = new Reader(data, what);
-  const s = r.utf8(what, max);
-  r.end();
-  return s;
-}
+export const encodeExec = (command: string): Uint8Array => encode({ type: 'exec', command });
+export const encodeSubsystem = (name: string): Uint8Array => encode({ type: 'subsystem', name });
+export const encodeSignal = (signal: string): Uint8Array => encode({ type: 'signal', signal });
+export const decodeExec = (data: Uint8Array): string => decode('exec', data).command;
+export const decodeSubsystem = (data: Uint8Array): string => decode('subsystem', data).name;
+export const decodeSignal = (data: Uint8Array): string => decode('signal', data).signal;
 
 export function encodeExitStatus(status: number): Uint8Array {
-  return new Writer(4).uint32(status >>> 0).toBytes();
+  return encode({ type: 'exit-status', status: status >>> 0 });
 }
 
 export function decodeExitStatus(data: Uint8Array): number {
-  const r = new Reader(data, 'exit-status');
-  const v = r.uint32('status');
-  r.end();
-  return v;
+  return decode('exit-status', data).status;
 }
 
 export function encodeExitSignal(s: ExitSignal): Uint8Array {
-  return new Writer(64).string(s.signal).boolean(s.coreDumped).string(s.message).string(s.lang).toBytes();
+  return encode({ type: 'exit-signal', ...s });
 }
 
 export function decodeExitSignal(data: Uint8Array): ExitSignal {
-  const r = new Reader(data, 'exit-signal');
-  const v = { signal: r.utf8('signal', 256), coreDumped: r.boolean('core dumped'), message: r.utf8('message', 65536), lang: r.utf8('lang', 256) };
-  r.end();
-  return v;
+  const { type: _t, ...rest } = decode('exit-signal', data);
+  return rest;
 }
 
 export function encodeBreak(ms: number): Uint8Array {
-  return new Writer(4).uint32(ms >>> 0).toBytes();
+  return encode({ type: 'break', breakLength: ms >>> 0 });
 }
 
 export function decodeBreak(data: Uint8Array): number {
-  const r = new Reader(data, 'break');
-  const v = r.uint32('break length');
-  r.end();
-  return v;
+  return decode('break', data).breakLength;
 }
