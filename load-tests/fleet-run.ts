@@ -4,6 +4,8 @@
  * 127.0.X.Y:2222), interleaved per repetition. Prints wall time, peak RSS
  * (GNU time's %M: the largest single process of the tool's tree, so tools
  * that fork one ssh per host look smaller than their total) and how many
+ * client CPU per host (user + system of the tool and its ssh children; the
+ * embedded servers share the machine, so wall time is bounded by them too),
  * hosts succeeded (fleetssh: its JSON summary; pssh: [SUCCESS] lines; pdsh
  * and clush: hosts not named on stderr), as JSON lines and a table.
  * Asserts nothing.
@@ -48,6 +50,8 @@ const SSH_OPTS = [
 interface Measured {
   wallS: number;
   rssMb: number;
+  /** User + system CPU of the tool and every child it waited for (its ssh processes). */
+  cpuS: number;
   ok: number;
   status: number | null;
 }
@@ -57,7 +61,7 @@ function timed(argv: string[], env: NodeJS.ProcessEnv, countOk: (out: string, er
   const timeFile = join(dir, 'time');
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-f', '%M', '-o', timeFile, ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', timeFile, ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -66,9 +70,9 @@ function timed(argv: string[], env: NodeJS.ProcessEnv, countOk: (out: string, er
     child.once('close', (status) => {
       clearTimeout(kill);
       const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
-      const rssKb = Number(readFileSync(timeFile, 'utf8').trim().split('\n').at(-1));
+      const [rssKb = NaN, user = NaN, sys = NaN] = (readFileSync(timeFile, 'utf8').trim().split('\n').at(-1) ?? '').split(' ').map(Number);
       rmSync(dir, { recursive: true, force: true });
-      resolve({ wallS, rssMb: rssKb / 1024, ok: countOk(out, err), status });
+      resolve({ wallS, rssMb: rssKb / 1024, cpuS: user + sys, ok: countOk(out, err), status });
     });
   });
 }
@@ -122,13 +126,14 @@ async function main(): Promise<void> {
         for (const peer of peers) {
           process.stderr.write(`n=${n} rep ${r + 1}/${reps}: ${peer}...\n`);
           const m = await runPeer(peer, hosts, dir);
-          process.stderr.write(`  ${round(m.wallS, 2)} s, ${round(m.rssMb)} MB, ${m.ok}/${n} ok, status ${m.status}\n`);
+          process.stderr.write(`  ${round(m.wallS, 2)} s, ${round(m.cpuS, 2)} s CPU, ${round(m.rssMb)} MB, ${m.ok}/${n} ok, status ${m.status}\n`);
           samples.set(peer, [...(samples.get(peer) ?? []), m]);
         }
       }
       for (const [peer, ms] of samples) {
         const params = { hosts: n, parallel, reps };
         rows.push(emit({ bench: 'fleet-run-true', impl: peer, params, value: round(median(ms.map((m) => m.wallS)), 2), unit: 's wall' }));
+        rows.push(emit({ bench: 'fleet-run-true', impl: peer, params, value: round((median(ms.map((m) => m.cpuS)) * 1000) / n, 2), unit: 'ms client CPU/host' }));
         rows.push(emit({ bench: 'fleet-run-true', impl: peer, params, value: round(median(ms.map((m) => m.rssMb))), unit: 'MB peak RSS' }));
         rows.push(emit({ bench: 'fleet-run-true', impl: peer, params, value: median(ms.map((m) => m.ok)), unit: 'hosts ok' }));
       }
