@@ -6,6 +6,8 @@
 import type { HandshakeRequest, HandshakeResult } from '../protocol/crypto-api.js';
 import type { CoreEventBase, DecisionRequest } from '../protocol/layer.js';
 import type { DisconnectError } from '../protocol/errors.js';
+import type { ConnectionEvent } from '../protocol/connection.js';
+import type { AuthEvent } from '../protocol/auth-client.js';
 
 export interface ActorConnectionLayer {
   openChannel(type: string, typeData: Uint8Array, opts?: { windowSize?: number; maxPacketSize?: number }): number;
@@ -48,21 +50,10 @@ export type ActorEvent =
   | { type: 'work'; id: number; request: HandshakeRequest }
   | { type: 'decision'; id: number; request: DecisionRequest }
   | { type: 'kexComplete'; first: boolean; algorithms: Record<string, string> }
-  | { type: 'authSuccess'; username: string }
-  | { type: 'authBanner'; message: string; lang: string }
+  | AuthEvent
   | { type: 'closed'; error: DisconnectError | null; local: boolean }
   | { type: 'debug'; message: string }
-  | { type: 'channelOpenConfirmed'; id: number }
-  | { type: 'channelOpenFailed'; id: number; reason: number; description: string }
-  | { type: 'channelOpenRequest'; id: number; channelType: string; typeData: Uint8Array }
-  | { type: 'channelWindow'; id: number; available: number }
-  | { type: 'channelData'; id: number; data: Uint8Array; extended?: number }
-  | { type: 'channelEof'; id: number }
-  | { type: 'channelClose'; id: number }
-  | { type: 'channelRequest'; id: number; requestType: string; wantReply: boolean; data: Uint8Array }
-  | { type: 'channelRequestReply'; id: number; ok: boolean }
-  | { type: 'globalRequest'; name: string; wantReply: boolean; data: Uint8Array }
-  | { type: 'globalRequestReply'; ok: boolean; data?: Uint8Array };
+  | ConnectionEvent;
 
 /** Receives the events of one channel, in actor context. */
 export interface ChannelSink {
