@@ -5,6 +5,7 @@
  */
 import type { Compressor, Decompressor, PacketOpener, PacketSealer, RandomSource } from './crypto-api.js';
 import { ProtocolError } from './errors.js';
+import { ByteQueue } from './byte-queue.js';
 
 /** OpenSSH's PACKET_MAX_SIZE: the largest packet accepted from the peer. */
 export const MAX_PACKET_LENGTH = 256 * 1024;
@@ -68,54 +69,13 @@ export class PacketReader {
   bytesSinceKex = 0;
   packetsSinceKex = 0;
   decompressor: Decompressor | null = null;
-  private chunks: Uint8Array[] = [];
-  private buffered = 0;
+  private readonly queue = new ByteQueue();
   private pendingLength = -1;
 
   constructor(public opener: PacketOpener) {}
 
   push(bytes: Uint8Array): void {
-    if (bytes.length === 0) return;
-    this.chunks.push(bytes);
-    this.buffered += bytes.length;
-  }
-
-  private take(n: number): Uint8Array {
-    // Returns exactly n bytes from the front of the queue (a view when possible).
-    const first = this.chunks[0]!;
-    if (first.length >= n) {
-      const out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      this.buffered -= n;
-      return out;
-    }
-    const out = new Uint8Array(n);
-    let o = 0;
-    while (o < n) {
-      const c = this.chunks[0]!;
-      const k = Math.min(c.length, n - o);
-      out.set(c.subarray(0, k), o);
-      o += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
-    }
-    this.buffered -= n;
-    return out;
-  }
-
-  private peek(n: number): Uint8Array {
-    const first = this.chunks[0]!;
-    if (first.length >= n) return first.subarray(0, n);
-    const out = new Uint8Array(n);
-    let o = 0;
-    for (const c of this.chunks) {
-      const k = Math.min(c.length, n - o);
-      out.set(c.subarray(0, k), o);
-      o += k;
-      if (o === n) break;
-    }
-    return out;
+    this.queue.push(bytes);
   }
 
   /**
@@ -125,14 +85,14 @@ export class PacketReader {
   next(): Uint8Array | null {
     const o = this.opener;
     if (this.pendingLength < 0) {
-      if (this.buffered < o.lengthPrefix) return null;
-      const len = o.decryptLength(this.seq, this.peek(o.lengthPrefix));
+      if (this.queue.length < o.lengthPrefix) return null;
+      const len = o.decryptLength(this.seq, this.queue.peek(o.lengthPrefix));
       if (len < 5 || len > MAX_PACKET_LENGTH) throw new ProtocolError(`bad packet length ${len}`);
       this.pendingLength = len;
     }
     const total = 4 + this.pendingLength + o.macLength;
-    if (this.buffered < total) return null;
-    const wire = this.take(total);
+    if (this.queue.length < total) return null;
+    const wire = this.queue.take(total);
     const body = o.open(this.seq, wire);
     this.pendingLength = -1;
     this.seq = (this.seq + 1) >>> 0;
