@@ -55,3 +55,7 @@ export {
   resolveAlgorithmList,
 } from './protocol/algorithms.js';
 export type { KexName, CipherName, MacName, CompressionName, SignatureName, KeyType } from './protocol/algorithms.js';
+
+// The fleet layer (RxJS): run commands on many hosts at once.
+export { Fleet, summarize, loadInventory, parseInventory, expandHostPattern, InventoryError } from './orchestrator/index.js';
+export type { FleetOptions, RunOptions as FleetRunOptions, FleetRunResult, FleetSummary } from './orchestrator/index.js';
