@@ -10,6 +10,7 @@ import { SSHCore, type AuthMethodName } from '../protocol/core.js';
 import { OpenFailure } from '../protocol/messages.js';
 import { TimeoutError } from '../protocol/errors.js';
 import { createTransportCrypto } from '../crypto/transport-crypto.js';
+import { chooseGexGroup } from '../crypto/dh-groups.js';
 import type { SSHKey } from '../crypto/keys/ssh-key.js';
 import { ConnectionActor } from './connection-actor.js';
 import { checkFunction, checkPositive, checkSignal, resolveAlgorithms, type AlgorithmOptions } from './client-options.js';
@@ -162,6 +163,8 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
       role: 'server',
       crypto: createTransportCrypto(),
       ...algs,
+      publicKeyAlgs: algs.signatureAlgs,
+      chooseGexGroup,
       hostKeys,
       rekeyBytes: options.rekeyBytes,
       rekeySeconds: options.rekeySeconds,
