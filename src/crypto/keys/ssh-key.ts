@@ -3,14 +3,32 @@
  * KeyObject (fast path, and cloneable to worker threads), with its SSH public
  * blob, fingerprints, signing, and the OpenSSH text formats.
  */
-import { createHash, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { KeyType, SignatureName } from '../../protocol/algorithms.js';
 import type { SigningKeyRef } from '../../protocol/crypto-api.js';
-import { fromUtf8 } from '../../protocol/wire.js';
-import { KeyImportError } from '../../protocol/errors.js';
 import { EC_CURVES, keyTypeOf, parsePublicBlob, publicBlobOf } from './key-blob.js';
 import { signWithKey, verifyWithKey } from './signature.js';
-import { formatOpensshPrivateKey, isOpensshPrivateKey, parseOpensshPrivateKey } from './openssh-private-format.js';
+import { formatOpensshPrivateKey } from './openssh-private-format.js';
+import { formatPemPrivateKey } from './pem-private-format.js';
+import { formatPpk } from './ppk-format.js';
+import { decodePublicKeys, formatRfc4716 } from './public-key-formats.js';
+import { decodePrivateKeyFile, finishInline, passphraseBytes, type Passphrase } from './private-key-decode.js';
+import type { DecodedKey } from './key-kdf.js';
+
+export type { Passphrase } from './private-key-decode.js';
+
+/** Private key file formats exportPrivateKey writes ('pkcs8' is an alias of 'pkcs8-pem'). */
+export type PrivateKeyFormat = 'openssh' | 'pkcs1-pem' | 'sec1-pem' | 'pkcs8-pem' | 'pkcs8' | 'ppk2' | 'ppk3';
+/** Public key formats exportPublicKey writes ('spki-pem' is an alias of 'pkcs8-pem'). */
+export type PublicKeyFormat = 'openssh' | 'rfc4716' | 'pkcs8-pem' | 'spki-pem' | 'pkcs1-pem';
+
+export interface ExportPrivateKeyOptions {
+  /** OpenSSH format: cipher (default aes256-ctr) and bcrypt rounds (default 16). PEM PKCS#1/SEC1: legacy cipher (default AES-128-CBC). */
+  readonly cipher?: string;
+  readonly rounds?: number;
+  /** PPK v3: Argon2id cost (default memory 8192 KiB, 13 passes, parallelism 1). */
+  readonly argon2?: { readonly memory?: number; readonly passes?: number; readonly parallelism?: number };
+}
 
 export type GeneratableKeyType = KeyType;
 
@@ -68,18 +86,53 @@ export class SSHKey {
     return 'MD5:' + (createHash('md5').update(this.publicBlob).digest('hex').match(/../g) ?? []).join(':');
   }
 
-  /** One authorized_keys-style line: "type base64 [comment]". */
-  exportPublicKey(format: 'openssh' = 'openssh'): string {
-    if (format !== 'openssh') throw new RangeError(`format: unsupported public key format ${JSON.stringify(format)}`);
-    const line = `${this.keyType} ${Buffer.from(this.publicBlob).toString('base64')}`;
-    return this.comment ? `${line} ${this.comment}` : line;
+  /**
+   * 'openssh': one authorized_keys-style line "type base64 [comment]";
+   * 'rfc4716': an SSH2 PUBLIC KEY block; 'pkcs8-pem' (alias 'spki-pem'):
+   * X.509 SubjectPublicKeyInfo PEM; 'pkcs1-pem': RSA PUBLIC KEY PEM (RSA only).
+   */
+  exportPublicKey(format: PublicKeyFormat = 'openssh'): string {
+    switch (format) {
+      case 'openssh': {
+        const line = `${this.keyType} ${Buffer.from(this.publicBlob).toString('base64')}`;
+        return this.comment ? `${line} ${this.comment}` : line;
+      }
+      case 'rfc4716':
+        return formatRfc4716(this.publicBlob, this.comment);
+      case 'pkcs8-pem':
+      case 'spki-pem':
+        return this.publicKey.export({ format: 'pem', type: 'spki' }).toString();
+      case 'pkcs1-pem':
+        if (this.keyType !== 'ssh-rsa') throw new RangeError(`format: pkcs1-pem holds RSA keys only, not ${this.keyType}`);
+        return this.publicKey.export({ format: 'pem', type: 'pkcs1' }).toString();
+      default:
+        throw new RangeError(`format: unsupported public key format ${JSON.stringify(format)}`);
+    }
   }
 
-  exportPrivateKey(format: 'openssh' | 'pkcs8' = 'openssh'): string {
+  /**
+   * The private key as file text; encrypted when `passphrase` is given
+   * (OpenSSH: bcrypt + aes256-ctr; PKCS#1/SEC1: legacy PEM AES-128-CBC;
+   * PKCS#8: PBES2; PPK: aes256-cbc with SHA-1 (v2) or Argon2id (v3) keys).
+   */
+  exportPrivateKey(format: PrivateKeyFormat = 'openssh', passphrase?: Passphrase, options: ExportPrivateKeyOptions = {}): string {
     if (!this.#privateKey) throw new TypeError('key: no private key to export');
-    if (format === 'openssh') return formatOpensshPrivateKey(this.#privateKey, this.comment);
-    if (format === 'pkcs8') return this.#privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-    throw new RangeError(`format: unsupported private key format ${JSON.stringify(format)}`);
+    const pass = passphraseBytes(passphrase);
+    switch (format) {
+      case 'openssh':
+        return formatOpensshPrivateKey(this.#privateKey, this.comment, { passphrase: pass, cipher: options.cipher, rounds: options.rounds });
+      case 'pkcs1-pem':
+      case 'sec1-pem':
+      case 'pkcs8-pem':
+        return formatPemPrivateKey(this.#privateKey, format, pass, options.cipher);
+      case 'pkcs8':
+        return formatPemPrivateKey(this.#privateKey, 'pkcs8-pem', pass);
+      case 'ppk2':
+      case 'ppk3':
+        return formatPpk(this.#privateKey, this.comment, format === 'ppk2' ? 2 : 3, { passphrase: pass, argon2: options.argon2 });
+      default:
+        throw new RangeError(`format: unsupported private key format ${JSON.stringify(format)}`);
+    }
   }
 
   /** The same key without its private half. */
@@ -107,57 +160,38 @@ export function generatePrivateKey(type: GeneratableKeyType, options: { bits?: n
   }
 }
 
-function asText(input: string | Uint8Array): string {
-  if (typeof input === 'string') return input;
-  try {
-    return fromUtf8(input);
-  } catch {
-    throw new KeyImportError('key file is not UTF-8 text');
-  }
-}
-
-/** An OpenSSH one-line public key ("type base64 [comment]") or a raw public key blob. */
-export function importPublicKey(input: string | Uint8Array): SSHKey {
-  if (input instanceof Uint8Array && !looksLikeText(input)) {
-    return new SSHKey(parsePublicBlob(input).key);
-  }
-  const line = asText(input).trim().split(/\r?\n/)[0] ?? '';
-  const m = /^(\S+)\s+([A-Za-z0-9+/]+={0,2})(?:\s+(.*))?$/.exec(line);
-  if (!m) throw new KeyImportError('not an OpenSSH public key line ("type base64 [comment]")');
-  const blob = new Uint8Array(Buffer.from(m[2]!, 'base64'));
-  const parsed = parsePublicBlob(blob);
-  if (parsed.keyType !== m[1]) throw new KeyImportError(`public key line says ${m[1]} but its blob is ${parsed.keyType}`);
-  return new SSHKey(parsed.key, m[3]?.trim() ?? '');
-}
-
-function looksLikeText(b: Uint8Array): boolean {
-  // A blob starts with a uint32 length whose first byte is 0; text never does.
-  return b.length > 0 && b[0] !== 0;
+/** From a decoded file section (used by the sync and worker-backed importers). */
+export function keyFromDecoded(d: DecodedKey): SSHKey {
+  return new SSHKey(d.key, d.comment);
 }
 
 /**
- * An OpenSSH-format private key (unencrypted), or any PEM/DER private key
- * node:crypto reads (PKCS#8, SEC1 "EC PRIVATE KEY", PKCS#1 "RSA PRIVATE KEY"),
- * encrypted PKCS#8 with `passphrase`.
+ * A public key: OpenSSH one-line, RFC 4716, SPKI ("PUBLIC KEY") or PKCS#1
+ * ("RSA PUBLIC KEY") PEM, SPKI DER, or a raw SSH public key blob. The first
+ * key when the input holds several.
  */
-export function importPrivateKey(input: string | Uint8Array, passphrase?: string | Uint8Array): SSHKey {
-  const isDer = input instanceof Uint8Array && input[0] === 0x30;
-  if (!isDer) {
-    const text = asText(input);
-    if (isOpensshPrivateKey(text)) {
-      const { key, comment } = parseOpensshPrivateKey(text);
-      return new SSHKey(key, comment);
-    }
-    if (!text.includes('-----BEGIN ')) throw new KeyImportError('not a private key (no PEM armor found)');
-  }
-  let key: KeyObject;
-  try {
-    const pass = passphrase === undefined ? undefined : Buffer.from(passphrase);
-    key = isDer
-      ? createPrivateKey({ key: Buffer.from(input as Uint8Array), format: 'der', type: 'pkcs8', passphrase: pass })
-      : createPrivateKey({ key: asText(input), format: 'pem', passphrase: pass });
-  } catch (err) {
-    throw new KeyImportError(`cannot read private key: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  return new SSHKey(key);
+export function importPublicKey(input: string | Uint8Array): SSHKey {
+  return importPublicKeys(input)[0]!;
+}
+
+/** Every public key in `input` (e.g. a file of OpenSSH lines or RFC 4716 blocks). */
+export function importPublicKeys(input: string | Uint8Array): SSHKey[] {
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) throw new TypeError('input: expected public key text or bytes');
+  return decodePublicKeys(input).map((d) => new SSHKey(d.key, d.comment));
+}
+
+/**
+ * A private key in any supported format: OpenSSH (plain or bcrypt-encrypted),
+ * PEM PKCS#1 / SEC1 (plain or legacy-encrypted), PKCS#8 (plain or PBES2),
+ * DER, PuTTY PPK v2/v3. The first key when the file holds several. The KDF
+ * runs on this thread: use importPrivateKeyAsync (src/workers/key-import.ts)
+ * for encrypted keys in a server or client that must stay responsive.
+ */
+export function importPrivateKey(input: string | Uint8Array, passphrase?: Passphrase): SSHKey {
+  return keyFromDecoded(finishInline(decodePrivateKeyFile(input, passphrase)[0]!)[0]!);
+}
+
+/** Every private key in `input` (several PEM blocks, or an OpenSSH file holding several keys); one passphrase for all. */
+export function importPrivateKeys(input: string | Uint8Array, passphrase?: Passphrase): SSHKey[] {
+  return decodePrivateKeyFile(input, passphrase).flatMap((p) => finishInline(p).map(keyFromDecoded));
 }
