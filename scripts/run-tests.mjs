@@ -22,6 +22,14 @@ if (files.length === 0) {
   console.error('no test files matched', filters);
   process.exit(1);
 }
-const args = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=180000', ...files];
-const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
-process.exit(r.status ?? 1);
+// Suites that load the machine (hundreds of embedded hosts, timing-bound
+// fleet runs) run alone after the rest, so a neighbour cannot starve them.
+const alone = (f) => f.startsWith('test/fleet/');
+const run = (list, concurrency) => {
+  if (list.length === 0) return 0;
+  const args = ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, '--test-timeout=180000', ...list];
+  return spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' }).status ?? 1;
+};
+const first = run(files.filter((f) => !alone(f)), 2);
+const second = run(files.filter(alone), 1);
+process.exit(first || second);
