@@ -95,7 +95,7 @@ def raw(byte, build=None):
 def session():
     t.auth_password('bob', 'pw')
     ch = t.open_session(window_size=1 << 20, max_packet_size=32768, timeout=5)
-    ch.exec_command('sink')
+    ch.exec_command('hold')
     return ch
 def data(ch, n):
     def b(m):
@@ -130,7 +130,9 @@ try:
     elif a == 'window-overrun':
         ch = session()
         r['steps'].append('session')
-        for i in range(cfg['window'] // cfg['chunk'] + 4):
+        # Four windows' worth without waiting for WINDOW_ADJUST (the process never reads).
+        for i in range(4 * cfg['window'] // cfg['chunk'] + 4):
+            if not t.is_active(): break
             data(ch, cfg['chunk'])
     elif a == 'oversized-data':
         ch = session()
@@ -156,6 +158,7 @@ interface AttackReport {
 }
 
 function sinkProcess(p: SSHServerProcess): void {
+  if (p.command === 'hold') return; // never reads stdin: the window stays spent
   if (p.command === 'sink') {
     p.stdin.resume();
     p.stdin.on('end', () => p.exit(0));
@@ -244,7 +247,7 @@ describe('hostile clients against the fleetssh server', { timeout: 170_000 }, ()
   }
 
   test('raw control: a 300-byte version line is accepted, as OpenSSH does (its limit is 8 KiB)', async () => {
-    const { report, port } = await rawProbe([send('SSH-2.0-' + 'A'.repeat(290) + '\r\n'), { kind: 'awaitMessage', msg: Msg.KEXINIT }], 1000);
+    const { report, port } = await rawProbe([send('SSH-2.0-' + 'A'.repeat(290) + '\r\n'), { kind: 'awaitMessage', msg: Msg.KEXINIT }], 2000);
     assert.equal(report.stoppedAt, null, JSON.stringify(report));
     assert.ok(report.messages.includes(Msg.KEXINIT), 'the server went on to its KEXINIT');
     await serverCloseOf(port);
@@ -252,7 +255,7 @@ describe('hostile clients against the fleetssh server', { timeout: 170_000 }, ()
   });
 
   test('raw control: IGNORE before KEXINIT without strict kex is allowed', async () => {
-    const { report, port } = await rawProbe([...handshake, send(ignorePacket), send(kexinit(false)), { kind: 'awaitMessage', msg: Msg.KEXINIT }], 1000);
+    const { report, port } = await rawProbe([...handshake, send(ignorePacket), send(kexinit(false)), { kind: 'awaitMessage', msg: Msg.KEXINIT }], 2000);
     assert.equal(report.outcome, 'timeout', JSON.stringify(report));
     assert.equal(report.stoppedAt, null);
     assert.ok(report.messages.includes(Msg.KEXINIT));
