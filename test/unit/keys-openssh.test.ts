@@ -146,11 +146,11 @@ test('malformed keys are KeyImportError', () => {
   const body = pem.split('\n').slice(1, -2).join('');
   const raw = Buffer.from(body, 'base64');
   const rearmor = (b: Uint8Array) => `-----BEGIN OPENSSH PRIVATE KEY-----\n${Buffer.from(b).toString('base64')}\n-----END OPENSSH PRIVATE KEY-----\n`;
-  const encrypted = new Writer().raw(utf8('openssh-key-v1\0')).string('aes256-ctr').string('bcrypt').string(new Uint8Array(24)).uint32(1).string(ed.publicBlob).string(new Uint8Array(16)).toBytes();
+  const encrypted = new Writer().raw(utf8('openssh-key-v1\0')).string('aes256-ctr').string('bcrypt').string(new Writer().string(new Uint8Array(16)).uint32(16).toBytes()).uint32(1).string(ed.publicBlob).string(new Uint8Array(16)).toBytes();
   const flipped = Buffer.from(raw);
   flipped[raw.length - 40]! ^= 1;
   const cases: Array<[string, () => unknown, RegExp?]> = [
-    ['encrypted', () => importPrivateKey(rearmor(encrypted)), /encrypted keys are not supported yet/],
+    ['encrypted, no passphrase', () => importPrivateKey(rearmor(encrypted)), /passphrase is required/],
     ['truncated', () => importPrivateKey(rearmor(raw.subarray(0, raw.length - 20)))],
     ['bad magic', () => importPrivateKey(rearmor(Buffer.concat([Buffer.from('x'), raw.subarray(1)])))],
     ['corrupt private section', () => importPrivateKey(rearmor(flipped))],
