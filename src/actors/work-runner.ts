@@ -8,12 +8,17 @@
 import type { HandshakeRequest, HandshakeResult } from '../protocol/crypto-api.js';
 import { HandshakeExecutor } from '../workers/handshake-executor.js';
 import type { WorkRunner } from './actor-types.js';
+import { AgentSigningHandle } from './agent-client.js';
 
 let shared: HandshakeExecutor | null = null;
 let users = 0;
 
 const runner: WorkRunner = {
   run(request: HandshakeRequest): Promise<HandshakeResult> {
+    // Keys held by an ssh-agent sign there, never in this process or the pool.
+    if (request.op === 'sign' && request.key.handle instanceof AgentSigningHandle) {
+      return request.key.handle.sign(request.algorithm, request.data);
+    }
     shared ??= new HandshakeExecutor({ mode: 'auto' });
     return shared.run(request);
   },

