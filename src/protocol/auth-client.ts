@@ -6,6 +6,11 @@
  * keyboard-interactive, then password. A method is tried only when the last
  * USERAUTH_FAILURE listed it.
  *
+ * A key whose keyType is a certificate type ("ssh-ed25519-cert-v01@openssh.com",
+ * publicBlob = the certificate) is offered under the certificate algorithm
+ * ("rsa-sha2-512-cert-v01@openssh.com" for RSA, chosen by the plain names
+ * in server-sig-algs as OpenSSH does) and signs with the plain algorithm.
+ *
  * Decisions asked through ctx.decide (answer shapes):
  *  - {kind:'kbdint', name, instruction, lang, prompts:[{prompt, echo}]} -> string[] | null
  *    (null gives up on keyboard-interactive; never asked for zero prompts)
@@ -16,6 +21,7 @@ import type { SigningKeyRef } from './crypto-api.js';
 import type { LayerContext } from './layer.js';
 import type { SignatureName } from './algorithms.js';
 import { signatureAlgorithmsForKeyType } from './algorithms.js';
+import { type OpenSSHCertificate, CERT_KEY_TYPES, certAlgorithmFor, isCertKeyType } from './certificate.js';
 import { Msg } from './messages.js';
 import { PermissionDenied, ProtocolError, DisconnectError } from './errors.js';
 import { equalBytes } from './wire.js';
@@ -45,7 +51,8 @@ export interface AuthClientOptions {
 
 export type AuthEvent =
   | { type: 'authBanner'; message: string; lang: string }
-  | { type: 'authSuccess'; username: string };
+  /** Server side, after certificate authentication: the certificate and the application's grant. */
+  | { type: 'authSuccess'; username: string; certificate?: OpenSSHCertificate; grant?: unknown };
 
 /** Password prompts per connection when asking the application (OpenSSH's NumberOfPasswordPrompts). */
 const PASSWORD_PROMPTS = 3;
@@ -54,7 +61,7 @@ type ClientState =
   | { kind: 'idle' }
   | { kind: 'awaitingServiceAccept' }
   | { kind: 'awaitingNoneResult' }
-  | { kind: 'awaitingPkOk'; key: SigningKeyRef; algorithm: SignatureName }
+  | { kind: 'awaitingPkOk'; key: SigningKeyRef; algorithm: string; signatureAlgorithm: SignatureName }
   | { kind: 'awaitingSignature' }
   | { kind: 'awaitingPkResult' }
   | { kind: 'awaitingKbdint' }
@@ -146,7 +153,7 @@ export class AuthClient {
       if (ok.algorithm !== s.algorithm || !equalBytes(ok.publicBlob, s.key.publicBlob)) {
         throw new ProtocolError('USERAUTH_PK_OK for a key that was not offered');
       }
-      this.signAndSend(s.key, s.algorithm);
+      this.signAndSend(s.key, s.algorithm, s.signatureAlgorithm);
     } else if (s.kind === 'awaitingPasswordResult') {
       const req = decodePasswdChangeReq(payload);
       this.state = { kind: 'awaitingPasswordChange' };
@@ -179,11 +186,12 @@ export class AuthClient {
     });
   }
 
-  private signAndSend(key: SigningKeyRef, algorithm: SignatureName): void {
+  /** `algorithm` names the key in the request (a certificate algorithm for certificates); the signature uses `signatureAlgorithm`. */
+  private signAndSend(key: SigningKeyRef, algorithm: string, signatureAlgorithm: SignatureName): void {
     this.state = { kind: 'awaitingSignature' };
     const { username } = this.opts;
     const data = publicKeySignedData(this.ctx.sessionId, username, 'ssh-connection', algorithm, key.publicBlob);
-    this.ctx.work({ op: 'sign', key, algorithm, data }, (err, result) => {
+    this.ctx.work({ op: 'sign', key, algorithm: signatureAlgorithm, data }, (err, result) => {
       if (this.state.kind !== 'awaitingSignature') return;
       if (err || !(result instanceof Uint8Array)) {
         // A key that cannot sign (agent refused, bad handle): move on to the next one.
@@ -200,10 +208,12 @@ export class AuthClient {
     if (allows('publickey')) {
       while (this.keyIndex < this.opts.keys.length) {
         const key = this.opts.keys[this.keyIndex++]!;
-        const algorithm = this.pickAlgorithm(key.keyType);
-        if (algorithm === null) continue;
+        const cert = isCertKeyType(key.keyType);
+        const signatureAlgorithm = this.pickAlgorithm(cert ? CERT_KEY_TYPES[key.keyType] : key.keyType);
+        if (signatureAlgorithm === null) continue;
+        const algorithm = cert ? certAlgorithmFor(signatureAlgorithm) : signatureAlgorithm;
         this.tried.add('publickey');
-        this.state = { kind: 'awaitingPkOk', key, algorithm };
+        this.state = { kind: 'awaitingPkOk', key, algorithm, signatureAlgorithm };
         this.sendRequest({ kind: 'publickey', algorithm, publicBlob: key.publicBlob });
         return;
       }

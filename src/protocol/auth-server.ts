@@ -12,6 +12,12 @@
  *  - {kind:'publicKey', username, keyType, publicBlob, algorithm} -> boolean
  *    (asked for the query and again for the signed request; the signature is
  *    then checked with ctx.work({op:'verify'}), `signature` = the full blob)
+ *  - {kind:'certificate', username, keyType, publicBlob, algorithm, certificate}
+ *    -> true | {accepted: true, ...grant}   (an OpenSSH user certificate whose
+ *    CA signature has already been verified here; `certificate` is the parsed
+ *    OpenSSHCertificate, the answer decides trust, principals, validity and
+ *    source-address, e.g. with authorizeUserCertificate. An object answer is
+ *    passed on as `grant` in the authSuccess event, with the certificate.)
  *  - {kind:'kbdintChallenge', username, submethods} -> KbdintChallenge | null
  *  - {kind:'kbdintResponse', username, responses} -> boolean | KbdintChallenge
  * where KbdintChallenge = {name, instruction, prompts: [{prompt, echo}]}.
@@ -20,6 +26,13 @@
 import type { LayerContext } from './layer.js';
 import type { SignatureName } from './algorithms.js';
 import { DEFAULT_SIGNATURES, keyTypeForSignature } from './algorithms.js';
+import {
+  type OpenSSHCertificate,
+  certKeyTypeForAlgorithm,
+  certSignatureAlgorithm,
+  isCertKeyType,
+  parseCertificate,
+} from './certificate.js';
 import { DisconnectReason, Msg } from './messages.js';
 import { DisconnectError, ProtocolError, ServiceNotAvailable } from './errors.js';
 import {
@@ -80,6 +93,8 @@ export class AuthServer {
   private authRequired = true;
   private attempts = 0;
   private failures = 0;
+  /** The certificate and the application's grant of the request that is succeeding, for the authSuccess event. */
+  private certGrant: { certificate: OpenSSHCertificate; grant: unknown } | null = null;
 
   constructor(private readonly ctx: LayerContext, options: AuthServerOptions = {}) {
     const tries = options.maxAuthTries ?? 6;
@@ -202,6 +217,7 @@ export class AuthServer {
     } catch {
       return this.reject('publickey');
     }
+    if (isCertKeyType(keyType)) return this.certificate(username, keyType, algorithm, publicBlob, signature);
     const known = (this.publicKeyAlgorithms as readonly string[]).includes(algorithm);
     if (!known || keyTypeForSignature(algorithm) !== keyType) return this.reject('publickey');
     const alg = algorithm as SignatureName;
@@ -227,6 +243,56 @@ export class AuthServer {
     });
   }
 
+  /**
+   * A certificate: the CA signature is verified first, then the application
+   * decides trust; the user's signature is made with the certified key under
+   * the plain algorithm, over data naming the certificate algorithm and blob.
+   */
+  private certificate(username: string, keyType: string, algorithm: string, publicBlob: Uint8Array, signature?: Uint8Array): void {
+    const sigAlg = certSignatureAlgorithm(algorithm);
+    if (sigAlg === undefined || certKeyTypeForAlgorithm(algorithm) !== keyType) return this.reject('publickey');
+    if (!this.publicKeyAlgorithms.includes(sigAlg)) return this.reject('publickey');
+    let cert: OpenSSHCertificate;
+    let caAlg: string;
+    try {
+      cert = parseCertificate(publicBlob);
+      caAlg = signatureAlgorithm(cert.signature);
+    } catch {
+      return this.reject('publickey');
+    }
+    const caKnown = (DEFAULT_SIGNATURES as readonly string[]).includes(caAlg);
+    if (!caKnown || keyTypeForSignature(caAlg) !== blobKeyType(cert.signatureKey)) return this.reject('publickey');
+    const caCheck = { op: 'verify' as const, publicKeyBlob: cert.signatureKey, algorithm: caAlg as SignatureName, signature: cert.signature, data: cert.signedData };
+    this.ctx.work(caCheck, (caErr, caValid) => {
+      if (this.state.kind !== 'awaitingDecision') return;
+      if (caErr !== null || caValid !== true) return this.reject('publickey');
+      this.ctx.decide({ kind: 'certificate', username, keyType, publicBlob, algorithm, certificate: cert }, (answer) => {
+        if (this.state.kind !== 'awaitingDecision') return;
+        const accepted = answer === true || (typeof answer === 'object' && answer !== null && (answer as { accepted?: unknown }).accepted === true);
+        if (!accepted) return this.reject('publickey');
+        if (signature === undefined) {
+          this.state = { kind: 'awaitingRequest' };
+          this.ctx.send(encodePkOk({ algorithm, publicBlob }));
+          return;
+        }
+        let userAlg: string;
+        try {
+          userAlg = signatureAlgorithm(signature);
+        } catch {
+          return this.reject('publickey');
+        }
+        if (userAlg !== sigAlg) return this.reject('publickey');
+        const data = publicKeySignedData(this.ctx.sessionId, username, this.service!, algorithm, publicBlob);
+        this.ctx.work({ op: 'verify', publicKeyBlob: cert.publicKeyBlob, algorithm: sigAlg, signature, data }, (err, result) => {
+          if (this.state.kind !== 'awaitingDecision') return;
+          const ok = err === null && result === true;
+          if (ok) this.certGrant = { certificate: cert, grant: answer === true ? null : answer };
+          this.conclude(ok, 'publickey');
+        });
+      });
+    });
+  }
+
   private afterKbdint(answer: unknown): void {
     if (this.state.kind !== 'awaitingDecision') return;
     if (answer === true) return this.succeed();
@@ -244,7 +310,8 @@ export class AuthServer {
   private succeed(): void {
     this.state = { kind: 'authenticated' };
     this.ctx.send(encodeUserauthSuccess());
-    this.emit({ type: 'authSuccess', username: this.username ?? '' });
+    const cert = this.certGrant;
+    this.emit(cert ? { type: 'authSuccess', username: this.username ?? '', certificate: cert.certificate, grant: cert.grant } : { type: 'authSuccess', username: this.username ?? '' });
   }
 
   /** Sends USERAUTH_FAILURE, or disconnects on the maxAuthTries-th failure. */
