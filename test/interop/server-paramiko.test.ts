@@ -232,7 +232,7 @@ describe('paramiko -> fleetssh server', { skip, timeout: 150_000 }, () => {
     }
   });
 
-  test('group exchange (sha256, sha1)', { todo: 'bug: listen() (src/actors/server.ts) does not pass chooseGexGroup to SSHCore' }, async () => {
+  test('group exchange (sha256, sha1)', async () => {
     const input = Buffer.from('gex');
     const res = await runCases(paramikoGex.map((a) => ({ name: a, only: { kex: a }, password: 'pw-bob', command: 'g', inputHex: input.toString('hex') })));
     for (const a of paramikoGex) {
