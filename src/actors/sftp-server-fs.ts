@@ -171,18 +171,21 @@ export class LocalFileSystem implements SFTPFileSystem {
 /** Resolves client paths to local ones, optionally confined to a chroot directory. */
 export class PathMapper {
   readonly root: string | null;
-  /** The directory relative client paths start from, as the client sees it. */
+  /** The session user's home as the client sees it ('~', home-directory). */
   readonly home: string;
+  /** The directory relative client paths start from: home under a chroot or when given, else the process's cwd (as sftp-server). */
+  readonly cwd: string;
 
   constructor(options: { chroot?: string; home?: string }) {
     this.root = options.chroot !== undefined ? resolveLocal(options.chroot) : null;
-    this.home = options.home ?? (this.root !== null ? '/' : process.cwd());
+    this.home = options.home ?? (this.root !== null ? '/' : homedir());
+    this.cwd = options.home ?? (this.root !== null ? '/' : process.cwd());
     if (!this.home.startsWith('/')) throw new TypeError('home: expected an absolute path');
   }
 
   /** The local path for a client path; `followLast` also expands a symlink at the last component. */
   async local(path: string, followLast: boolean): Promise<string> {
-    if (this.root === null) return posix.resolve(this.home, path);
+    if (this.root === null) return posix.resolve(this.cwd, path);
     return this.toLocal(await this.virtual(path, followLast));
   }
 
@@ -194,7 +197,7 @@ export class PathMapper {
   /** The canonical path as the client sees it (SSH_FXP_REALPATH): symlinks expanded, a missing last component allowed. */
   async realpath(path: string): Promise<string> {
     if (this.root !== null) return this.virtual(path, true);
-    const abs = posix.resolve(this.home, path);
+    const abs = posix.resolve(this.cwd, path);
     try {
       return await fsp.realpath(abs);
     } catch (e) {
@@ -206,7 +209,7 @@ export class PathMapper {
   /** Walks the path component by component inside the root, expanding symlinks virtually. */
   async virtual(path: string, followLast: boolean): Promise<string> {
     if (path.includes('\0')) throw new SFTPError(FxStatus.NO_SUCH_FILE, 'No such file');
-    const queue = posix.isAbsolute(path) ? path.split('/') : [...this.home.split('/'), ...path.split('/')];
+    const queue = posix.isAbsolute(path) ? path.split('/') : [...this.cwd.split('/'), ...path.split('/')];
     const resolved: string[] = [];
     let links = 0;
     while (queue.length) {
@@ -233,11 +236,13 @@ export class PathMapper {
     return '/' + resolved.join('/');
   }
 
-  /** Expands `~` and `~/...` (expand-path@openssh.com) against the session's home. */
-  expandTilde(path: string): string {
-    if (path === '~') return this.home;
-    if (path.startsWith('~/')) return posix.join(this.home, path.slice(2));
-    return path;
+  /** Expands `~`, `~/...` and `~user/...` (expand-path@openssh.com). */
+  async expandTilde(path: string): Promise<string> {
+    if (!path.startsWith('~')) return path;
+    const slash = path.indexOf('/');
+    const user = path.slice(1, slash < 0 ? undefined : slash);
+    const rest = slash < 0 ? '' : path.slice(slash + 1);
+    return posix.join(await this.homeOf(user), rest);
   }
 
   /** The home directory of `username` ('' = this session). Other users are unknown under a chroot. */
@@ -269,4 +274,3 @@ export async function namesById(uids: number[], gids: number[]): Promise<{ users
   return { users: uids.map((u) => users.get(u) ?? ''), groups: gids.map((g) => groups.get(g) ?? '') };
 }
 
-export const defaultHome = (): string => homedir();

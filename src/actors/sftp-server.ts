@@ -321,7 +321,7 @@ class SftpServerSession {
       case SftpExt.LIMITS:
         return reply(encodeLimits({ maxPacketLength: SFTP_MAX_PACKET, maxReadLength: this.maxRead, maxWriteLength: SFTP_DEFAULT_MAX_RW, maxOpenHandles: this.maxHandles }));
       case SftpExt.EXPAND_PATH:
-        return this.nameReply(id, await p.realpath(p.expandTilde(ext.path)));
+        return this.nameReply(id, await p.realpath(await p.expandTilde(ext.path)));
       case SftpExt.HOME_DIRECTORY:
         return this.nameReply(id, await p.homeOf(ext.username));
       case SftpExt.USERS_GROUPS_BY_ID: {
