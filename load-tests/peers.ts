@@ -52,8 +52,10 @@ export async function openFleetssh(t: Target, spec: ConnectSpec): Promise<OpenCo
   });
   return {
     async exec(command) {
+      // The channel's close, not p.wait(): wait() also collects all of stdout
+      // into one Buffer, which the other clients here do not do.
       const p = await conn.createProcess(command, { encoding: null });
-      return { stdin: p.stdin, stdout: p.stdout, done: p.wait().then(() => undefined) };
+      return { stdin: p.stdin, stdout: p.stdout, done: p.channel.waitClosed().then(() => undefined) };
     },
     close: () => conn.close(),
   };
