@@ -196,7 +196,6 @@ function readSection(section: Uint8Array, count: number, block: number): Decoded
   const keys: DecodedKey[] = [];
   for (let i = 0; i < count; i++) keys.push(readPrivate(priv));
   const pad = priv.rest();
-  if (pad.length >= Math.max(block, 8)) throw new KeyImportError('OpenSSH private key has excess padding');
   for (let i = 0; i < pad.length; i++) if (pad[i] !== i + 1) throw new KeyImportError('OpenSSH private key padding is corrupt');
   return keys;
 }
