@@ -126,10 +126,12 @@ export class AuthServer {
     const msg = payload[0];
     const s = this.state;
     if (msg === Msg.SERVICE_REQUEST) {
-      if (s.kind !== 'awaitingServiceRequest') throw outOfState(msg, s.kind);
+      // A repeated "ssh-userauth" request before success is accepted again, as
+      // sshd does (paramiko sends one before every method it tries).
+      if (s.kind !== 'awaitingServiceRequest' && s.kind !== 'awaitingRequest') throw outOfState(msg, s.kind);
       const name = decodeServiceMessage(payload, Msg.SERVICE_REQUEST);
       if (name !== 'ssh-userauth') throw new ServiceNotAvailable(`service ${JSON.stringify(name)} not available`);
-      this.state = { kind: 'awaitingRequest' };
+      if (s.kind === 'awaitingServiceRequest') this.state = { kind: 'awaitingRequest' };
       this.ctx.send(encodeServiceAccept(name));
       return;
     }

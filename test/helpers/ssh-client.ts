@@ -92,8 +92,10 @@ export interface SshTarget {
 export function sshArgs(target: SshTarget): string[] {
   const known = target.knownHostsFile ?? '/dev/null';
   const strict = target.strictHostKeyChecking ?? (target.knownHostsFile ? 'yes' : 'no');
-  const args = [
-    '-F', 'none',
+  // ssh keeps the first value it sees for an option, so the caller's options go first.
+  const args = ['-F', 'none'];
+  for (const [k, v] of Object.entries(target.options ?? {})) args.push('-o', `${k}=${v}`);
+  args.push(
     '-p', String(target.port),
     '-o', 'BatchMode=yes',
     '-o', `UserKnownHostsFile=${known}`,
@@ -103,9 +105,8 @@ export function sshArgs(target: SshTarget): string[] {
     '-o', 'IdentityAgent=none',
     '-o', 'ConnectTimeout=10',
     '-o', `LogLevel=${target.logLevel ?? (target.knownHostsFile ? 'INFO' : 'ERROR')}`,
-  ];
+  );
   if (target.identityFile) args.push('-i', target.identityFile);
-  for (const [k, v] of Object.entries(target.options ?? {})) args.push('-o', `${k}=${v}`);
   args.push(`${target.user ?? 'root'}@${target.host ?? '127.0.0.1'}`);
   return args;
 }

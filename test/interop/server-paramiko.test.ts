@@ -194,7 +194,7 @@ describe('paramiko -> fleetssh server', { skip, timeout: 150_000 }, () => {
   });
 
   test('a refused key, then the password, on one transport (paramiko sends SERVICE_REQUEST before each attempt)', {
-    todo: 'bug: src/protocol/auth-server.ts:114 treats a second SERVICE_REQUEST "ssh-userauth" before success as out of state and disconnects; OpenSSH sshd accepts it again (verified with paramiko against sshd 9.2), and paramiko\'s SSHClient re-requests the service for every method it tries',
+    // Regression: sshd accepts a repeated SERVICE_REQUEST before success; paramiko relies on it.
   }, async () => {
     const input = Buffer.from('second method');
     const res = await runCases([{ name: 'key then password', keyFile: stranger.privatePath, password: 'pw-bob', command: 'two', inputHex: input.toString('hex') }]);

@@ -315,7 +315,7 @@ const serverCases: Array<[string, (s: AuthServer, q: Array<() => void>) => void,
   ['USERAUTH_REQUEST before SERVICE_REQUEST', (s) => s.handle(req('u')), ProtocolError],
   ['SERVICE_REQUEST for another service', (s) => s.handle(encodeServiceRequest('ssh-connection')), ServiceNotAvailable],
   ['userauth for a service other than ssh-connection', (s, q) => (s.handle(encodeServiceRequest('ssh-userauth')), s.handle(req('u', 'ssh-foo')), run(q)), ServiceNotAvailable],
-  ['a second SERVICE_REQUEST', (s) => (s.handle(encodeServiceRequest('ssh-userauth')), s.handle(encodeServiceRequest('ssh-userauth'))), ProtocolError],
+  ['a SERVICE_REQUEST while a decision is pending', (s) => (s.handle(encodeServiceRequest('ssh-userauth')), s.handle(req('u')), s.handle(encodeServiceRequest('ssh-userauth'))), ProtocolError],
   ['a request while a decision is pending', (s) => (s.handle(encodeServiceRequest('ssh-userauth')), s.handle(req('u')), s.handle(req('u'))), ProtocolError],
   ['a changed username', (s, q) => (s.handle(encodeServiceRequest('ssh-userauth')), s.handle(req('u')), run(q), s.handle(req('v'))), ProtocolError],
   ['a changed service', (s, q) => (s.handle(encodeServiceRequest('ssh-userauth')), s.handle(req('u')), run(q), s.handle(req('u', 'other'))), ProtocolError],
@@ -425,4 +425,24 @@ test('client: partial success moves on to the next allowed method', () => {
   client.handle(Uint8Array.of(52));
   assert.ok(client.authenticated);
   assert.equal(side.failure, null);
+});
+
+test('server: a repeated SERVICE_REQUEST before success is accepted again, as sshd does', () => {
+  const sent: Uint8Array[] = [];
+  const ctx = {
+    send: (p: Uint8Array) => sent.push(p),
+    emit: () => undefined,
+    work: () => undefined,
+    decide: () => undefined,
+    sessionId: new Uint8Array(32),
+    serverSigAlgs: null,
+    fail: (e: Error) => {
+      throw e;
+    },
+  };
+  const s = new AuthServer(ctx, {});
+  s.handle(encodeServiceRequest('ssh-userauth'));
+  s.handle(encodeServiceRequest('ssh-userauth'));
+  assert.equal(sent.length, 2);
+  assert.ok(sent.every((p) => p[0] === 6), 'both answered with SERVICE_ACCEPT');
 });
