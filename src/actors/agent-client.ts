@@ -141,6 +141,8 @@ export class SSHAgentClient {
       }
       p.resolve(m);
     }
+    // An idle agent connection never keeps the process alive.
+    if (this.pending.length === 0) this.socket?.unref();
   }
 
   private fail(err: Error): void {
@@ -155,6 +157,7 @@ export class SSHAgentClient {
     if (this.closedError) throw this.closedError;
     return new Promise<Uint8Array>((resolve, reject) => {
       this.pending.push({ resolve, reject });
+      s.ref();
       s.write(framed);
     });
   }

@@ -24,6 +24,12 @@ import {
 } from '../protocol/algorithms.js';
 import type { SSHKey } from '../crypto/keys/ssh-key.js';
 import type { KnownHostsOption } from './host-key-check.js';
+import { existsSync } from 'node:fs';
+import { applyAlgorithmList, expandTilde, expandTokens } from '../protocol/ssh-config-tokens.js';
+import { matchPattern } from '../protocol/host-pattern.js';
+import { resolveSshConfig, type SshConfig } from '../protocol/ssh-config.js';
+import { loadSshConfig, localResolveOptions } from './config-loader.js';
+import { createHostKeyVerifier, defaultKnownHostsPath } from './known-hosts-policy.js';
 
 /** An algorithm list, or OpenSSH's "+alg,...", "-alg,...", "^alg,..." relative to the defaults. */
 export type AlgorithmOption = readonly string[] | string;
@@ -64,6 +70,20 @@ export interface ConnectOptions extends AlgorithmOptions {
   kbdintHandler?: (name: string, instruction: string, prompts: KbdintPromptInfo[]) => string[] | null | Promise<string[] | null>;
   passwordHandler?: (prompt: string) => string | null | Promise<string | null>;
   onBanner?: (message: string) => void;
+  // ---- agent, ssh_config, password change (agent-*.ts, config-loader.ts) ----
+  /** ssh-agent socket; default $SSH_AUTH_SOCK (its keys are tried after clientKeys); null = no agent. */
+  agentPath?: string | null;
+  /** Ask the server to forward our agent to sessions (auth-agent-req@openssh.com); default false. */
+  agentForwarding?: boolean;
+  /** ssh_config file(s) applied to this host (default ~/.ssh/config, missing = empty); null = none. Explicit options win. */
+  config?: string | readonly string[] | null;
+  /** Environment variables sent on every session (a session's own `env` wins). */
+  env?: Record<string, string>;
+  /** Names or wildcard patterns of local environment variables sent on every session (OpenSSH SendEnv). */
+  sendEnv?: readonly string[];
+  /** Answers a server's request to change an expired password; null = give up on password auth. */
+  passwordChangeHandler?: (prompt: string, lang: string) => PasswordChange | null | Promise<PasswordChange | null>;
+  // ---- end agent/config ----
   signal?: AbortSignal;
   /** An existing byte stream to run SSH over instead of dialing host:port. */
   sock?: Duplex;
@@ -129,6 +149,7 @@ export function checkConnectOptions(host: unknown, o: ConnectOptions): void {
   checkPositive('windowSize', o.windowSize, { integer: true, max: 0xffffffff });
   checkPositive('maxPacketSize', o.maxPacketSize, { integer: true, max: 0xffffffff });
   checkFunction('kbdintHandler', o.kbdintHandler);
+  checkAgentConfigOptions(o);
   checkFunction('passwordHandler', o.passwordHandler);
   checkFunction('onBanner', o.onBanner);
   checkSignal(o.signal);
@@ -140,4 +161,124 @@ export function defaultUsername(): string {
   } catch {
     return process.env.USER ?? process.env.LOGNAME ?? 'root';
   }
+}
+
+// ---- agent, ssh_config, password change ---------------------------------------
+
+export interface PasswordChange {
+  oldPassword: string;
+  newPassword: string;
+}
+
+function checkAgentConfigOptions(o: ConnectOptions): void {
+  if (o.agentPath !== undefined && o.agentPath !== null && (typeof o.agentPath !== 'string' || o.agentPath === '')) {
+    throw new TypeError('agentPath: expected a socket path or null');
+  }
+  if (o.agentForwarding !== undefined && typeof o.agentForwarding !== 'boolean') throw new TypeError('agentForwarding: expected a boolean');
+  const c = o.config;
+  if (c !== undefined && c !== null && typeof c !== 'string' && !(Array.isArray(c) && c.every((p) => typeof p === 'string'))) {
+    throw new TypeError('config: expected an ssh_config path, a list of paths, or null');
+  }
+  if (o.env !== undefined && (typeof o.env !== 'object' || o.env === null || Object.values(o.env).some((v) => typeof v !== 'string'))) {
+    throw new TypeError('env: expected an object of strings');
+  }
+  if (o.sendEnv !== undefined && !(Array.isArray(o.sendEnv) && o.sendEnv.every((p) => typeof p === 'string'))) {
+    throw new TypeError('sendEnv: expected a list of variable names or patterns');
+  }
+  checkFunction('passwordChangeHandler', o.passwordChangeHandler);
+}
+
+/** The variables a connection sends on every session: sendEnv patterns over process.env, then env. */
+export function sessionEnvironment(o: ConnectOptions): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pat of o.sendEnv ?? []) {
+    for (const [name, value] of Object.entries(process.env)) {
+      if (value !== undefined && matchPattern(name, pat)) out[name] = value;
+    }
+  }
+  return { ...out, ...(o.env ?? {}) };
+}
+
+/** A config algorithm list (with +, -, ^) over our defaults, keeping only names we implement. */
+function configAlgorithms(option: string, spec: string | undefined, all: readonly string[], defaults: readonly string[]): string[] | undefined {
+  if (spec === undefined) return undefined;
+  const list = applyAlgorithmList(spec, defaults, matchPattern).filter((n) => all.includes(n));
+  if (list.length === 0) throw new RangeError(`ssh_config ${option} "${spec}": none of these algorithms is supported`);
+  return list;
+}
+
+function agentPathFromConfig(v: string): string | null | undefined {
+  if (v === 'none') return null;
+  if (v === 'SSH_AUTH_SOCK') return undefined;
+  if (v.startsWith('$')) return process.env[v.slice(1)] ?? null;
+  return v;
+}
+
+/**
+ * Applies ssh_config (option `config`) to the destination and options, as
+ * ssh does for the same host; options the caller gave always win. Returns
+ * the host to dial and the merged options.
+ */
+export function applySshConfig(host: string, o: ConnectOptions): { host: string; options: ConnectOptions; configHost: string } {
+  if (o.config === null || o.sock !== undefined) return { host, options: o, configHost: host };
+  const paths = o.config === undefined ? [undefined] : typeof o.config === 'string' ? [o.config] : [...o.config];
+  const loaded = paths.map((p) => loadSshConfig(p));
+  for (const [i, c] of loaded.entries()) {
+    const unreadable = c.errors.find((e) => e.line === 0);
+    if (unreadable && paths[i] !== undefined) throw new TypeError(`config: ${unreadable.file}: ${unreadable.message}`);
+  }
+  const config: SshConfig = loaded.length === 1 ? loaded[0]! : { file: '<config>', items: [{ kind: 'include', patterns: [], line: 0, configs: loaded }], errors: [] };
+  const resolveOpts = localResolveOptions({ user: o.username, port: o.port });
+  const cfg = resolveSshConfig(config, host, resolveOpts);
+  const out: ConnectOptions = { ...o };
+  out.port ??= cfg.port;
+  out.username ??= cfg.user;
+  const expandPath = (p: string): string => {
+    const e = expandTokens(expandTilde(p, resolveOpts.homeDir), cfg.tokens);
+    return typeof e === 'string' ? e : p;
+  };
+  if (out.clientKeys === undefined && cfg.identityFile.length > 0) {
+    // Identity files that do not exist are skipped, as ssh does.
+    const files = cfg.identityFile.map(expandPath).filter((p) => existsSync(p));
+    out.clientKeys = files;
+  }
+  if (cfg.identitiesOnly === true && o.agentPath === undefined) out.agentPath = null;
+  if (out.agentPath === undefined && cfg.identityAgent !== undefined) {
+    const a = agentPathFromConfig(cfg.identityAgent);
+    if (a !== undefined) out.agentPath = a;
+  }
+  if (out.knownHosts === undefined && (cfg.userKnownHostsFile !== undefined || cfg.strictHostKeyChecking !== undefined)) {
+    const files = (cfg.userKnownHostsFile ?? [defaultKnownHostsPath()]).filter((p) => p !== 'none');
+    const strict = cfg.strictHostKeyChecking ?? 'yes';
+    if (files.length === 0 && strict === 'no') out.knownHosts = null;
+    else {
+      // "no" is treated as accept-new: unknown keys are added, a changed key is still refused.
+      const policy = strict === 'accept-new' || strict === 'no' ? 'accept-new' : 'strict';
+      const verify = createHostKeyVerifier({ knownHosts: files, policy });
+      out.knownHosts = async (h, p, key) => {
+        await verify(h, null, p, key.publicBlob, key.keyType);
+        return true;
+      };
+    }
+  }
+  if (out.connectTimeout === undefined && cfg.connectTimeout !== undefined && cfg.connectTimeout > 0) out.connectTimeout = cfg.connectTimeout * 1000;
+  if (out.keepaliveInterval === undefined && cfg.serverAliveInterval !== undefined) out.keepaliveInterval = cfg.serverAliveInterval * 1000;
+  if (out.keepaliveCountMax === undefined && cfg.serverAliveCountMax !== undefined && cfg.serverAliveCountMax > 0) out.keepaliveCountMax = cfg.serverAliveCountMax;
+  out.encryptionAlgs ??= configAlgorithms('Ciphers', cfg.ciphers, CIPHER_ALGORITHMS, DEFAULT_CIPHERS);
+  out.kexAlgs ??= configAlgorithms('KexAlgorithms', cfg.kexAlgorithms, KEX_ALGORITHMS, DEFAULT_KEX);
+  out.macAlgs ??= configAlgorithms('MACs', cfg.macs, MAC_ALGORITHMS, DEFAULT_MACS);
+  out.serverHostKeyAlgs ??= configAlgorithms('HostKeyAlgorithms', cfg.hostKeyAlgorithms, SIGNATURE_ALGORITHMS, DEFAULT_SIGNATURES);
+  if (out.compressionAlgs === undefined && cfg.compression !== undefined) out.compressionAlgs = cfg.compression ? ['zlib@openssh.com', 'zlib', 'none'] : ['none'];
+  if (cfg.rekeyLimit !== undefined) {
+    if (out.rekeyBytes === undefined && cfg.rekeyLimit.bytes > 0) out.rekeyBytes = cfg.rekeyLimit.bytes;
+    if (out.rekeySeconds === undefined && cfg.rekeyLimit.seconds > 0) out.rekeySeconds = cfg.rekeyLimit.seconds;
+  }
+  if (out.agentForwarding === undefined && cfg.forwardAgent !== undefined && cfg.forwardAgent !== false) out.agentForwarding = true;
+  if (out.sendEnv === undefined && cfg.sendEnv.length > 0) out.sendEnv = cfg.sendEnv;
+  if (Object.keys(cfg.setEnv).length > 0) out.env = { ...cfg.setEnv, ...(o.env ?? {}) };
+  if (cfg.proxyJump !== undefined && !('tunnel' in o && (o as { tunnel?: unknown }).tunnel !== undefined)) {
+    // ProxyJump hops are connected through the `tunnel` option; the hops themselves do not re-apply this jump.
+    (out as { tunnel?: unknown }).tunnel = cfg.proxyJump;
+  }
+  return { host: cfg.hostName, options: out, configHost: host };
 }

@@ -11,7 +11,8 @@ import type { DecisionRequest } from '../protocol/layer.js';
 import { createTransportCrypto } from '../crypto/transport-crypto.js';
 import type { SSHKey } from '../crypto/keys/ssh-key.js';
 import { ConnectionActor } from './connection-actor.js';
-import { checkConnectOptions, defaultUsername, resolveAlgorithms, type ConnectOptions, type KbdintPromptInfo } from './client-options.js';
+import { applySshConfig, checkConnectOptions, defaultUsername, resolveAlgorithms, sessionEnvironment, type ConnectOptions, type KbdintPromptInfo } from './client-options.js';
+import { agentFromEnv } from './agent-client.js';
 import { fingerprintSha256, loadHostKeyVerifier } from './host-key-check.js';
 import { defaultClientKeys, loadPrivateKeys } from './key-files.js';
 import { acquireWorkRunner, releaseWorkRunner } from './work-runner.js';
@@ -71,9 +72,13 @@ export class SSHClientConnection extends EventEmitter {
     return this.actor.error;
   }
 
+  /** @internal Variables sent on every session (options env/sendEnv, ssh_config SetEnv/SendEnv). */
+  sessionEnv: Record<string, string> = {};
+
   /** Opens a session channel running `command` (null = shell); the channel-level API. */
   createSession(command: string | null, options: SessionOptions = {}): Promise<SSHClientChannel> {
-    return openClientSession(this.actor, command, options);
+    const env = Object.keys(this.sessionEnv).length > 0 ? { ...this.sessionEnv, ...(options.env ?? {}) } : options.env;
+    return openClientSession(this.actor, command, env === options.env ? options : { ...options, env });
   }
 
   /** As createSession, returning AsyncSSH's (stdin, stdout, stderr) stream triple. */
@@ -176,7 +181,7 @@ function clientDecide(d: ClientDecider, request: DecisionRequest): unknown {
     case 'password':
       return o.passwordHandler ? o.passwordHandler(String(request.prompt ?? '')) : null;
     case 'passwordChange':
-      return null;
+      return o.passwordChangeHandler ? o.passwordChangeHandler(String(request.prompt ?? ''), String(request.lang ?? '')) : null;
     default:
       return null;
   }
@@ -185,6 +190,8 @@ function clientDecide(d: ClientDecider, request: DecisionRequest): unknown {
 /** Connects, performs the handshake and authenticates. */
 export async function connect(host: string, options: ConnectOptions = {}): Promise<SSHClientConnection> {
   checkConnectOptions(host, options);
+  // ssh_config (option `config`): the host to dial, and the options the caller left out.
+  ({ host, options } = applySshConfig(host, options));
   const { signal } = options;
   signal?.throwIfAborted();
   const port = options.port ?? 22;
@@ -195,6 +202,12 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   else if (options.clientKeys === undefined) keys = await defaultClientKeys(options.passphrase);
   else keys = await loadPrivateKeys('clientKeys', options.clientKeys, options.passphrase);
   const verifier = await loadHostKeyVerifier(options.knownHosts);
+  // ssh-agent ($SSH_AUTH_SOCK or agentPath; null = none): its keys are tried after the explicit ones.
+  const agent = agentFromEnv(options.agentPath);
+  const agentKeys = agent ? await agent.getKeys().catch(() => []) : [];
+  const explicit = new Set(keys.map((k) => Buffer.from(k.publicBlob).toString('base64')));
+  const agentRefs = agentKeys.filter((k) => !explicit.has(Buffer.from(k.publicBlob).toString('base64'))).map((k) => k.toSigningKeyRef());
+  if (agent && agentRefs.length === 0) agent.close();
   signal?.throwIfAborted();
 
   const core = new SSHCore({
@@ -204,7 +217,7 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
     rekeyBytes: options.rekeyBytes,
     rekeySeconds: options.rekeySeconds,
     username,
-    clientKeys: keys.map((k) => k.toSigningKeyRef()),
+    clientKeys: [...keys.map((k) => k.toSigningKeyRef()), ...agentRefs],
     password: options.password ?? null,
     kbdint: options.kbdintHandler !== undefined || options.password !== undefined,
     passwordPrompt: options.passwordHandler !== undefined,
@@ -241,5 +254,8 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
     actor.once('close', onClose);
     actor.start();
   });
+  // Authenticated: the agent has signed what it had to.
+  agent?.close();
+  conn.sessionEnv = sessionEnvironment(options);
   return conn;
 }

@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { SSHAgentClient } from '../../src/actors/agent-client.js';
 import { generatePrivateKey, importPrivateKey, importPublicKey, type SSHKey } from '../../src/crypto/keys/ssh-key.js';
 import { findBinary, keygen, makeTempDir, runProcess, type KeyFiles } from '../helpers/ssh-client.js';
+import { sshdSkipReason, startSshd, type SshdServer } from '../helpers/openssh.js';
+import { connect } from '../../src/actors/client.js';
 
 const agentSkip = findBinary('ssh-agent') && findBinary('ssh-add') ? undefined : 'ssh-agent/ssh-add not installed (openssh-client)';
 
@@ -170,5 +172,61 @@ describe('ssh-agent client against OpenSSH ssh-agent', { skip: agentSkip }, () =
     const sig = await client.sign(priv.publicBlob, data, 'ssh-ed25519');
     // Ed25519 is deterministic: the agent's signature equals ours.
     assert.deepEqual(sig, priv.sign('ssh-ed25519', data));
+  });
+});
+
+describe('connect() with agent keys against OpenSSH sshd', { skip: agentSkip ?? sshdSkipReason() }, () => {
+  let agent: RealAgent;
+  let sshd: SshdServer;
+
+  before(async () => {
+    agent = await startAgent();
+    sshd = await startSshd({ hostKeys: ['ed25519'] });
+  });
+
+  after(async () => {
+    await sshd?.stop();
+    await agent?.stop();
+  });
+
+  for (const name of ['ed25519', 'ecdsa', 'rsa'] as const) {
+    test(`logs in with a ${name} key held only by ssh-agent (added by ssh-add)`, async () => {
+      assert.equal((await sshAdd(agent, ['-D'])).code, 0);
+      assert.equal((await sshAdd(agent, [sshd.clientKeys[name].privatePath])).code, 0);
+      const mark = sshd.logs().length;
+      const conn = await connect('127.0.0.1', {
+        port: sshd.port, username: 'root', clientKeys: null, agentPath: agent.socket, knownHosts: sshd.knownHostsFile, config: null,
+      });
+      try {
+        const r = await conn.run('echo agent-ok');
+        assert.equal(r.stdout, 'agent-ok\n');
+      } finally {
+        await conn.close();
+      }
+      const fp = importPublicKey(sshd.clientKeys[name].publicLine).fingerprintSHA256();
+      assert.match(sshd.logs().slice(mark), new RegExp(`Accepted publickey for root .*${fp.replace(/[+/]/g, '.')}`));
+    });
+  }
+
+  test('without agent keys (agentPath null) the same login is refused', async () => {
+    await assert.rejects(
+      connect('127.0.0.1', { port: sshd.port, username: 'root', clientKeys: null, agentPath: null, knownHosts: sshd.knownHostsFile, config: null }),
+      { code: 'ERR_SSH_PERMISSION_DENIED' },
+    );
+  });
+
+  test('SSH_AUTH_SOCK is used when agentPath is not given', async () => {
+    assert.equal((await sshAdd(agent, ['-D'])).code, 0);
+    assert.equal((await sshAdd(agent, [sshd.clientKeys.ed25519.privatePath])).code, 0);
+    const saved = process.env.SSH_AUTH_SOCK;
+    process.env.SSH_AUTH_SOCK = agent.socket;
+    try {
+      const conn = await connect('127.0.0.1', { port: sshd.port, username: 'root', clientKeys: null, knownHosts: sshd.knownHostsFile, config: null });
+      assert.equal((await conn.run('echo env-agent')).stdout, 'env-agent\n');
+      await conn.close();
+    } finally {
+      if (saved === undefined) delete process.env.SSH_AUTH_SOCK;
+      else process.env.SSH_AUTH_SOCK = saved;
+    }
   });
 });
