@@ -9,6 +9,8 @@ import { promises as fs } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { HostKeyNotVerifiable } from '../protocol/errors.js';
+import { CertificateError, isCertKeyType, parseCertificate } from '../protocol/certificate.js';
+import { checkHostCertificate } from '../crypto/keys/certificate.js';
 import {
   checkHostKey,
   encodeBase64,
@@ -144,7 +146,7 @@ export async function appendKnownHost(path: string, host: string, port: number, 
   });
 }
 
-function refuse(status: HostKeyStatus | 'rejected', host: string, port: number, keyBlob: Uint8Array): never {
+function refuse(status: HostKeyStatus | 'rejected', host: string, port: number, keyBlob: Uint8Array, detail?: string): never {
   const fp = sha256Fingerprint(keyBlob);
   const where = port === 22 ? host : `[${host}]:${port}`;
   const why = {
@@ -154,7 +156,7 @@ function refuse(status: HostKeyStatus | 'rejected', host: string, port: number, 
     revoked: 'is REVOKED in known_hosts',
     rejected: 'was rejected by the host key callback',
   }[status];
-  throw new HostKeyNotVerifiable(`host key for ${where} (${fp}) ${why}`, host, fp);
+  throw new HostKeyNotVerifiable(`host key for ${where} (${fp}) ${detail ?? why}`, host, fp);
 }
 
 /** Builds the verifier the client connection calls with each server host key. */
@@ -174,6 +176,20 @@ export function createHostKeyVerifier(options: HostKeyVerifierOptions = {}): Hos
   if (paths && paths.some((p) => typeof p !== 'string')) throw new TypeError('createHostKeyVerifier: knownHosts paths must be strings');
   return async (host, addr, port, keyBlob, keyType) => {
     const file = paths ? await readKnownHosts(paths) : (source as KnownHosts);
+    if (isCertKeyType(keyType)) {
+      // As ssh(1): a certificate from a trusted CA is checked in full; when no
+      // @cert-authority names its CA, the certified key is checked as a plain key.
+      try {
+        checkHostCertificate(keyBlob, file, { host, addr, port });
+        return;
+      } catch (err) {
+        if (!(err instanceof CertificateError)) throw err;
+        if (err.reason !== 'untrusted-ca') refuse('rejected', host, port, keyBlob, `has an unacceptable certificate: ${err.message}`);
+      }
+      const plain = parseCertificate(keyBlob);
+      keyBlob = plain.publicKeyBlob;
+      keyType = plain.keyType;
+    }
     const status = checkHostKey(file, host, addr, port, keyBlob, { certSigningKey: options.certSigningKey?.(keyBlob) });
     if (status === 'trusted') return;
     if (status === 'unknown') {

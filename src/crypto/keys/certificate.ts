@@ -19,7 +19,8 @@ import {
   isCertKeyType,
   parseCertificate,
 } from '../../protocol/certificate.js';
-import { type CertificateCheck, checkCertificate, isCidrList } from '../../protocol/certificate-validation.js';
+import { type CertificateCheck, authorizeHostCertificate, checkCertificate, isCidrList } from '../../protocol/certificate-validation.js';
+import type { KnownHosts } from '../../protocol/known-hosts.js';
 import { Reader, fromUtf8, equalBytes } from '../../protocol/wire.js';
 import { SSHKey, importPublicKey } from './ssh-key.js';
 import { verifySignature } from './signature.js';
@@ -261,4 +262,23 @@ export function certificateSigningKeyRef(key: SSHKey, cert: SSHCertificate): Sig
   if (!key.hasPrivate) throw new TypeError('key: a private key is needed to authenticate with a certificate');
   if (!cert.certifies(key)) throw new TypeError(`cert: certificate ${JSON.stringify(cert.keyId)} is not for key ${key.fingerprintSHA256()}`);
   return { keyType: cert.certKeyType, publicBlob: cert.blob, handle: key.toSigningKeyRef().handle };
+}
+
+/**
+ * ssh(1)'s check of a host certificate presented as the server host key:
+ * parse, verify the CA signature, then authorizeHostCertificate (known_hosts
+ * @cert-authority for the host, @revoked, type, principals, window).
+ * Returns the certificate; throws CertificateError naming the failed check.
+ */
+export function checkHostCertificate(
+  blob: Uint8Array,
+  knownHosts: KnownHosts,
+  target: { host: string; addr?: string | null; port: number; now?: number; caSignatureAlgorithms?: readonly string[] },
+): SSHCertificate {
+  const cert = new SSHCertificate(parseCertificate(blob));
+  if (!cert.verifySignature(target.caSignatureAlgorithms)) {
+    throw new CertificateError('bad-signature', `host certificate ${JSON.stringify(cert.keyId)}: CA signature does not verify`);
+  }
+  authorizeHostCertificate(cert.cert, knownHosts, { ...target, now: target.now ?? Date.now() });
+  return cert;
 }
