@@ -17,8 +17,10 @@ export { SSHServerProcess } from './actors/server-process.js';
 
 export { fingerprintSha256, parseKnownHosts } from './actors/host-key-check.js';
 export type { KnownHostsCallback, KnownHostsOption, PresentedHostKey } from './actors/host-key-check.js';
-export { readPrivateKey, readPublicKey, parseAuthorizedKeys } from './actors/key-files.js';
-export { SSHKey, generatePrivateKey, importPrivateKey, importPublicKey } from './crypto/keys/ssh-key.js';
+export { readPrivateKey, readPrivateKeyList, readPublicKey, readPublicKeyList, parseAuthorizedKeys } from './actors/key-files.js';
+export { SSHKey, generatePrivateKey, importPrivateKey, importPrivateKeys, importPublicKey, importPublicKeys } from './crypto/keys/ssh-key.js';
+export type { PrivateKeyFormat, PublicKeyFormat } from './crypto/keys/ssh-key.js';
+export { importPrivateKeyAsync, importPrivateKeysAsync } from './workers/key-import.js';
 
 export {
   SSHError,

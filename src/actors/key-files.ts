@@ -6,14 +6,41 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KeyImportError } from '../protocol/errors.js';
-import { SSHKey, importPrivateKey, importPublicKey } from '../crypto/keys/ssh-key.js';
+import { SSHKey, importPrivateKey, importPublicKey, importPublicKeys } from '../crypto/keys/ssh-key.js';
+import { importPrivateKeyAsync, importPrivateKeysAsync } from '../workers/key-import.js';
 
-/** Reads and imports a private key file (OpenSSH or PEM). */
+/**
+ * Reads and imports a private key file (OpenSSH, PEM, PKCS#8, PuTTY). With a
+ * passphrase the key derivation (bcrypt-pbkdf, Argon2, PBKDF2) runs in the
+ * worker pool so the event loop keeps serving other connections.
+ */
 export async function readPrivateKey(path: string, passphrase?: string): Promise<SSHKey> {
   if (typeof path !== 'string' || path === '') throw new TypeError('path: expected a file path');
-  const data = await readFile(path);
+  const data = new Uint8Array(await readFile(path));
   try {
-    return importPrivateKey(new Uint8Array(data), passphrase);
+    return passphrase === undefined ? importPrivateKey(data) : await importPrivateKeyAsync(data, passphrase);
+  } catch (err) {
+    throw new KeyImportError(`${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Reads every private key in a file (AsyncSSH's read_private_key_list). */
+export async function readPrivateKeyList(path: string, passphrase?: string): Promise<SSHKey[]> {
+  if (typeof path !== 'string' || path === '') throw new TypeError('path: expected a file path');
+  const data = new Uint8Array(await readFile(path));
+  try {
+    return await importPrivateKeysAsync(data, passphrase);
+  } catch (err) {
+    throw new KeyImportError(`${path}: ${(err as Error).message}`);
+  }
+}
+
+/** Reads every public key in a file (AsyncSSH's read_public_key_list). */
+export async function readPublicKeyList(path: string): Promise<SSHKey[]> {
+  if (typeof path !== 'string' || path === '') throw new TypeError('path: expected a file path');
+  const text = await readFile(path, 'utf8');
+  try {
+    return importPublicKeys(text);
   } catch (err) {
     throw new KeyImportError(`${path}: ${(err as Error).message}`);
   }
