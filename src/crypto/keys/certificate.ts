@@ -3,7 +3,7 @@
  * the crypto around it — checking the CA's signature, signing new
  * certificates with a CA key, and the one-line `*-cert.pub` text format.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { DEFAULT_SIGNATURES, type SignatureName, signatureAlgorithmsForKeyType } from '../../protocol/algorithms.js';
 import type { SigningKeyRef } from '../../protocol/crypto-api.js';
@@ -251,6 +251,28 @@ export function createCertificate(caKey: SSHKey, subject: SSHKey | Uint8Array, o
   });
   const cert = parseCertificate(encodeCertificate(body, caKey.sign(algorithm, body)));
   return new SSHCertificate(cert, options.comment ?? subjectKey.comment);
+}
+
+/**
+ * A private key that authenticates with its certificate: it is an SSHKey (so
+ * it goes in `clientKeys` like any other) whose signing reference presents
+ * the certificate (certificateSigningKeyRef).
+ */
+export class CertifiedKey extends SSHKey {
+  readonly certificate: SSHCertificate;
+
+  constructor(key: SSHKey, certificate: SSHCertificate) {
+    if (!(key instanceof SSHKey) || !key.hasPrivate) throw new TypeError('key: a private SSHKey is needed to authenticate with a certificate');
+    super(key.toSigningKeyRef().handle as KeyObject, key.comment);
+    if (!(certificate instanceof SSHCertificate) || !certificate.certifies(key)) {
+      throw new TypeError(`certificate: not a certificate for key ${key.fingerprintSHA256()}`);
+    }
+    this.certificate = certificate;
+  }
+
+  override toSigningKeyRef(): SigningKeyRef {
+    return { keyType: this.certificate.certKeyType, publicBlob: this.certificate.blob, handle: super.toSigningKeyRef().handle };
+  }
 }
 
 /**
