@@ -39,6 +39,19 @@ export interface ActorOptions {
 
 type Deferred<T> = { resolve: (v: T) => void; reject: (e: Error) => void };
 
+/**
+ * A socket error as ConnectionLost, keeping what identifies it: the original
+ * error as `cause` (its `code`, e.g. ECONNREFUSED) and Node's `errno`/`syscall`.
+ */
+export function socketLost(err: Error): ConnectionLost & { errno?: number; syscall?: string } {
+  const e: ConnectionLost & { errno?: number; syscall?: string } = new ConnectionLost(err.message);
+  Object.defineProperty(e, 'cause', { value: err, writable: true, configurable: true, enumerable: false });
+  const n = err as NodeJS.ErrnoException;
+  if (typeof n.errno === 'number') e.errno = n.errno;
+  if (typeof n.syscall === 'string') e.syscall = n.syscall;
+  return e;
+}
+
 /** What an answer of "no" looks like for a decision kind that failed. */
 function negativeAnswer(kind: string): unknown {
   return kind === 'kbdint' || kind === 'password' || kind === 'passwordChange' || kind === 'kbdintChallenge' ? null : false;
@@ -193,7 +206,7 @@ export class ConnectionActor extends EventEmitter {
 
   private socketGone(err: Error | null): void {
     if (this.closedFlag) return;
-    if (err) this.localError ??= new ConnectionLost(err.message);
+    if (err) this.localError ??= socketLost(err);
     this.core.socketClosed();
   }
 

@@ -42,8 +42,8 @@ const socketCode = /\b(E(?:CONNREFUSED|HOSTUNREACH|NETUNREACH|HOSTDOWN|ADDRNOTAV
 
 /**
  * The most telling code: a socket errno wins over a generic "connection
- * lost", whether it sits on a cause or only in the message (the client's
- * ConnectionLost carries the socket error's text but not its code).
+ * lost". The connection actor's ConnectionLost keeps the socket error as its
+ * `cause`; the message is read only for errors made without one.
  */
 function codeOf(err: unknown): string | undefined {
   const own = ownCode(err);

@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { connect, type ConnectOptions } from '../../src/actors/client.js';
 import { listen, type SSHServer } from '../../src/actors/server.js';
 import { generatePrivateKey, type SSHKey } from '../../src/crypto/keys/ssh-key.js';
-import { HostKeyNotVerifiable } from '../../src/protocol/errors.js';
+import { ConnectionLost, HostKeyNotVerifiable } from '../../src/protocol/errors.js';
+import { classifyError } from '../../src/orchestrator/classify-error.js';
+import { createServer, type AddressInfo } from 'node:net';
 import { makeTempDir } from '../helpers/ssh-client.js';
 
 interface Seen {
@@ -216,5 +218,27 @@ describe('connect() with ssh_config', () => {
     await assert.rejects(connect('127.0.0.1', { ...opts, passwordChangeHandler: () => null }), { code: 'ERR_SSH_PERMISSION_DENIED' });
     // A wrong old password in the answer is refused by the server.
     await assert.rejects(connect('127.0.0.1', { ...opts, passwordChangeHandler: () => ({ oldPassword: 'bad', newPassword: 'new-pw' }) }), { code: 'ERR_SSH_PERMISSION_DENIED' });
+  });
+});
+
+describe('connect() socket errors keep their errno', () => {
+  test('ECONNREFUSED: ConnectionLost with the socket error as cause, errno and syscall; classified unreachable', async () => {
+    // A port that was just free and is now closed.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const err = await connect('127.0.0.1', { port, config: null, agentPath: null, knownHosts: null, clientKeys: null }).then(
+      () => assert.fail('connected to a closed port'),
+      (e: unknown) => e as ConnectionLost & { errno?: number; syscall?: string },
+    );
+    assert.ok(err instanceof ConnectionLost, String(err));
+    assert.equal(err.code, 'ERR_SSH_CONNECTION_LOST');
+    assert.equal((err.cause as NodeJS.ErrnoException).code, 'ECONNREFUSED');
+    assert.equal(err.syscall, 'connect');
+    assert.equal(typeof err.errno, 'number');
+    const c = classifyError(err);
+    assert.equal(c.kind, 'unreachable');
+    assert.equal(c.code, 'ECONNREFUSED');
   });
 });
