@@ -30,6 +30,7 @@ import { matchPattern } from '../protocol/host-pattern.js';
 import { resolveSshConfig, type SshConfig } from '../protocol/ssh-config.js';
 import { loadSshConfig, localResolveOptions } from './config-loader.js';
 import { createHostKeyVerifier, defaultKnownHostsPath } from './known-hosts-policy.js';
+import type { TunnelConnection } from './tunnel.js';
 
 /** An algorithm list, or OpenSSH's "+alg,...", "-alg,...", "^alg,..." relative to the defaults. */
 export type AlgorithmOption = readonly string[] | string;
@@ -89,6 +90,18 @@ export interface ConnectOptions extends AlgorithmOptions {
   sock?: Duplex;
   windowSize?: number;
   maxPacketSize?: number;
+  // ---- forwarding (src/actors/forward-*.ts, tunnel.ts, x11-forward.ts) ----
+  /**
+   * Run this connection through a jump host: an open connection (a
+   * direct-tcpip channel of it carries this one) or an OpenSSH ProxyJump
+   * string "[user@]host[:port],..." connected with these same options.
+   */
+  tunnel?: TunnelConnection | string;
+  /** Request X11 forwarding on sessions (x11-req with a fake cookie, as OpenSSH). */
+  x11Forwarding?: boolean;
+  /** The local X display to connect x11 channels to (default $DISPLAY). */
+  x11Display?: string;
+  // ---- end forwarding ----
 }
 
 export interface ResolvedAlgorithms {
@@ -153,6 +166,12 @@ export function checkConnectOptions(host: unknown, o: ConnectOptions): void {
   checkFunction('passwordHandler', o.passwordHandler);
   checkFunction('onBanner', o.onBanner);
   checkSignal(o.signal);
+  if (o.tunnel !== undefined && typeof o.tunnel !== 'string' && (typeof o.tunnel !== 'object' || o.tunnel === null || typeof o.tunnel.openConnection !== 'function')) {
+    throw new TypeError('tunnel: expected a client connection or a "[user@]host[:port],..." string');
+  }
+  if (o.tunnel !== undefined && o.sock !== undefined) throw new TypeError('tunnel: cannot be combined with sock');
+  if (o.x11Forwarding !== undefined && typeof o.x11Forwarding !== 'boolean') throw new TypeError('x11Forwarding: expected a boolean');
+  checkString('x11Display', o.x11Display);
 }
 
 export function defaultUsername(): string {

@@ -18,6 +18,11 @@ import { defaultClientKeys, loadPrivateKeys } from './key-files.js';
 import { acquireWorkRunner, releaseWorkRunner } from './work-runner.js';
 import { openClientSession, SSHClientChannel, type SessionOptions } from './client-session.js';
 import { SSHClientProcess, type CompletedProcess, type WaitOptions } from './client-process.js';
+import { ClientForwarding, type ForwardedConnectionHandler, type RemoteListener } from './forward-client.js';
+import type { SSHForwardChannel } from './forward-channel.js';
+import type { SSHListener } from './forward-pipe.js';
+import { openTunnel, type JumpHop, type TunnelConnection } from './tunnel.js';
+import { X11Forwarder } from './x11-forward.js';
 
 export type { ConnectOptions } from './client-options.js';
 
@@ -31,6 +36,9 @@ export interface RunOptions extends ProcessOptions, WaitOptions {
 }
 
 export class SSHClientConnection extends EventEmitter {
+  /** @internal forwarding state of this connection (forward-client.ts). */
+  readonly forwarding: ClientForwarding;
+
   /** @internal */
   constructor(
     private readonly actor: ConnectionActor,
@@ -38,6 +46,7 @@ export class SSHClientConnection extends EventEmitter {
     readonly port: number,
   ) {
     super();
+    this.forwarding = new ClientForwarding(actor);
     actor.on('close', (err: Error | null) => {
       releaseWorkRunner();
       this.emit('close', err);
@@ -122,6 +131,81 @@ export class SSHClientConnection extends EventEmitter {
     if (typeof name !== 'string' || name === '') throw new TypeError('name: expected a request name');
     return this.actor.globalRequest(name, wantReply, data);
   }
+
+  // ---- forwarding (implemented in forward-client.ts) ------------------------
+
+  /** A direct-tcpip channel to host:port as seen from the server, as a Duplex. */
+  openConnection(destHost: string, destPort: number): Promise<SSHForwardChannel> {
+    return this.forwarding.openConnection(destHost, destPort);
+  }
+
+  /** As openConnection, handing the stream to `factory`; resolves with [stream, factory's result]. */
+  async createConnection<T>(factory: (stream: SSHForwardChannel) => T, destHost: string, destPort: number): Promise<[SSHForwardChannel, T]> {
+    if (typeof factory !== 'function') throw new TypeError('factory: expected a function');
+    const stream = await this.openConnection(destHost, destPort);
+    return [stream, factory(stream)];
+  }
+
+  /** A direct-streamlocal channel to a UNIX socket on the server. */
+  openUnixConnection(destPath: string): Promise<SSHForwardChannel> {
+    return this.forwarding.openUnixConnection(destPath);
+  }
+
+  /** Asks the server to listen (port 0 = any; see `.port`); each connection goes to `handler`. */
+  startServer(handler: ForwardedConnectionHandler, listenHost: string, listenPort: number): Promise<RemoteListener> {
+    return this.forwarding.startServer(handler, listenHost, listenPort);
+  }
+
+  createServer(handler: ForwardedConnectionHandler, listenHost: string, listenPort: number): Promise<RemoteListener> {
+    return this.startServer(handler, listenHost, listenPort);
+  }
+
+  startUnixServer(handler: ForwardedConnectionHandler, listenPath: string): Promise<RemoteListener> {
+    return this.forwarding.startUnixServer(handler, listenPath);
+  }
+
+  createUnixServer(handler: ForwardedConnectionHandler, listenPath: string): Promise<RemoteListener> {
+    return this.startUnixServer(handler, listenPath);
+  }
+
+  forwardLocalPort(listenHost: string, listenPort: number, destHost: string, destPort: number): Promise<SSHListener> {
+    return this.forwarding.forwardLocalPort(listenHost, listenPort, destHost, destPort);
+  }
+
+  forwardLocalPortToPath(listenHost: string, listenPort: number, destPath: string): Promise<SSHListener> {
+    return this.forwarding.forwardLocalPortToPath(listenHost, listenPort, destPath);
+  }
+
+  forwardLocalPath(listenPath: string, destPath: string): Promise<SSHListener> {
+    return this.forwarding.forwardLocalPath(listenPath, destPath);
+  }
+
+  forwardLocalPathToPort(listenPath: string, destHost: string, destPort: number): Promise<SSHListener> {
+    return this.forwarding.forwardLocalPathToPort(listenPath, destHost, destPort);
+  }
+
+  forwardRemotePort(listenHost: string, listenPort: number, destHost: string, destPort: number): Promise<SSHListener> {
+    return this.forwarding.forwardRemotePort(listenHost, listenPort, destHost, destPort);
+  }
+
+  forwardRemotePortToPath(listenHost: string, listenPort: number, destPath: string): Promise<SSHListener> {
+    return this.forwarding.forwardRemotePortToPath(listenHost, listenPort, destPath);
+  }
+
+  forwardRemotePath(listenPath: string, destPath: string): Promise<SSHListener> {
+    return this.forwarding.forwardRemotePath(listenPath, destPath);
+  }
+
+  forwardRemotePathToPort(listenPath: string, destHost: string, destPort: number): Promise<SSHListener> {
+    return this.forwarding.forwardRemotePathToPort(listenPath, destHost, destPort);
+  }
+
+  /** Dynamic forwarding: a local SOCKS 4/4a/5 listener. */
+  forwardSocks(listenHost: string, listenPort: number): Promise<SSHListener> {
+    return this.forwarding.forwardSocks(listenHost, listenPort);
+  }
+
+  // ---- end forwarding ----------------------------------------------------------
 
   /** Starts a key re-exchange now. */
   rekey(): void {
@@ -224,20 +308,33 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
     windowSize: options.windowSize,
     maxPacketSize: options.maxPacketSize,
   });
-  const socket: Duplex = options.sock ?? netConnect({ host, port });
+  // forwarding: a jump host's channel replaces the TCP socket (tunnel.ts).
+  let releaseTunnel = (): void => undefined;
+  let socket: Duplex;
+  if (options.tunnel !== undefined) {
+    const t = await openTunnel(options.tunnel, host, port, (hop, through) => connectHop(hop, through, options));
+    socket = t.sock;
+    releaseTunnel = t.release;
+  } else {
+    socket = options.sock ?? netConnect({ host, port });
+  }
+  let conn: SSHClientConnection | null = null;
   const decider: ClientDecider = { host, port, options, verifier, actor: null };
   const actor = new ConnectionActor(socket, core, {
     work: acquireWorkRunner(),
     hooks: {
       decide: (request) => clientDecide(decider, request),
       banner: (message) => options.onBanner?.(message),
+      channelOpenRequest: (id, type, data) => conn!.forwarding.channelOpen(id, type, data),
     },
     authTimeout: options.connectTimeout ? { ms: options.connectTimeout, error: () => new TimeoutError(`connect to ${host}:${port} timed out after ${options.connectTimeout} ms`) } : undefined,
     keepaliveInterval: options.keepaliveInterval,
     keepaliveCountMax: options.keepaliveCountMax,
   });
   decider.actor = actor;
-  const conn = new SSHClientConnection(actor, host, port);
+  void actor.waitClosed().then(() => releaseTunnel());
+  conn = new SSHClientConnection(actor, host, port);
+  if (options.x11Forwarding) X11Forwarder.attach(actor, conn.forwarding, options.x11Display);
   const onAbort = (): void => actor.abort(signal!.reason instanceof Error ? signal!.reason : new ConnectionLost('aborted'));
   signal?.addEventListener('abort', onAbort, { once: true });
   void actor.waitClosed().then(() => signal?.removeEventListener('abort', onAbort));
@@ -258,4 +355,10 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   agent?.close();
   conn.sessionEnv = sessionEnvironment(options);
   return conn;
+}
+
+/** forwarding: one ProxyJump hop, with the caller's options but its own user and port. */
+function connectHop(hop: JumpHop, through: TunnelConnection | null, options: ConnectOptions): Promise<TunnelConnection> {
+  const { tunnel: _t, sock: _s, signal: _sig, x11Forwarding: _x, ...rest } = options;
+  return connect(hop.host, { ...rest, port: hop.port, username: hop.username ?? options.username, ...(through ? { tunnel: through } : {}) });
 }

@@ -22,9 +22,16 @@ export interface ActorHooks {
   kexComplete?(first: boolean, algorithms: Record<string, string>): void;
   /** An incoming channel open; answer with actor.acceptChannel / rejectChannel. */
   channelOpenRequest?(id: number, channelType: string, typeData: Uint8Array): void;
-  /** An incoming global request (keepalives are answered by the core or here with failure). */
-  globalRequest?(name: string, wantReply: boolean, data: Uint8Array): boolean;
+  /**
+   * An incoming global request (keepalives are answered by the core or here
+   * with failure). The answer may come later (a promise); replies go out in
+   * request order whatever the order the answers come in.
+   */
+  globalRequest?(name: string, wantReply: boolean, data: Uint8Array): GlobalRequestAnswer | Promise<GlobalRequestAnswer>;
 }
+
+/** true/false, or success with reply data (e.g. the port a tcpip-forward bound). */
+export type GlobalRequestAnswer = boolean | { ok: boolean; data?: Uint8Array };
 
 export interface ActorOptions {
   work: WorkRunner;
@@ -74,6 +81,8 @@ export class ConnectionActor extends EventEmitter {
   private readonly opening = new Map<number, Deferred<number>>();
   private readonly requestReplies = new Map<number, Deferred<boolean>[]>();
   private readonly globalReplies: Deferred<{ ok: boolean; data?: Uint8Array }>[] = [];
+  /** Incoming global requests that want a reply, oldest first; answered in this order. */
+  private readonly globalPending: { answer: { ok: boolean; data?: Uint8Array } | null }[] = [];
   private readonly closedPromise: Promise<Error | null>;
   private resolveClosed!: (e: Error | null) => void;
   private readonly now: () => number;
@@ -304,17 +313,51 @@ export class ConnectionActor extends EventEmitter {
       case 'channelRequestReply':
         this.requestReplies.get(e.id)?.shift()?.resolve(e.ok);
         return;
-      case 'globalRequest': {
-        const ok = this.options.hooks.globalRequest?.(e.name, e.wantReply, e.data) ?? false;
-        if (e.wantReply) this.core.connection.replyGlobalRequest(ok);
+      case 'globalRequest':
+        this.incomingGlobalRequest(e.name, e.wantReply, e.data);
         return;
-      }
       case 'globalRequestReply':
         this.keepaliveMissed = 0;
         this.globalReplies.shift()?.resolve({ ok: e.ok, data: e.data });
         return;
       default:
         return;
+    }
+  }
+
+  // ---- incoming global requests (forwarding) ----------------------------------
+
+  private incomingGlobalRequest(name: string, wantReply: boolean, data: Uint8Array): void {
+    const slot: { answer: { ok: boolean; data?: Uint8Array } | null } = { answer: null };
+    if (wantReply) this.globalPending.push(slot);
+    const settle = (a: GlobalRequestAnswer): void => {
+      slot.answer = typeof a === 'object' && a !== null ? { ok: a.ok === true, data: a.data } : { ok: a === true };
+      this.flushGlobalAnswers();
+    };
+    let result: GlobalRequestAnswer | Promise<GlobalRequestAnswer>;
+    try {
+      result = this.options.hooks.globalRequest?.(name, wantReply, data) ?? false;
+    } catch (err) {
+      this.emit('debug', `global request ${name} failed: ${String(err)}`);
+      result = false;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (a) => this.post(() => !this.closedFlag && settle(a)),
+        (err: unknown) => this.post(() => {
+          this.emit('debug', `global request ${name} failed: ${String(err)}`);
+          if (!this.closedFlag) settle(false);
+        }),
+      );
+    } else {
+      settle(result);
+    }
+  }
+
+  private flushGlobalAnswers(): void {
+    while (this.globalPending.length > 0 && this.globalPending[0]!.answer !== null) {
+      const a = this.globalPending.shift()!.answer!;
+      this.core.connection.replyGlobalRequest(a.ok, a.data);
     }
   }
 
@@ -473,6 +516,7 @@ export class ConnectionActor extends EventEmitter {
     return new Promise((resolve) =>
       this.post(() => {
         if (!this.usable(id) || !this.sinks.has(id)) return resolve(false);
+        if (requestType === 'exec' || requestType === 'shell' || requestType === 'subsystem') this.sendPreludes(id);
         this.core.connection.sendRequest(id, requestType, wantReply, data);
         if (!wantReply) return resolve(true);
         let list = this.requestReplies.get(id);
@@ -480,6 +524,24 @@ export class ConnectionActor extends EventEmitter {
         list.push({ resolve, reject: () => resolve(false) });
       }),
     );
+  }
+
+  /**
+   * forwarding: requests to send on a session channel right before its
+   * exec/shell/subsystem (x11-req); each returns null to send nothing. Their
+   * replies are read and dropped, as OpenSSH only warns on a refusal.
+   */
+  readonly sessionPreludes: ((id: number) => { requestType: string; data: Uint8Array } | null)[] = [];
+
+  private sendPreludes(id: number): void {
+    for (const prelude of this.sessionPreludes) {
+      const r = prelude(id);
+      if (!r) continue;
+      this.core.connection.sendRequest(id, r.requestType, true, r.data);
+      let list = this.requestReplies.get(id);
+      if (!list) this.requestReplies.set(id, (list = []));
+      list.push({ resolve: (ok) => ok || this.emit('debug', `${r.requestType} refused on channel ${id}`), reject: () => undefined });
+    }
   }
 
   globalRequest(name: string, wantReply: boolean, data: Uint8Array): Promise<{ ok: boolean; data?: Uint8Array }> {

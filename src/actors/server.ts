@@ -18,15 +18,16 @@ import { loadAuthorizedKeys, loadPrivateKeys } from './key-files.js';
 import { acquireWorkRunner, releaseWorkRunner } from './work-runner.js';
 import { ServerSession, type SSHServerProcess } from './server-process.js';
 import { serverDecide, type ServerAuthHandler, type ServerAuthConfig } from './server-auth.js';
+import { ServerForwarding, type ServerForwardHandler, type ServerForwardOptions } from './forward-server.js';
 
 export type { ServerAuthHandler } from './server-auth.js';
 
-export interface ServerHandler extends ServerAuthHandler {
+export interface ServerHandler extends ServerAuthHandler, ServerForwardHandler<SSHServerConnection> {
   /** Return false to refuse a session channel. */
   sessionRequested?(conn: SSHServerConnection): boolean | Promise<boolean>;
 }
 
-export interface ListenOptions extends AlgorithmOptions {
+export interface ListenOptions extends AlgorithmOptions, ServerForwardOptions {
   host?: string;
   port?: number;
   /** Host keys or private key file paths (required). */
@@ -141,11 +142,10 @@ function checkListenOptions(o: ListenOptions): void {
   checkSignal(o.signal);
 }
 
-/** Starts an SSH server; resolves once it is listening. */
-export async function listen(options: ListenOptions): Promise<SSHServer> {
-  checkListenOptions(options);
-  const { signal } = options;
-  signal?.throwIfAborted();
+type Acceptor = (sock: Duplex, addr?: string, port?: number) => SSHServerConnection;
+
+/** Loads keys and returns what runs the server side of one connection over a byte stream. */
+export async function makeServerAcceptor(options: ListenOptions, owner: () => EventEmitter | null): Promise<Acceptor> {
   const algs = resolveAlgorithms(options, 'serverHostKeyAlgs');
   const hostKeys = (await loadPrivateKeys('serverHostKeys', options.serverHostKeys, options.passphrase)).map((k) => k.toSigningKeyRef());
   const authorized = await loadAuthorizedKeys(options.authorizedClientKeys);
@@ -157,8 +157,8 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
   if (handler.validatePassword || options.passwords) methods.push('password');
   const loginTimeout = options.loginTimeout ?? 120_000;
 
-  let server: SSHServer | null = null;
-  const accept = (sock: Duplex, addr?: string, rport?: number): SSHServerConnection => {
+  const server = { emit: (...args: [string, ...unknown[]]) => owner()?.emit(...args) };
+  return (sock: Duplex, addr?: string, rport?: number): SSHServerConnection => {
     const core = new SSHCore({
       role: 'server',
       crypto: createTransportCrypto(),
@@ -175,11 +175,14 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
       maxPacketSize: options.maxPacketSize,
     });
     let conn: SSHServerConnection | null = null;
+    let forwarding: ServerForwarding<SSHServerConnection> | null = null;
     const actor: ConnectionActor = new ConnectionActor(sock, core, {
       work: acquireWorkRunner(),
       hooks: {
         decide: (request) => serverDecide(auth, request),
-        channelOpenRequest: (id, channelType) => {
+        globalRequest: (name, _wantReply, data) => forwarding?.globalRequest(name, data) ?? false,
+        channelOpenRequest: (id, channelType, typeData) => {
+          if (forwarding?.handlesChannel(channelType)) return forwarding.channelOpen(id, channelType, typeData);
           if (channelType !== 'session') {
             actor.core.connection.rejectChannel(id, OpenFailure.UNKNOWN_CHANNEL_TYPE, `unsupported channel type ${channelType}`);
             return;
@@ -205,10 +208,19 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
     });
     actor.once('close', () => releaseWorkRunner());
     conn = new SSHServerConnection(actor, addr, rport);
+    forwarding = new ServerForwarding(actor, handler, options, () => conn!);
     actor.start();
     return conn;
   };
+}
 
+/** Starts an SSH server; resolves once it is listening. */
+export async function listen(options: ListenOptions): Promise<SSHServer> {
+  checkListenOptions(options);
+  const { signal } = options;
+  signal?.throwIfAborted();
+  let server: SSHServer | null = null;
+  const accept = await makeServerAcceptor(options, () => server);
   const net = createServer({ noDelay: true });
   server = new SSHServer(net, accept);
   net.on('error', (err) => {
