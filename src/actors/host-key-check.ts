@@ -8,7 +8,9 @@ import { createHash, createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { checkHostKey, importKnownHosts, type HostKeyStatus, type KnownHosts } from '../protocol/known-hosts.js';
+import { checkHostKey, importKnownHosts, keyTypeOfBlob, type HostKeyStatus, type KnownHosts } from '../protocol/known-hosts.js';
+import { CertificateError, isCertKeyType, parseCertificate } from '../protocol/certificate.js';
+import { checkHostCertificate } from '../crypto/keys/certificate.js';
 
 export interface PresentedHostKey {
   keyType: string;
@@ -43,7 +45,19 @@ export function parseKnownHosts(text: string): KnownHosts {
 
 /** A verifier over parsed known_hosts that also reports why a key was refused. */
 export function knownHostsVerifier(kh: KnownHosts, addr: string | null = null): KnownHostsCallback & { status(host: string, port: number, blob: Uint8Array): HostKeyStatus } {
-  const status = (host: string, port: number, blob: Uint8Array): HostKeyStatus => checkHostKey(kh, host, addr, port, blob);
+  const status = (host: string, port: number, blob: Uint8Array): HostKeyStatus => {
+    if (!isCertKeyType(keyTypeOfBlob(blob) ?? '')) return checkHostKey(kh, host, addr, port, blob);
+    // As ssh(1): a certificate from a trusted CA is checked in full; when no
+    // @cert-authority names its CA, the certified key is checked as a plain key.
+    try {
+      checkHostCertificate(blob, kh, { host, addr, port });
+      return 'trusted';
+    } catch (err) {
+      if (!(err instanceof CertificateError)) throw err;
+      if (err.reason !== 'untrusted-ca') return 'revoked';
+      return checkHostKey(kh, host, addr, port, parseCertificate(blob).publicKeyBlob);
+    }
+  };
   const fn = (host: string, port: number, key: PresentedHostKey): boolean => status(host, port, key.publicBlob) === 'trusted';
   return Object.assign(fn, { status });
 }

@@ -4,7 +4,8 @@
  * (a 'work' request answered later); this file only orders messages and
  * builds the exchange-hash input.
  */
-import type { KexName, SignatureName } from './algorithms.js';
+import { SIGNATURE_ALGORITHMS, type KexName, type SignatureName } from './algorithms.js';
+import { certKeyTypeForAlgorithm, certSignatureAlgorithm, parseCertificate } from './certificate.js';
 import type {
   DhGroup,
   HandshakeRequest,
@@ -39,7 +40,8 @@ export interface KexHost {
 export interface KexParams {
   role: 'client' | 'server';
   method: KexName;
-  hostKeyAlgorithm: SignatureName;
+  /** The negotiated host key algorithm (a signature or a certificate algorithm). */
+  hostKeyAlgorithm: string;
   /** string(V_C) || string(V_S) || string(I_C) || string(I_S) */
   transcriptHead: Uint8Array;
   /** Server: the host key to sign with. */
@@ -68,6 +70,8 @@ export class KexExchange {
   private state: State;
   private readonly style: 'ecdh' | 'dh' | 'gex';
   private readonly hashName: HashName;
+  /** The plain algorithm the exchange hash is signed with. */
+  private readonly signatureAlgorithm: SignatureName;
   private group: DhGroup | undefined;
   private gexParams: Uint8Array = new Uint8Array(0);
 
@@ -75,6 +79,9 @@ export class KexExchange {
     const info = kexInfo(p.method);
     this.style = info.style;
     this.hashName = info.hash;
+    const plain = certSignatureAlgorithm(p.hostKeyAlgorithm) ?? p.hostKeyAlgorithm;
+    if (!(SIGNATURE_ALGORITHMS as readonly string[]).includes(plain)) throw new KeyExchangeFailed(`unsupported host key algorithm ${p.hostKeyAlgorithm}`);
+    this.signatureAlgorithm = plain as SignatureName;
     if (p.role === 'client') {
       if (this.style === 'gex') {
         const b = p.gexBits ?? DEFAULT_GEX;
@@ -140,6 +147,20 @@ export class KexExchange {
     return encodeMpint(mag);
   }
 
+  /** The key that signs the exchange hash: the host key, or the key inside a host certificate. */
+  private verificationKey(hostKeyBlob: Uint8Array): Uint8Array {
+    const certKeyType = certKeyTypeForAlgorithm(this.p.hostKeyAlgorithm);
+    if (!certKeyType) return hostKeyBlob;
+    let cert;
+    try {
+      cert = parseCertificate(hostKeyBlob);
+    } catch (err) {
+      throw new KeyExchangeFailed(`malformed host certificate: ${(err as Error).message}`);
+    }
+    if (cert.certKeyType !== certKeyType) throw new KeyExchangeFailed(`host certificate is ${cert.certKeyType}, negotiated ${this.p.hostKeyAlgorithm}`);
+    return cert.publicKeyBlob;
+  }
+
   private groupWire(): Uint8Array {
     const g = this.group!;
     return new Writer(g.p.length + g.g.length + 16).raw(this.gexParams).mpintBytes(g.p).mpintBytes(g.g).toBytes();
@@ -168,7 +189,7 @@ export class KexExchange {
     r.end();
     const sigReader = new Reader(signature, 'signature');
     const sigAlg = fromUtf8(sigReader.string('signature algorithm', 64));
-    if (sigAlg !== this.p.hostKeyAlgorithm) {
+    if (sigAlg !== this.signatureAlgorithm) {
       throw new KeyExchangeFailed(`host key signature uses ${sigAlg}, negotiated ${this.p.hostKeyAlgorithm}`);
     }
     const hw = new Writer(4096).raw(this.p.transcriptHead).string(hostKeyBlob);
@@ -183,9 +204,9 @@ export class KexExchange {
         secret: s.secret,
         serverPublicWire,
         hashPrefix: hw.toBytes(),
-        hostKeyBlob,
+        hostKeyBlob: this.verificationKey(hostKeyBlob),
         signature,
-        signatureAlgorithm: this.p.hostKeyAlgorithm,
+        signatureAlgorithm: this.signatureAlgorithm,
       },
       (err, res) => {
         if (this.state.kind !== 'awaitingClientFinish') return;
@@ -239,7 +260,7 @@ export class KexExchange {
         clientPublicWire,
         hashPrefix: hw.toBytes(),
         hostKey,
-        signatureAlgorithm: this.p.hostKeyAlgorithm,
+        signatureAlgorithm: this.signatureAlgorithm,
       },
       (err, res) => {
         if (this.state.kind !== 'awaitingServerResult') return;

@@ -7,6 +7,7 @@
  */
 import type { CipherName, CompressionName, MacName, SignatureName } from './algorithms.js';
 import { keyTypeForSignature, signatureAlgorithmsForKeyType } from './algorithms.js';
+import { certAlgorithmsForKeyType, certKeyTypeForAlgorithm, certSignatureAlgorithm, isCertKeyType, DEFAULT_CERT_ALGORITHMS } from './certificate.js';
 import type { DhGroup, HandshakeRequest, HandshakeResult, SigningKeyRef, TransportCrypto } from './crypto-api.js';
 import type { DecisionRequest } from './layer.js';
 import { ConnectionLost, DisconnectError, KeyExchangeFailed, ProtocolError } from './errors.js';
@@ -224,12 +225,13 @@ export class Transport {
     let hostKey: string[];
     if (o.role === 'server') {
       hostKey = [];
-      for (const alg of o.signatureAlgs) {
-        if (o.hostKeys.some((k) => signatureAlgorithmsForKeyType(k.keyType).includes(alg))) hostKey.push(alg);
+      for (const key of o.hostKeys) {
+        for (const alg of hostKeyAlgorithmsForKey(key.keyType, o.signatureAlgs)) if (!hostKey.includes(alg)) hostKey.push(alg);
       }
       if (hostKey.length === 0) throw new KeyExchangeFailed('no usable host key for the configured algorithms');
     } else {
-      hostKey = [...o.signatureAlgs];
+      // As OpenSSH: certificate algorithms first, then the plain ones.
+      hostKey = [...certAlgorithmsFor(o.signatureAlgs), ...o.signatureAlgs];
     }
     return {
       cookie: o.crypto.random.bytes(16),
@@ -303,14 +305,14 @@ export class Transport {
     const head = new Writer(ic.length + is.length + 512).string(vc).string(vs).string(ic).string(is).toBytes();
     let hostKey: SigningKeyRef | undefined;
     if (this.o.role === 'server') {
-      const kt = keyTypeForSignature(n.hostKey);
+      const kt = certKeyTypeForAlgorithm(n.hostKey) ?? keyTypeForSignature(n.hostKey);
       hostKey = this.o.hostKeys.find((k) => k.keyType === kt);
     }
     r.exchange = new KexExchange(
       {
         role: this.o.role,
         method: n.kex as never,
-        hostKeyAlgorithm: n.hostKey as SignatureName,
+        hostKeyAlgorithm: n.hostKey,
         transcriptHead: head,
         hostKey,
         chooseGexGroup: this.o.chooseGexGroup,
@@ -529,3 +531,18 @@ export class Transport {
 }
 
 export { KEX_MARKERS };
+
+/** Host key algorithms a server key (plain or certificate) can serve under the allowed signature algorithms. */
+function hostKeyAlgorithmsForKey(keyType: string, allowed: readonly SignatureName[]): string[] {
+  if (isCertKeyType(keyType)) return certAlgorithmsForKeyType(keyType).filter((a) => allowed.includes(certSignatureAlgorithm(a)!));
+  return signatureAlgorithmsForKeyType(keyType).filter((a) => allowed.includes(a));
+}
+
+/** The certificate algorithms whose plain signature algorithm is allowed (ssh-rsa's only when ssh-rsa is). */
+function certAlgorithmsFor(allowed: readonly SignatureName[]): string[] {
+  const all = [...DEFAULT_CERT_ALGORITHMS, 'ssh-rsa-cert-v01@openssh.com'];
+  return all.filter((a) => {
+    const plain = certSignatureAlgorithm(a);
+    return plain !== undefined && allowed.includes(plain);
+  });
+}
