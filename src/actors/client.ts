@@ -23,6 +23,8 @@ import type { SSHForwardChannel } from './forward-channel.js';
 import type { SSHListener } from './forward-pipe.js';
 import { openTunnel, type JumpHop, type TunnelConnection } from './tunnel.js';
 import { X11Forwarder } from './x11-forward.js';
+import { startSftpClient } from './sftp-connect.js';
+import type { SFTPClient } from './sftp-client.js';
 
 export type { ConnectOptions } from './client-options.js';
 
@@ -91,6 +93,11 @@ export class SSHClientConnection extends EventEmitter {
   }
 
   /** As createSession, returning AsyncSSH's (stdin, stdout, stderr) stream triple. */
+  /** Starts an SFTP session on this connection (the `sftp` subsystem). */
+  startSftpClient(): Promise<SFTPClient> {
+    return startSftpClient(this);
+  }
+
   async openSession(command: string | null, options: SessionOptions = {}): Promise<{ stdin: Writable; stdout: Readable; stderr: Readable; channel: SSHClientChannel }> {
     const channel = await this.createSession(command, options);
     return { stdin: channel.stdin, stdout: channel.stdout, stderr: channel.stderr, channel };
