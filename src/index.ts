@@ -20,6 +20,12 @@ export type { KnownHostsCallback, KnownHostsOption, PresentedHostKey } from './a
 export { readPrivateKey, readPrivateKeyList, readPublicKey, readPublicKeyList, parseAuthorizedKeys } from './actors/key-files.js';
 export { SSHKey, generatePrivateKey, importPrivateKey, importPrivateKeys, importPublicKey, importPublicKeys } from './crypto/keys/ssh-key.js';
 export type { PrivateKeyFormat, PublicKeyFormat } from './crypto/keys/ssh-key.js';
+export { readAuthorizedKeys } from './actors/server-auth.js';
+export { importAuthorizedKeys } from './protocol/authorized-keys.js';
+export type { AuthorizedKeys, AuthorizedKeyEntry, AuthorizedKeyOptions, KeyPermission } from './protocol/authorized-keys.js';
+export { SSHAgentClient, SSHAgentKey, AgentError, agentFromEnv } from './actors/agent-client.js';
+export type { AddIdentityConstraints } from './protocol/agent-messages.js';
+export type { PasswordChange } from './actors/client-options.js';
 export { importPrivateKeyAsync, importPrivateKeysAsync } from './workers/key-import.js';
 
 export {

@@ -6,6 +6,16 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { DecisionRequest } from '../protocol/layer.js';
 import type { SSHKey } from '../crypto/keys/ssh-key.js';
+import { readFile } from 'node:fs/promises';
+import {
+  checkKeyPermission,
+  getKeyOption,
+  importAuthorizedKeys,
+  matchAuthorizedKey,
+  type AuthorizedKeyEntry,
+  type AuthorizedKeys,
+  type KeyPermission,
+} from '../protocol/authorized-keys.js';
 
 export interface KbdintChallenge {
   name?: string;
@@ -36,6 +46,35 @@ export interface ServerAuthConfig {
   handler: ServerAuthHandler;
   passwords: Record<string, string> | null;
   authorizedKeys: SSHKey[] | null;
+  /** A parsed authorized_keys file: its options (from=, expiry-time, command=, ...) are enforced. */
+  authorizedFile?: AuthorizedKeys | null;
+}
+
+/** Per connection: the client address, and the authorized_keys entry of the key that was accepted. */
+export interface ServerAuthState {
+  readonly clientAddr: string;
+  matched: AuthorizedKeyEntry | null;
+}
+
+export function createAuthState(clientAddr: string | undefined): ServerAuthState {
+  return { clientAddr: (clientAddr ?? '').replace(/^::ffff:(?=\d+\.)/, ''), matched: null };
+}
+
+/** An option of the matched authorized_keys entry (AsyncSSH's get_key_option); `fallback` when absent. */
+export function keyOptionOf(state: ServerAuthState | null, name: string, fallback?: unknown): unknown {
+  const v = getKeyOption(state?.matched ?? null, name);
+  return v === undefined ? fallback : v;
+}
+
+/** Whether the matched entry allows `permission` (no entry = allowed). */
+export function keyPermissionOf(state: ServerAuthState | null, permission: KeyPermission): boolean {
+  return checkKeyPermission(state?.matched ?? null, permission);
+}
+
+/** Reads and parses an authorized_keys file (bad lines are reported in `errors` and skipped). */
+export async function readAuthorizedKeys(path: string): Promise<AuthorizedKeys> {
+  if (typeof path !== 'string' || path === '') throw new TypeError('path: expected an authorized_keys file path');
+  return importAuthorizedKeys(await readFile(path, 'utf8'));
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -53,7 +92,7 @@ function challenge(c: KbdintChallenge | null | undefined): { name: string; instr
   return { name: c.name ?? '', instruction: c.instruction ?? '', prompts: c.prompts.map((p) => ({ prompt: String(p.prompt), echo: p.echo === true })) };
 }
 
-async function decideAsync(cfg: ServerAuthConfig, request: DecisionRequest): Promise<unknown> {
+async function decideAsync(cfg: ServerAuthConfig, request: DecisionRequest, state: ServerAuthState | null): Promise<unknown> {
   const h = cfg.handler;
   const username = String(request.username ?? '');
   switch (request.kind) {
@@ -77,7 +116,15 @@ async function decideAsync(cfg: ServerAuthConfig, request: DecisionRequest): Pro
         publicBlob: request.publicBlob as Uint8Array,
         algorithm: String(request.algorithm),
       };
-      if (cfg.authorizedKeys?.some((k) => sameBytes(k.publicBlob, key.publicBlob))) return true;
+      if (cfg.authorizedFile && state) {
+        // The first entry for this key whose from= and expiry-time allow this client, as sshd.
+        const entry = matchAuthorizedKey(cfg.authorizedFile, key.publicBlob, { clientAddr: state.clientAddr, now: Date.now() });
+        if (entry) {
+          state.matched = entry;
+          return true;
+        }
+      } else if (cfg.authorizedKeys?.some((k) => sameBytes(k.publicBlob, key.publicBlob))) return true;
+      if (state) state.matched = null;
       return h.validatePublicKey ? (await h.validatePublicKey(username, key)) === true : false;
     }
     case 'kbdintChallenge':
@@ -95,6 +142,12 @@ async function decideAsync(cfg: ServerAuthConfig, request: DecisionRequest): Pro
 }
 
 /** The answer to one server decision; a throwing or rejecting handler means "no". */
-export function serverDecide(cfg: ServerAuthConfig, request: DecisionRequest): Promise<unknown> {
-  return decideAsync(cfg, request).catch(() => (request.kind === 'kbdintChallenge' ? null : false));
+export function serverDecide(cfg: ServerAuthConfig, request: DecisionRequest, state: ServerAuthState | null = null): Promise<unknown> {
+  const answer = decideAsync(cfg, request, state).catch(() => (request.kind === 'kbdintChallenge' ? null : false));
+  if (!state || request.kind === 'publicKey') return answer;
+  // Another method may succeed after a key query: key options then no longer apply.
+  return answer.then((a) => {
+    if (a === true) state.matched = null;
+    return a;
+  });
 }

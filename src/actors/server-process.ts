@@ -9,6 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ChannelSink } from './actor-types.js';
 import { ChannelIO } from './channel-io.js';
 import type { ConnectionActor } from './connection-actor.js';
+import { checkKeyPermission, type AuthorizedKeyEntry } from '../protocol/authorized-keys.js';
 import {
   decodeBreak,
   decodeEnv,
@@ -29,6 +30,8 @@ export interface ServerSessionConfig {
   username: string;
   /** Reports a failure in the application's handler (the channel is closed). */
   onHandlerError?: (err: unknown) => void;
+  /** The authorized_keys entry the client logged in with: its command=, environment= and no-pty/restrict apply. */
+  keyEntry?: AuthorizedKeyEntry | null;
 }
 
 export class SSHServerProcess extends EventEmitter {
@@ -38,6 +41,8 @@ export class SSHServerProcess extends EventEmitter {
   termType: string | null = null;
   termSize: TermSize | null = null;
   termModes: Record<number, number> = {};
+  /** True when `command` was forced by the authorized_keys entry (the asked one is in env.SSH_ORIGINAL_COMMAND). */
+  forcedCommand = false;
   private exited = false;
 
   /** @internal */
@@ -187,7 +192,7 @@ export class ServerSession implements ChannelSink {
         return true;
       }
       case 'pty-req': {
-        if (this.started) return false;
+        if (this.started || !checkKeyPermission(this.config.keyEntry ?? null, 'pty')) return false;
         const pty = decodePtyRequest(data);
         p.termType = pty.termType;
         p.termSize = [pty.cols, pty.rows, pty.widthPx, pty.heightPx];
@@ -201,6 +206,7 @@ export class ServerSession implements ChannelSink {
         if (requestType === 'exec') p.command = decodeExec(data);
         else if (requestType === 'subsystem') p.subsystem = decodeSubsystem(data);
         else if (data.length !== 0) return false;
+        this.applyKeyOptions(requestType);
         this.started = true;
         // Start the application after our reply is queued, as its own message.
         this.actor.post(() => this.startProcess());
@@ -226,6 +232,22 @@ export class ServerSession implements ChannelSink {
       default:
         return false;
     }
+  }
+
+  /** authorized_keys command= replaces what was asked (kept in SSH_ORIGINAL_COMMAND); environment= is set. */
+  private applyKeyOptions(requestType: string): void {
+    const entry = this.config.keyEntry;
+    if (!entry) return;
+    const p = this.process;
+    for (const [name, value] of entry.options.environment) p.env[name] = value;
+    const forced = entry.options.command;
+    if (forced === undefined) return;
+    const original = requestType === 'exec' ? p.command : requestType === 'subsystem' ? p.subsystem : null;
+    if (original !== null) p.env.SSH_ORIGINAL_COMMAND = original;
+    else delete p.env.SSH_ORIGINAL_COMMAND;
+    p.command = forced;
+    p.subsystem = null;
+    p.forcedCommand = true;
   }
 
   private startProcess(): void {

@@ -18,6 +18,8 @@ import { loadAuthorizedKeys, loadPrivateKeys } from './key-files.js';
 import { acquireWorkRunner, releaseWorkRunner } from './work-runner.js';
 import { ServerSession, type SSHServerProcess } from './server-process.js';
 import { serverDecide, type ServerAuthHandler, type ServerAuthConfig } from './server-auth.js';
+import { createAuthState, keyOptionOf, keyPermissionOf, readAuthorizedKeys, type ServerAuthState } from './server-auth.js';
+import type { KeyPermission } from '../protocol/authorized-keys.js';
 import { ServerForwarding, type ServerForwardHandler, type ServerForwardOptions } from './forward-server.js';
 
 export type { ServerAuthHandler } from './server-auth.js';
@@ -62,6 +64,19 @@ export class SSHServerConnection extends EventEmitter {
 
   get clientVersion(): string | null {
     return this.actor.core.remoteVersion;
+  }
+
+  /** @internal The authorized_keys entry the client logged in with (server-auth.ts). */
+  authState: ServerAuthState | null = null;
+
+  /** An option of the authorized_keys entry the client's key matched (AsyncSSH get_key_option); `fallback` when unset. */
+  getKeyOption(name: string, fallback?: unknown): unknown {
+    return keyOptionOf(this.authState, name, fallback);
+  }
+
+  /** Whether that entry allows pty, port-forwarding, agent-forwarding, x11-forwarding or user-rc (no entry = yes). */
+  checkKeyPermission(permission: KeyPermission): boolean {
+    return keyPermissionOf(this.authState, permission);
   }
 
   close(): Promise<void> {
@@ -149,8 +164,10 @@ export async function makeServerAcceptor(options: ListenOptions, owner: () => Ev
   const algs = resolveAlgorithms(options, 'serverHostKeyAlgs');
   const hostKeys = (await loadPrivateKeys('serverHostKeys', options.serverHostKeys, options.passphrase)).map((k) => k.toSigningKeyRef());
   const authorized = await loadAuthorizedKeys(options.authorizedClientKeys);
+  // An authorized_keys file: its per-key options are enforced (server-auth.ts, server-process.ts).
+  const authorizedFile = typeof options.authorizedClientKeys === 'string' ? await readAuthorizedKeys(options.authorizedClientKeys) : null;
   const handler = options.handler ?? {};
-  const auth: ServerAuthConfig = { handler, passwords: options.passwords ?? null, authorizedKeys: authorized };
+  const auth: ServerAuthConfig = { handler, passwords: options.passwords ?? null, authorizedKeys: authorized, authorizedFile };
   const methods: AuthMethodName[] = [];
   if (handler.validatePublicKey || authorized) methods.push('publickey');
   if (handler.getKbdintChallenge) methods.push('keyboard-interactive');
@@ -175,11 +192,12 @@ export async function makeServerAcceptor(options: ListenOptions, owner: () => Ev
       maxPacketSize: options.maxPacketSize,
     });
     let conn: SSHServerConnection | null = null;
+    const authState = createAuthState(addr);
     let forwarding: ServerForwarding<SSHServerConnection> | null = null;
     const actor: ConnectionActor = new ConnectionActor(sock, core, {
       work: acquireWorkRunner(),
       hooks: {
-        decide: (request) => serverDecide(auth, request),
+        decide: (request) => serverDecide(auth, request, authState),
         globalRequest: (name, _wantReply, data) => forwarding?.globalRequest(name, data) ?? false,
         channelOpenRequest: (id, channelType, typeData) => {
           if (forwarding?.handlesChannel(channelType)) return forwarding.channelOpen(id, channelType, typeData);
@@ -194,6 +212,7 @@ export async function makeServerAcceptor(options: ListenOptions, owner: () => Ev
                 processFactory: options.processFactory,
                 encoding: options.encoding,
                 username: actor.username ?? '',
+                keyEntry: authState.matched,
                 onHandlerError: (err) => server?.emit('handlerError', err, conn),
               });
               actor.acceptChannel(id, session);
@@ -208,6 +227,7 @@ export async function makeServerAcceptor(options: ListenOptions, owner: () => Ev
     });
     actor.once('close', () => releaseWorkRunner());
     conn = new SSHServerConnection(actor, addr, rport);
+    conn.authState = authState;
     forwarding = new ServerForwarding(actor, handler, options, () => conn!);
     actor.start();
     return conn;
