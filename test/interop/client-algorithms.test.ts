@@ -55,6 +55,17 @@ describe('client -> sshd algorithm matrix', { skip, timeout: 120_000 }, () => {
    */
   async function tryCase(options: ConnectOptions, tag: string) {
     const mark = sshd.logs().length;
+    try {
+      return await runCase(options, tag, mark);
+    } catch (err) {
+      // Say what sshd saw, so a failure here can be told apart from one in sshd.
+      const tail = logSince(sshd, mark).split('\n').slice(-25).join('\n');
+      (err as Error).message += `\n--- sshd log for this case (last 25 lines):\n${tail}`;
+      throw err;
+    }
+  }
+
+  async function runCase(options: ConnectOptions, tag: string, mark: number) {
     const conn = await connectSshd(sshd, options);
     try {
       const r = await within(15_000, conn.run(`printf '%s' ${tag}; echo " ok" >&2; exit 7`), `run over ${tag}`);
@@ -75,9 +86,9 @@ describe('client -> sshd algorithm matrix', { skip, timeout: 120_000 }, () => {
 
   let n = 0;
   for (const { kex, legacy } of KEX_CASES) {
-    n++;
-    test(`kex ${n}/${KEX_CASES.length}: ${kex}${legacy ? ' (legacy, opt-in)' : ''}`, async () => {
-      const { ours, theirs } = await tryCase({ kexAlgs: [kex] }, `kex${n}`);
+    const i = ++n;
+    test(`kex ${i}/${KEX_CASES.length}: ${kex}${legacy ? ' (legacy, opt-in)' : ''}`, async () => {
+      const { ours, theirs } = await tryCase({ kexAlgs: [kex] }, `kex${i}`);
       assert.equal(ours.kex, kex);
       assert.equal(theirs.kex, kex);
     });
@@ -85,12 +96,12 @@ describe('client -> sshd algorithm matrix', { skip, timeout: 120_000 }, () => {
 
   n = 0;
   for (const { cipher, mac, legacy } of CIPHER_MAC_CASES) {
-    n++;
-    const title = `cipher ${n}/${CIPHER_MAC_CASES.length}: ${cipher}${mac ? ` + ${mac}` : ' (AEAD)'}${legacy ? ' (legacy, opt-in)' : ''}`;
+    const i = ++n;
+    const title = `cipher ${i}/${CIPHER_MAC_CASES.length}: ${cipher}${mac ? ` + ${mac}` : ' (AEAD)'}${legacy ? ' (legacy, opt-in)' : ''}`;
     test(title, async () => {
       const options: ConnectOptions = { kexAlgs: ['curve25519-sha256'], encryptionAlgs: [cipher] };
       if (mac) options.macAlgs = [mac];
-      const { ours, theirs } = await tryCase(options, `cipher${n}`);
+      const { ours, theirs } = await tryCase(options, `cipher${i}`);
       assert.equal(ours.cipherCS, cipher);
       assert.equal(ours.cipherSC, cipher);
       assert.equal(theirs.cs?.cipher, cipher);
@@ -110,9 +121,9 @@ describe('client -> sshd algorithm matrix', { skip, timeout: 120_000 }, () => {
 
   n = 0;
   for (const { alg, hostKey, legacy } of HOST_KEY_CASES) {
-    n++;
-    test(`host key ${n}/${HOST_KEY_CASES.length}: ${alg} (${hostKey} key, verified by known_hosts)${legacy ? ' (legacy, opt-in)' : ''}`, async () => {
-      const { ours, theirs } = await tryCase({ kexAlgs: ['curve25519-sha256'], serverHostKeyAlgs: [alg] }, `hostkey${n}`);
+    const i = ++n;
+    test(`host key ${i}/${HOST_KEY_CASES.length}: ${alg} (${hostKey} key, verified by known_hosts)${legacy ? ' (legacy, opt-in)' : ''}`, async () => {
+      const { ours, theirs } = await tryCase({ kexAlgs: ['curve25519-sha256'], serverHostKeyAlgs: [alg] }, `hostkey${i}`);
       assert.equal(ours.hostKey, alg);
       assert.equal(theirs.hostKey, alg);
     });
@@ -127,12 +138,12 @@ describe('client -> sshd algorithm matrix', { skip, timeout: 120_000 }, () => {
   const CLIENT_KEY_NAMES = ['ed25519', 'ecdsa-p256', 'ecdsa-p384', 'ecdsa-p521', 'rsa'];
   n = 0;
   for (const name of CLIENT_KEY_NAMES) {
-    n++;
-    test(`client key ${n}/${CLIENT_KEY_NAMES.length}: publickey auth with ${name}`, async () => {
+    const i = ++n;
+    test(`client key ${i}/${CLIENT_KEY_NAMES.length}: publickey auth with ${name}`, async () => {
       const c = clientKeyCases().find((k) => k.name === name);
       assert.ok(c, `key ${name} was prepared`);
       const mark = sshd.logs().length;
-      await tryCase({ kexAlgs: ['curve25519-sha256'], clientKeys: [c.key] }, `userkey${n}`);
+      await tryCase({ kexAlgs: ['curve25519-sha256'], clientKeys: [c.key] }, `userkey${i}`);
       const log = logSince(sshd, mark);
       // sshd names the signature algorithm of the query (RSA keys sign with SHA-2 when server-sig-algs allows).
       const pkalg = /userauth_pubkey: publickey test pkalg (\S+) pkblob \S+ (SHA256:\S+)/.exec(log);
@@ -149,9 +160,9 @@ describe('client -> sshd algorithm matrix', { skip, timeout: 120_000 }, () => {
   const COMPRESSION = ['zlib@openssh.com'];
   n = 0;
   for (const compression of COMPRESSION) {
-    n++;
-    test(`compression ${n}/${COMPRESSION.length}: ${compression} (sshd Compression yes)`, async () => {
-      const { ours, theirs } = await tryCase({ kexAlgs: ['curve25519-sha256'], compressionAlgs: [compression] }, `compress${n}`);
+    const i = ++n;
+    test(`compression ${i}/${COMPRESSION.length}: ${compression} (sshd Compression yes)`, async () => {
+      const { ours, theirs } = await tryCase({ kexAlgs: ['curve25519-sha256'], compressionAlgs: [compression] }, `compress${i}`);
       assert.equal(ours.compressionCS, compression);
       assert.equal(ours.compressionSC, compression);
       assert.equal(theirs.cs?.compression, compression);
