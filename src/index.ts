@@ -67,3 +67,15 @@ export type { KexName, CipherName, MacName, CompressionName, SignatureName, KeyT
 // The fleet layer (RxJS): run commands on many hosts at once.
 export { Fleet, summarize, loadInventory, parseInventory, expandHostPattern, InventoryError } from './orchestrator/index.js';
 export type { FleetOptions, RunOptions as FleetRunOptions, FleetRunResult, FleetSummary } from './orchestrator/index.js';
+
+// ---- forwarding and tunnels ----
+export { SSHForwardChannel } from './actors/forward-channel.js';
+export type { ForwardChannelInfo } from './actors/forward-channel.js';
+export type { SSHListener } from './actors/forward-pipe.js';
+export { RemoteListener } from './actors/forward-client.js';
+export type { ForwardedConnectionHandler } from './actors/forward-client.js';
+export type { ServerForwardHandler, ServerForwardOptions, ConnectionDecision, ListenDecision } from './actors/forward-server.js';
+export { parseJumpHosts, tunnelPoolSize } from './actors/tunnel.js';
+export type { TunnelConnection, JumpHop } from './actors/tunnel.js';
+export { connectReverse, listenReverse, SSHReverseListener } from './actors/reverse.js';
+export type { ListenReverseOptions } from './actors/reverse.js';
