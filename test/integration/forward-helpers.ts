@@ -82,32 +82,16 @@ async function download(sock: Socket, size: number): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Deterministic pseudo-random bytes (xorshift), hashed as they are produced. */
-export function* pseudoRandomChunks(size: number, seed = 0x9e3779b9, chunk = 128 * 1024): Generator<Buffer> {
-  let x = seed >>> 0 || 1;
-  let left = size;
-  while (left > 0) {
-    const n = Math.min(chunk, left);
-    const b = Buffer.allocUnsafe(n);
-    for (let i = 0; i + 4 <= n; i += 4) {
-      x ^= x << 13;
-      x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
-      b.writeUInt32LE(x, i);
-    }
-    for (let i = n - (n % 4); i < n; i++) b[i] = i & 0xff;
-    left -= n;
-    yield b;
-  }
+/** `size` random bytes in chunks (the caller hashes what it sends). */
+export function* randomChunks(size: number, chunk = 256 * 1024): Generator<Buffer> {
+  for (let left = size; left > 0; left -= chunk) yield randomBytes(Math.min(chunk, left));
 }
 
 /** Writes `size` bytes to `stream`, shuts its write side, and resolves with the sha256 of what was written. */
 export async function writeAll(stream: Duplex, size: number, prefix?: Buffer): Promise<string> {
   const hash = createHash('sha256');
   if (prefix && !stream.write(prefix)) await new Promise<void>((r) => stream.once('drain', () => r()));
-  for (const b of pseudoRandomChunks(size)) {
+  for (const b of randomChunks(size)) {
     hash.update(b);
     if (!stream.write(b)) await new Promise<void>((r) => stream.once('drain', () => r()));
   }

@@ -19,7 +19,7 @@ import { listen, type SSHServer } from '../../src/actors/server.js';
 import { generatePrivateKey, importPrivateKey, type SSHKey } from '../../src/crypto/keys/ssh-key.js';
 import { startSshd, sshdSkipReason, type SshdServer } from '../helpers/openssh.js';
 import { freePort, makeTempDir, removeTempDir, requireBinary, runProcess, sshArgs, type SshTarget } from '../helpers/ssh-client.js';
-import { dialPath, dialTcp, downloadThrough, pseudoRandomChunks, startHashServer, uploadThrough, within, type HashServer } from '../integration/forward-helpers.js';
+import { dialPath, dialTcp, downloadThrough, randomChunks, startHashServer, uploadThrough, within, type HashServer } from '../integration/forward-helpers.js';
 
 const MiB = 1024 * 1024;
 const BIG = 64 * MiB;
@@ -136,7 +136,7 @@ describe('OpenSSH ssh through the fleetssh server', { skip, timeout: 120_000 }, 
   });
 
   test('ssh -D with curl --socks5-hostname to a loopback HTTP server', { skip: requireBinary('curl', 'curl') }, async () => {
-    const body = Buffer.concat([...pseudoRandomChunks(BIG, 7)]);
+    const body = Buffer.concat([...randomChunks(BIG)]);
     const digest = createHash('sha256').update(body).digest('hex');
     const http: HttpServer = createHttpServer((_req, res) => {
       res.writeHead(200, { 'content-length': body.length });
@@ -159,7 +159,7 @@ describe('OpenSSH ssh through the fleetssh server', { skip, timeout: 120_000 }, 
   });
 
   test('ssh -W: stdio forwarding, 64 MiB up then the digest back after stdin EOF', async () => {
-    const input = Buffer.concat([Buffer.from('U'), ...pseudoRandomChunks(BIG, 3)]);
+    const input = Buffer.concat([Buffer.from('U'), ...randomChunks(BIG)]);
     const r = await runProcess('ssh', ['-W', `127.0.0.1:${hash.port}`, ...sshArgs(target)], { input, timeoutMs: 60_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.toString(), createHash('sha256').update(input.subarray(1)).digest('hex'));
@@ -263,7 +263,7 @@ describe('fleetssh client forwarding through OpenSSH sshd', { skip, timeout: 120
   });
 
   test('SOCKS5 forward: curl --socks5-hostname, host name resolved by sshd', { skip: requireBinary('curl', 'curl') }, async () => {
-    const body = Buffer.concat([...pseudoRandomChunks(BIG, 11)]);
+    const body = Buffer.concat([...randomChunks(BIG)]);
     const http = createHttpServer((_req, res) => {
       res.writeHead(200, { 'content-length': body.length });
       res.end(body);
