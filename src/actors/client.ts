@@ -13,6 +13,7 @@ import type { SSHKey } from '../crypto/keys/ssh-key.js';
 import { ConnectionActor } from './connection-actor.js';
 import { applySshConfig, checkConnectOptions, defaultUsername, resolveAlgorithms, sessionEnvironment, type ConnectOptions, type KbdintPromptInfo } from './client-options.js';
 import { agentFromEnv } from './agent-client.js';
+import { AGENT_CHANNEL, refuseAgentChannel, requestAgentForwarding } from './agent-forward.js';
 import { fingerprintSha256, loadHostKeyVerifier } from './host-key-check.js';
 import { defaultClientKeys, loadPrivateKeys } from './key-files.js';
 import { acquireWorkRunner, releaseWorkRunner } from './work-runner.js';
@@ -326,13 +327,18 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
     socket = options.sock ?? netConnect({ host, port });
   }
   let conn: SSHClientConnection | null = null;
+  let agentChannel: ((id: number) => void) | null = null;
   const decider: ClientDecider = { host, port, options, verifier, actor: null };
   const actor = new ConnectionActor(socket, core, {
     work: acquireWorkRunner(),
     hooks: {
       decide: (request) => clientDecide(decider, request),
       banner: (message) => options.onBanner?.(message),
-      channelOpenRequest: (id, type, data) => conn!.forwarding.channelOpen(id, type, data),
+      channelOpenRequest: (id, type, data) => {
+        if (type !== AGENT_CHANNEL) return conn!.forwarding.channelOpen(id, type, data);
+        if (agentChannel) agentChannel(id);
+        else refuseAgentChannel(actor, id);
+      },
     },
     authTimeout: options.connectTimeout ? { ms: options.connectTimeout, error: () => new TimeoutError(`connect to ${host}:${port} timed out after ${options.connectTimeout} ms`) } : undefined,
     keepaliveInterval: options.keepaliveInterval,
@@ -342,6 +348,9 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   void actor.waitClosed().then(() => releaseTunnel());
   conn = new SSHClientConnection(actor, host, port);
   if (options.x11Forwarding) X11Forwarder.attach(actor, conn.forwarding, options.x11Display);
+  // Agent forwarding (agent-forward.ts): only when asked and an agent is there to forward.
+  const forwardAgentPath = options.agentPath === null ? undefined : options.agentPath ?? process.env.SSH_AUTH_SOCK;
+  if (options.agentForwarding === true && forwardAgentPath) agentChannel = requestAgentForwarding(actor, forwardAgentPath);
   const onAbort = (): void => actor.abort(signal!.reason instanceof Error ? signal!.reason : new ConnectionLost('aborted'));
   signal?.addEventListener('abort', onAbort, { once: true });
   void actor.waitClosed().then(() => signal?.removeEventListener('abort', onAbort));

@@ -10,6 +10,7 @@ import type { ChannelSink } from './actor-types.js';
 import { ChannelIO } from './channel-io.js';
 import type { ConnectionActor } from './connection-actor.js';
 import { checkKeyPermission, type AuthorizedKeyEntry } from '../protocol/authorized-keys.js';
+import { AGENT_REQUEST, ServerAgentListener } from './agent-forward.js';
 import {
   decodeBreak,
   decodeEnv,
@@ -32,6 +33,8 @@ export interface ServerSessionConfig {
   onHandlerError?: (err: unknown) => void;
   /** The authorized_keys entry the client logged in with: its command=, environment= and no-pty/restrict apply. */
   keyEntry?: AuthorizedKeyEntry | null;
+  /** Accept auth-agent-req@openssh.com (listen option agentForwarding). */
+  agentForwarding?: boolean;
 }
 
 export class SSHServerProcess extends EventEmitter {
@@ -43,6 +46,8 @@ export class SSHServerProcess extends EventEmitter {
   termModes: Record<number, number> = {};
   /** True when `command` was forced by the authorized_keys entry (the asked one is in env.SSH_ORIGINAL_COMMAND). */
   forcedCommand = false;
+  /** The forwarded agent's socket (set SSH_AUTH_SOCK to it) when the client asked for agent forwarding; removed on close. */
+  agentPath: string | null = null;
   private exited = false;
 
   /** @internal */
@@ -113,6 +118,8 @@ export class ServerSession implements ChannelSink {
   private started = false;
   private closed = false;
   private exitSent = false;
+  private agentReady: Promise<void> | null = null;
+  private agentListener: ServerAgentListener | null = null;
 
   constructor(
     private readonly actor: ConnectionActor,
@@ -164,6 +171,7 @@ export class ServerSession implements ChannelSink {
   onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.agentListener?.close();
     this.io.onClose();
     this.process.emit('close');
   }
@@ -208,8 +216,23 @@ export class ServerSession implements ChannelSink {
         else if (data.length !== 0) return false;
         this.applyKeyOptions(requestType);
         this.started = true;
-        // Start the application after our reply is queued, as its own message.
-        this.actor.post(() => this.startProcess());
+        // Start the application after our reply is queued, as its own message (and once a forwarded agent listens).
+        const start = (): void => this.actor.post(() => this.startProcess());
+        if (this.agentReady) void this.agentReady.then(start);
+        else start();
+        return true;
+      }
+      case AGENT_REQUEST: {
+        if (this.started || this.agentReady || !this.config.agentForwarding) return false;
+        if (!checkKeyPermission(this.config.keyEntry ?? null, 'agent-forwarding')) return false;
+        this.agentReady = ServerAgentListener.start(this.actor).then(
+          (l) => {
+            this.agentListener = l;
+            if (this.closed) l.close();
+            else p.agentPath = l.path;
+          },
+          (err: unknown) => this.config.onHandlerError?.(err),
+        );
         return true;
       }
       case 'window-change': {

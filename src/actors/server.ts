@@ -41,6 +41,8 @@ export interface ListenOptions extends AlgorithmOptions, ServerForwardOptions {
   passwords?: Record<string, string>;
   handler?: ServerHandler;
   processFactory?: (process: SSHServerProcess) => unknown;
+  /** Accept agent forwarding requests: sessions get `proc.agentPath` (default false). */
+  agentForwarding?: boolean;
   /** Milliseconds allowed from accept to successful authentication (default 120 000). */
   loginTimeout?: number;
   maxAuthTries?: number;
@@ -213,6 +215,7 @@ export async function makeServerAcceptor(options: ListenOptions, owner: () => Ev
                 encoding: options.encoding,
                 username: actor.username ?? '',
                 keyEntry: authState.matched,
+                agentForwarding: options.agentForwarding === true,
                 onHandlerError: (err) => server?.emit('handlerError', err, conn),
               });
               actor.acceptChannel(id, session);

@@ -9,11 +9,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { SSHAgentClient } from '../../src/actors/agent-client.js';
 import { generatePrivateKey, importPrivateKey, importPublicKey, type SSHKey } from '../../src/crypto/keys/ssh-key.js';
-import { findBinary, keygen, makeTempDir, runProcess, type KeyFiles } from '../helpers/ssh-client.js';
+import { findBinary, keygen, makeTempDir, runProcess, sshArgs, type KeyFiles } from '../helpers/ssh-client.js';
+import { listen, type SSHServer } from '../../src/actors/server.js';
+import type { SSHServerProcess } from '../../src/actors/server-process.js';
+import { connect as netConnect } from 'node:net';
 import { sshdSkipReason, startSshd, type SshdServer } from '../helpers/openssh.js';
 import { connect } from '../../src/actors/client.js';
 
@@ -208,6 +211,25 @@ describe('connect() with agent keys against OpenSSH sshd', { skip: agentSkip ?? 
     });
   }
 
+  test('agentForwarding: ssh-add -l on the sshd side lists our agent through the forwarded channel', async () => {
+    assert.equal((await sshAdd(agent, ['-D'])).code, 0);
+    assert.equal((await sshAdd(agent, [sshd.clientKeys.ecdsa.privatePath])).code, 0);
+    const conn = await connect('127.0.0.1', {
+      port: sshd.port, username: 'root', clientKeys: null, agentPath: agent.socket, agentForwarding: true, knownHosts: sshd.knownHostsFile, config: null,
+    });
+    try {
+      const r = await conn.run('ssh-add -l');
+      assert.equal(r.exitStatus, 0, String(r.stderr));
+      assert.match(String(r.stdout), /\(ECDSA\)/);
+      const without = await connect('127.0.0.1', { port: sshd.port, username: 'root', clientKeys: null, agentPath: agent.socket, knownHosts: sshd.knownHostsFile, config: null });
+      // No forwarding asked: no SSH_AUTH_SOCK on the remote side (ssh-add exits 2).
+      assert.equal((await without.run('ssh-add -l')).exitStatus, 2);
+      await without.close();
+    } finally {
+      await conn.close();
+    }
+  });
+
   test('without agent keys (agentPath null) the same login is refused', async () => {
     await assert.rejects(
       connect('127.0.0.1', { port: sshd.port, username: 'root', clientKeys: null, agentPath: null, knownHosts: sshd.knownHostsFile, config: null }),
@@ -228,5 +250,125 @@ describe('connect() with agent keys against OpenSSH sshd', { skip: agentSkip ?? 
       if (saved === undefined) delete process.env.SSH_AUTH_SOCK;
       else process.env.SSH_AUTH_SOCK = saved;
     }
+  });
+});
+
+describe('agent forwarding: fleetssh client and OpenSSH ssh -A through the fleetssh server', { skip: agentSkip }, () => {
+  let agent: RealAgent;
+  let server: SSHServer;
+  let plainServer: SSHServer;
+  let clientKey: KeyFiles;
+  const agentDirs: string[] = [];
+  const agentDirModes: number[] = [];
+
+  /** The session lists the forwarded agent with our agent client and with `ssh-add -l`. */
+  const factory = async (proc: SSHServerProcess): Promise<void> => {
+    if (proc.agentPath === null) {
+      proc.stdout.write('no agent\n');
+      return proc.exit(2);
+    }
+    agentDirs.push(dirname(proc.agentPath));
+    agentDirModes.push(statSync(dirname(proc.agentPath)).mode & 0o777);
+    if (proc.command === 'oversized') {
+      // A message over the 256 KiB cap ends that agent connection; the agent itself stays usable.
+      const sock = netConnect({ path: proc.agentPath });
+      await new Promise((r) => sock.once('connect', r));
+      const head = Buffer.alloc(5);
+      head.writeUInt32BE(300 * 1024, 0);
+      head[4] = 11;
+      sock.write(head);
+      await new Promise((r) => sock.once('close', r));
+      proc.stdout.write('closed\n');
+    }
+    const fwd = new SSHAgentClient(proc.agentPath);
+    const keys = await fwd.getKeys();
+    fwd.close();
+    proc.stdout.write(keys.map((k) => k.comment).sort().join(',') + '\n');
+    const r = await runProcess('ssh-add', ['-l'], { env: { ...process.env, SSH_AUTH_SOCK: proc.agentPath } });
+    proc.stdout.write(r.stdout);
+    proc.exit(r.code ?? 1);
+  };
+
+  before(async () => {
+    agent = await startAgent();
+    clientKey = await keygen('ed25519', undefined, { comment: 'forwarded-key' });
+    assert.equal((await sshAdd(agent, [clientKey.privatePath])).code, 0);
+    const common = {
+      serverHostKeys: [generatePrivateKey('ssh-ed25519')],
+      handler: { validatePublicKey: () => true },
+      processFactory: factory,
+    };
+    server = await listen({ ...common, agentForwarding: true });
+    plainServer = await listen(common);
+  });
+
+  after(async () => {
+    await server?.close();
+    await plainServer?.close();
+    await agent?.stop();
+  });
+
+  const connectVia = (s: SSHServer, agentForwarding: boolean) =>
+    connect('127.0.0.1', { port: s.port, username: 'u', clientKeys: null, agentPath: agent.socket, agentForwarding, knownHosts: null, config: null });
+
+  test('fleetssh client -> fleetssh server: the session reaches the forwarded agent (our client and ssh-add -l)', async () => {
+    const conn = await connectVia(server, true);
+    try {
+      const r = await conn.run('list');
+      assert.equal(r.exitStatus, 0, String(r.stdout));
+      const [comments, listing] = String(r.stdout).split('\n');
+      assert.equal(comments, 'forwarded-key');
+      assert.match(listing!, new RegExp(importPublicKey(clientKey.publicLine).fingerprintSHA256().replace(/[+/]/g, '.')));
+      // A second session on the same connection gets its own forwarded socket.
+      assert.equal((await conn.run('again')).exitStatus, 0);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  test('the forwarded socket dir is private (0700) while the session runs and removed after it', async () => {
+    const conn = await connectVia(server, true);
+    await conn.run('list');
+    await conn.close();
+    const dir = agentDirs.at(-1)!;
+    assert.equal(agentDirModes.at(-1), 0o700);
+    for (let i = 0; i < 100 && existsSync(dir); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(existsSync(dir), false, `${dir} removed`);
+  });
+
+  test('an oversized agent message closes that relay only', async () => {
+    const conn = await connectVia(server, true);
+    try {
+      const r = await conn.run('oversized');
+      assert.equal(r.exitStatus, 0);
+      assert.match(String(r.stdout), /^closed\nforwarded-key\n/);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  test('no forwarding unless both sides enable it', async () => {
+    for (const [s, fwd] of [[server, false], [plainServer, true]] as const) {
+      const conn = await connectVia(s, fwd);
+      try {
+        const r = await conn.run('list');
+        assert.equal(r.stdout, 'no agent\n');
+      } finally {
+        await conn.close();
+      }
+    }
+  });
+
+  test('OpenSSH ssh -A through the fleetssh server reaches the forwarded agent', async () => {
+    const r = await runProcess(
+      'ssh',
+      sshArgs({ port: server.port, user: 'u', identityFile: clientKey.privatePath, options: { ForwardAgent: 'yes', IdentityAgent: agent.socket } }).concat(['list']),
+      // (ssh 9.2 sends no auth-agent-req for ForwardAgent=<path> with IdentityAgent=none, so the agent is named both ways.)
+      { timeoutMs: 20_000, env: { ...process.env, SSH_AUTH_SOCK: agent.socket } },
+    );
+    assert.equal(r.code, 0, r.stderr + r.stdout.toString());
+    const [comments, listing] = r.stdout.toString().split('\n');
+    assert.equal(comments, 'forwarded-key');
+    assert.match(listing!, /forwarded-key \(ED25519\)/);
   });
 });
