@@ -130,6 +130,18 @@ export class ChannelIO {
     this.stderrSide = stderrSide;
   }
 
+  /**
+   * Sets the text encoding of the inbound streams once the use of the channel
+   * is known (a server session learns it from its exec/shell/subsystem
+   * request). Only for channels created with `encoding: null`.
+   */
+  applyEncoding(encoding: BufferEncoding | null): void {
+    if (encoding === null) return;
+    if (!Buffer.isEncoding(encoding)) throw new RangeError(`encoding: unknown encoding ${JSON.stringify(encoding)}`);
+    this.readable.setEncoding(encoding);
+    this.stderrIn.setEncoding(encoding);
+  }
+
   /** Both data directions as one Duplex (for piping, or SSH over a channel). */
   get stream(): Duplex {
     this.duplex ??= Duplex.from({ readable: this.readable, writable: this.writable });

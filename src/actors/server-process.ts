@@ -28,6 +28,8 @@ export interface ServerSessionConfig {
   /** Called for exec/shell/subsystem; absent = those requests are refused. */
   processFactory?: (process: SSHServerProcess) => unknown;
   encoding?: BufferEncoding | null;
+  /** Sessions that carry a binary protocol (sftp, scp): their streams stay Buffers whatever `encoding` says. */
+  binary?: (process: SSHServerProcess) => boolean;
   username: string;
   /** Reports a failure in the application's handler (the channel is closed). */
   onHandlerError?: (err: unknown) => void;
@@ -134,7 +136,8 @@ export class ServerSession implements ChannelSink {
         consume: (n) => actor.consume(id, n),
         socketWritable: () => actor.socketWritable(),
       },
-      { encoding: config.encoding },
+      // The encoding is applied when the process starts: binary protocols keep Buffers.
+      { encoding: null },
     );
     this.process = new SSHServerProcess(this, config.username);
   }
@@ -280,6 +283,8 @@ export class ServerSession implements ChannelSink {
       if (!this.process.exitStatusSent) this.process.exit(1);
     };
     try {
+      const binary = this.process.subsystem === 'sftp' || this.config.binary?.(this.process) === true;
+      this.io.applyEncoding(binary ? null : this.config.encoding === undefined ? 'utf8' : this.config.encoding);
       const r = this.config.processFactory!(this.process);
       if (r instanceof Promise) r.catch(fail);
     } catch (err) {

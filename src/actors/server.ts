@@ -13,6 +13,7 @@ import { createTransportCrypto } from '../crypto/transport-crypto.js';
 import { chooseGexGroup } from '../crypto/dh-groups.js';
 import type { SSHKey } from '../crypto/keys/ssh-key.js';
 import { ConnectionActor } from './connection-actor.js';
+import { withSftp, type SFTPFactory } from './sftp-connect.js';
 import { checkFunction, checkPositive, checkSignal, resolveAlgorithms, type AlgorithmOptions } from './client-options.js';
 import { loadAuthorizedKeys, loadPrivateKeys } from './key-files.js';
 import { acquireWorkRunner, releaseWorkRunner } from './work-runner.js';
@@ -41,6 +42,8 @@ export interface ListenOptions extends AlgorithmOptions, ServerForwardOptions {
   passwords?: Record<string, string>;
   handler?: ServerHandler;
   processFactory?: (process: SSHServerProcess) => unknown;
+  /** Serve the `sftp` subsystem: true (the local file system), SFTPServer options (e.g. `chroot`), or a per-session function. */
+  sftpFactory?: SFTPFactory;
   /** Accept agent forwarding requests: sessions get `proc.agentPath` (default false). */
   agentForwarding?: boolean;
   /** Milliseconds allowed from accept to successful authentication (default 120 000). */
@@ -177,6 +180,7 @@ export async function makeServerAcceptor(options: ListenOptions, owner: () => Ev
   const loginTimeout = options.loginTimeout ?? 120_000;
 
   const server = { emit: (...args: [string, ...unknown[]]) => owner()?.emit(...args) };
+  const processFactory = options.sftpFactory !== undefined ? withSftp(options.sftpFactory, options.processFactory) : options.processFactory;
   return (sock: Duplex, addr?: string, rport?: number): SSHServerConnection => {
     const core = new SSHCore({
       role: 'server',
@@ -211,7 +215,7 @@ export async function makeServerAcceptor(options: ListenOptions, owner: () => Ev
             actor.channelCall(() => {
               if (!ok) return actor.core.connection.rejectChannel(id, OpenFailure.ADMINISTRATIVELY_PROHIBITED, 'session refused');
               const session = new ServerSession(actor, id, {
-                processFactory: options.processFactory,
+                processFactory,
                 encoding: options.encoding,
                 username: actor.username ?? '',
                 keyEntry: authState.matched,
