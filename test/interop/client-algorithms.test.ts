@@ -17,6 +17,9 @@ import { sshdSkipReason, startSshd, type SshdServer } from '../helpers/openssh.j
 import { importPrivateKey, type SSHKey } from '../../src/crypto/keys/ssh-key.js';
 import type { ConnectOptions } from '../../src/actors/client-options.js';
 import { KeyExchangeFailed } from '../../src/protocol/errors.js';
+import { connect } from '../../src/actors/client.js';
+import { listen } from '../../src/actors/server.js';
+import { generatePrivateKey } from '../../src/crypto/keys/ssh-key.js';
 import {
   CIPHER_MAC_CASES,
   HOST_KEY_CASES,
@@ -177,3 +180,56 @@ describe('client -> sshd algorithm matrix', { skip, timeout: 120_000 }, () => {
     });
   });
 });
+
+describe('what OpenSSH 9.2 lacks: refused by sshd, covered against our own server instead', { skip, timeout: 60_000 }, () => {
+  let sshd: SshdServer;
+  before(async () => {
+    sshd = await startSshd({ config: SSHD_LEGACY_CONFIG });
+  });
+  after(async () => {
+    await sshd?.stop();
+  });
+
+  test('mlkem768x25519-sha256: sshd 9.2 has no such kex (KeyExchangeFailed); our client and server agree on it', async () => {
+    await assert.rejects(connectSshd(sshd, { kexAlgs: ['mlkem768x25519-sha256'] }), (err: unknown) => {
+      assert.ok(err instanceof KeyExchangeFailed, `got ${String(err)}`);
+      return true;
+    });
+    await usingOwnServer({ kexAlgs: ['mlkem768x25519-sha256'] }, (algs) => assert.equal(algs.kex, 'mlkem768x25519-sha256'));
+  });
+
+  test('zlib (non-delayed): refused by sshd 9.2 as above; our client and server agree on it', async () => {
+    await usingOwnServer({ compressionAlgs: ['zlib'] }, (algs) => {
+      assert.equal(algs.compressionCS, 'zlib');
+      assert.equal(algs.compressionSC, 'zlib');
+    });
+  });
+});
+
+/** Our client against our own server with `options` on both sides; runs a command and checks `algs`. */
+async function usingOwnServer(options: ConnectOptions, check: (algs: Record<string, string>) => void): Promise<void> {
+  const server = await listen({
+    host: '127.0.0.1',
+    port: 0,
+    serverHostKeys: [generatePrivateKey('ssh-ed25519')],
+    passwords: { u: 'pw' },
+    processFactory: (proc) => {
+      proc.stdout.write(`ran ${proc.command}`);
+      proc.exit(5);
+    },
+    ...options,
+  });
+  try {
+    const conn = await within(20_000, connect('127.0.0.1', { port: server.port, username: 'u', password: 'pw', knownHosts: null, clientKeys: null, ...options }), 'connect to our server');
+    try {
+      const r = await within(15_000, conn.run('x'), 'run');
+      assert.equal(r.stdout, 'ran x');
+      assert.equal(r.exitStatus, 5);
+      check(conn.algorithms ?? {});
+    } finally {
+      await within(10_000, conn.close(), 'close');
+    }
+  } finally {
+    await within(10_000, server.close(), 'server close');
+  }
+}
