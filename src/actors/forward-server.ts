@@ -14,6 +14,7 @@ import type { Socket } from 'node:net';
 import { OpenFailure } from '../protocol/messages.js';
 import { decodeTcpipForward, encodeForwardPort } from '../protocol/global-requests.js';
 import { decodeTcpipChannelData, encodeTcpipChannelData } from '../protocol/session-requests.js';
+import type { AuthorizedKeyEntry } from '../protocol/authorized-keys.js';
 import type { ConnectionActor, GlobalRequestAnswer } from './connection-actor.js';
 import { acceptForwardChannel, openForwardChannel, type ForwardChannelInfo } from './forward-channel.js';
 import { dialTcp, dialUnix, LocalListener, pipeForward } from './forward-pipe.js';
@@ -59,6 +60,36 @@ export function bindAddress(requested: string, gatewayPorts: boolean): string {
   return ANY_ADDRESS.has(requested) ? '' : requested;
 }
 
+/** "host:port" / "[v6]:port" from permitopen/permitlisten; port "*" is any. */
+function splitHostPort(spec: string): { host: string | null; port: string } {
+  const v6 = /^\[([^\]]*)\]:(.+)$/.exec(spec);
+  if (v6) return { host: v6[1]!, port: v6[2]! };
+  const i = spec.lastIndexOf(':');
+  return i < 0 ? { host: null, port: spec } : { host: spec.slice(0, i), port: spec.slice(i + 1) };
+}
+
+/**
+ * What the authorized_keys entry the client's key matched allows (sshd(8)):
+ * no-port-forwarding (or restrict) refuses all TCP and streamlocal forwarding,
+ * permitopen limits direct-tcpip destinations, permitlisten limits remote
+ * listeners ("[host:]port", "*" = any port). No entry = no restriction.
+ */
+export function keyAllows(entry: AuthorizedKeyEntry | null, what: { open: [string, number] } | { listen: [string, number] } | 'streamlocal'): boolean {
+  if (!entry) return true;
+  if (!entry.options.permissions['port-forwarding']) return false;
+  if (what === 'streamlocal') return true;
+  const [host, port] = 'open' in what ? what.open : what.listen;
+  const list = 'open' in what ? entry.options.permitOpen : entry.options.permitListen;
+  if (list.length === 0) return true;
+  return list.some((spec) => {
+    if (spec === 'none') return false;
+    const p = splitHostPort(spec);
+    const portOk = p.port === '*' || Number(p.port) === port;
+    const hostOk = p.host === null || p.host === '*' || p.host.toLowerCase() === host.toLowerCase();
+    return portOk && hostOk;
+  });
+}
+
 export class ServerForwarding<C> {
   private readonly tcpListeners = new Map<string, LocalListener>();
   private readonly unixListeners = new Map<string, LocalListener>();
@@ -70,6 +101,12 @@ export class ServerForwarding<C> {
     private readonly conn: () => C,
   ) {
     actor.once('close', () => this.closeAll());
+  }
+
+  /** The matched authorized_keys entry, when the server connection keeps one (server-auth.ts). */
+  private keyEntry(): AuthorizedKeyEntry | null {
+    const c = this.conn() as { authState?: { matched?: AuthorizedKeyEntry | null } | null };
+    return c?.authState?.matched ?? null;
   }
 
   /** Whether this class answers channel opens of `type`. */
@@ -87,12 +124,14 @@ export class ServerForwarding<C> {
       if (type === 'direct-tcpip') {
         if (this.options.allowTcpForwarding === false) return refuse(OpenFailure.ADMINISTRATIVELY_PROHIBITED, 'TCP forwarding disabled');
         const d = decodeTcpipChannelData(typeData, 'direct-tcpip');
+        if (!keyAllows(this.keyEntry(), { open: [d.host, d.port] })) return refuse(OpenFailure.ADMINISTRATIVELY_PROHIBITED, 'not permitted by the key\'s options');
         info = { channelType: type, destHost: d.host, destPort: d.port, origHost: d.originatorAddress, origPort: d.originatorPort };
         decide = () => this.handler.connectionRequested?.(d.host, d.port, d.originatorAddress, d.originatorPort, this.conn()) ?? true;
         dial = () => dialTcp(d.host, d.port);
       } else {
         if (this.options.allowStreamLocalForwarding === false) return refuse(OpenFailure.ADMINISTRATIVELY_PROHIBITED, 'streamlocal forwarding disabled');
         const path = decodeDirectStreamlocal(typeData);
+        if (!keyAllows(this.keyEntry(), 'streamlocal')) return refuse(OpenFailure.ADMINISTRATIVELY_PROHIBITED, 'not permitted by the key\'s options');
         info = { channelType: type, destHost: path, destPort: 0, origHost: '', origPort: 0 };
         decide = () => this.handler.unixConnectionRequested?.(path, this.conn()) ?? true;
         dial = () => dialUnix(path);
@@ -156,7 +195,7 @@ export class ServerForwarding<C> {
   private async listenTcp(data: Uint8Array): Promise<GlobalRequestAnswer> {
     if (this.options.allowTcpForwarding === false) return false;
     const { address, port } = decodeTcpipForward(data);
-    if (port > 65535) return false;
+    if (port > 65535 || !keyAllows(this.keyEntry(), { listen: [address, port] })) return false;
     const decision = (await this.handler.serverRequested?.(address, port, this.conn())) ?? true;
     if (decision === false) return false;
     const host = typeof decision === 'object' && decision !== null ? decision.listenHost : bindAddress(address, this.options.gatewayPorts === true);
@@ -181,6 +220,7 @@ export class ServerForwarding<C> {
   private async listenUnix(data: Uint8Array): Promise<GlobalRequestAnswer> {
     if (this.options.allowStreamLocalForwarding === false) return false;
     const path = decodeStreamlocalForward(data);
+    if (!keyAllows(this.keyEntry(), 'streamlocal')) return false;
     const ok = (await this.handler.unixServerRequested?.(path, this.conn())) ?? true;
     if (ok !== true || this.actor.closed || this.unixListeners.has(path)) return false;
     let listener: LocalListener;
