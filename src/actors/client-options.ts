@@ -233,6 +233,17 @@ function agentPathFromConfig(v: string): string | null | undefined {
   return v;
 }
 
+/** `[user@]host[:port]` (or ssh://, [v6]:port) with host, user and port filled in from the config, as `ssh -J` does. */
+function resolveJumpHop(config: SshConfig, spec: string, base: ReturnType<typeof localResolveOptions>): string {
+  const m = /^(?:ssh:\/\/)?(?:(.+)@)?(\[[^\]]+\]|[^:@]+)(?::(\d{1,5}))?$/.exec(spec);
+  if (!m) return spec;
+  const [, user, rawHost, port] = m;
+  const host = rawHost!.replace(/^\[|\]$/g, '');
+  const r = resolveSshConfig(config, host, { ...base, user, port: port === undefined ? undefined : Number(port) });
+  const h = r.hostName.includes(':') ? `[${r.hostName}]` : r.hostName;
+  return `${r.user}@${h}:${r.port}`;
+}
+
 /**
  * Applies ssh_config (option `config`) to the destination and options, as
  * ssh does for the same host; options the caller gave always win. Returns
@@ -295,9 +306,12 @@ export function applySshConfig(host: string, o: ConnectOptions): { host: string;
   if (out.agentForwarding === undefined && cfg.forwardAgent !== undefined && cfg.forwardAgent !== false) out.agentForwarding = true;
   if (out.sendEnv === undefined && cfg.sendEnv.length > 0) out.sendEnv = cfg.sendEnv;
   if (Object.keys(cfg.setEnv).length > 0) out.env = { ...cfg.setEnv, ...(o.env ?? {}) };
-  if (cfg.proxyJump !== undefined && !('tunnel' in o && (o as { tunnel?: unknown }).tunnel !== undefined)) {
-    // ProxyJump hops are connected through the `tunnel` option; the hops themselves do not re-apply this jump.
-    (out as { tunnel?: unknown }).tunnel = cfg.proxyJump;
+  if (cfg.proxyJump !== undefined && o.tunnel === undefined) {
+    // ProxyJump hops go to the `tunnel` option, each hop's alias resolved through the same config (HostName, Port, User).
+    out.tunnel = cfg.proxyJump
+      .split(',')
+      .map((hop) => resolveJumpHop(config, hop.trim(), resolveOpts))
+      .join(',');
   }
   return { host: cfg.hostName, options: out, configHost: host };
 }

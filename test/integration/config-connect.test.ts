@@ -178,6 +178,24 @@ describe('connect() with ssh_config', () => {
     assert.equal((await runVia('web', { config: writeConfig('config-kh6', tmpl(empty, 'yes')) })).out, 'cfguser\n');
   });
 
+  test('ProxyJump: the jump host alias is resolved through the same config and carries the connection', async () => {
+    const jumpUsers: string[] = [];
+    const jump = await listen({
+      serverHostKeys: [generatePrivateKey('ssh-ed25519')],
+      handler: { validatePublicKey: (u, k) => (jumpUsers.push(u), u === 'jumpuser' && Buffer.compare(k.publicBlob, userKey.publicBlob) === 0) },
+    });
+    try {
+      const cfg = writeConfig('config-jump', base + `  ProxyJump jumpy\nHost jumpy\n  HostName 127.0.0.1\n  Port ${jump.port}\n  User jumpuser\n`);
+      const before = seen.length;
+      const r = await runVia('web', { config: cfg });
+      assert.equal(r.out, 'cfguser\n');
+      assert.equal(seen.length, before + 1);
+      assert.ok(jumpUsers.includes('jumpuser'), `jump host saw ${jumpUsers.join(',')}`);
+    } finally {
+      await jump.close();
+    }
+  });
+
   test('the default is ~/.ssh/config; config: null ignores it; an unreadable named config is a TypeError', async () => {
     const home = makeTempDir('fleetssh-home-');
     mkdirSync(join(home, '.ssh'));
