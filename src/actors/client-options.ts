@@ -306,12 +306,8 @@ export function applySshConfig(host: string, o: ConnectOptions): { host: string;
   if (out.agentForwarding === undefined && cfg.forwardAgent !== undefined && cfg.forwardAgent !== false) out.agentForwarding = true;
   if (out.sendEnv === undefined && cfg.sendEnv.length > 0) out.sendEnv = cfg.sendEnv;
   if (Object.keys(cfg.setEnv).length > 0) out.env = { ...cfg.setEnv, ...(o.env ?? {}) };
-  if (cfg.proxyJump !== undefined && o.tunnel === undefined) {
-    // ProxyJump hops go to the `tunnel` option, each hop's alias resolved through the same config (HostName, Port, User).
-    out.tunnel = cfg.proxyJump
-      .split(',')
-      .map((hop) => resolveJumpHop(config, hop.trim(), resolveOpts))
-      .join(',');
-  }
+  // ProxyJump (or a `tunnel` string) goes to the `tunnel` option, each hop's alias resolved through the same config (HostName, Port, User).
+  const jumps = typeof o.tunnel === 'string' ? o.tunnel : o.tunnel === undefined ? cfg.proxyJump : undefined;
+  if (jumps !== undefined) out.tunnel = jumps.split(',').map((hop) => resolveJumpHop(config, hop.trim(), resolveOpts)).join(',');
   return { host: cfg.hostName, options: out, configHost: host };
 }

@@ -376,5 +376,6 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
 /** forwarding: one ProxyJump hop, with the caller's options but its own user and port. */
 function connectHop(hop: JumpHop, through: TunnelConnection | null, options: ConnectOptions): Promise<TunnelConnection> {
   const { tunnel: _t, sock: _s, signal: _sig, x11Forwarding: _x, ...rest } = options;
-  return connect(hop.host, { ...rest, port: hop.port, username: hop.username ?? options.username, ...(through ? { tunnel: through } : {}) });
+  // Hops were resolved through ssh_config with the target (applySshConfig); they do not apply it again (no ProxyJump loops).
+  return connect(hop.host, { ...rest, config: null, port: hop.port, username: hop.username ?? options.username, ...(through ? { tunnel: through } : {}) });
 }
