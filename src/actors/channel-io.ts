@@ -232,9 +232,9 @@ export class ChannelIO {
       cb();
       return;
     }
-    // Copy: the caller may reuse its buffer once the callback ran, and we
-    // hold slices of it until the window opens.
-    const bytes = data === null ? null : new Uint8Array(data);
+    // No copy: the write callback runs only once every byte was taken by the
+    // core, which copies it into a packet (or a kex-time queue) right then.
+    const bytes = data === null ? null : new Uint8Array(data.buffer, data.byteOffset, data.length);
     this.port.post(() => {
       if (this.closed || this.writeStopped) {
         cb();

@@ -15,7 +15,8 @@
  */
 import type { LayerContext } from './layer.js';
 import { DisconnectError, ProtocolError } from './errors.js';
-import { OpenFailure } from './messages.js';
+import { Msg, OpenFailure } from './messages.js';
+import { Writer } from './wire.js';
 import { Channel, MAX_WINDOW, type ChannelLimits } from './channel.js';
 import { ReplyQueue, type ReplyAnswer } from './connection-reply-queue.js';
 import { type ConnectionMessage, decodeConnectionMessage, encodeConnectionMessage } from './connection-messages.js';
@@ -119,11 +120,8 @@ export class ConnectionLayer {
     let sent = 0;
     for (const chunk of chunks) {
       sent += chunk.length;
-      this.send(
-        extended === undefined
-          ? { msg: 'channelData', recipient: ch.remoteId, data: chunk }
-          : { msg: 'channelExtendedData', recipient: ch.remoteId, dataType: extended, data: chunk },
-      );
+      // The bulk path: a small header and the caller's bytes, copied once into the packet.
+      if (!this.failed) this.ctx.sendParts([dataHeader(ch.remoteId, chunk.length, extended), chunk]);
     }
     return sent;
   }
@@ -368,4 +366,12 @@ function checkLimits(windowSize: number, maxPacketSize: number): ChannelLimits {
     throw new RangeError(`maxPacketSize must be an integer between 1 and ${MAX_WINDOW}`);
   }
   return { windowSize, maxPacketSize };
+}
+
+/** CHANNEL_DATA / CHANNEL_EXTENDED_DATA up to the data's own bytes (RFC 4254 §5.2). */
+function dataHeader(recipient: number, length: number, extended: number | undefined): Uint8Array {
+  const w = new Writer(16);
+  if (extended === undefined) w.byte(Msg.CHANNEL_DATA).uint32(recipient);
+  else w.byte(Msg.CHANNEL_EXTENDED_DATA).uint32(recipient).uint32(extended);
+  return w.uint32(length).toBytes();
 }

@@ -118,6 +118,7 @@ export class SSHCore {
     const core = this;
     const ctx: LayerContext = {
       send: (p) => this.transport.send(p),
+      sendParts: (parts) => this.transport.sendParts(parts),
       emit: (e) => this.onLayerEvent(e),
       work: (req, done) => this.requestWork(req, done),
       decide: (req, done) => this.requestDecision(req, done),

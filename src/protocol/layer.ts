@@ -16,6 +16,11 @@ export interface CoreEventBase {
 export interface LayerContext {
   /** Queue an outbound payload (first byte = message number). */
   send(payload: Uint8Array): void;
+  /**
+   * Queue an outbound payload given as pieces (their concatenation is the
+   * payload). The bulk data path: the pieces are copied once, into the packet.
+   */
+  sendParts(parts: readonly Uint8Array[]): void;
   /** Emit an event to the actor (delivered by core.takeEvents()). */
   emit(event: CoreEventBase): void;
   /**

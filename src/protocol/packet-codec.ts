@@ -6,6 +6,7 @@
 import type { Compressor, Decompressor, PacketOpener, PacketSealer, RandomSource } from './crypto-api.js';
 import { ProtocolError } from './errors.js';
 import { ByteQueue } from './byte-queue.js';
+import { concatBytes } from './wire.js';
 
 /** OpenSSH's PACKET_MAX_SIZE: the largest packet accepted from the peer. */
 export const MAX_PACKET_LENGTH = 256 * 1024;
@@ -40,22 +41,33 @@ export class PacketWriter {
   }
 
   /** Seals one payload into wire bytes. */
-  seal(payloadIn: Uint8Array): Uint8Array {
-    const payload = this.compressor ? this.compressor.compress(payloadIn) : payloadIn;
+  seal(payload: Uint8Array): Uint8Array {
+    return this.sealParts([payload]);
+  }
+
+  /** Seals a payload given as pieces: each piece is copied once, into the packet. */
+  sealParts(partsIn: readonly Uint8Array[]): Uint8Array {
+    const parts = this.compressor ? [this.compressor.compress(partsIn.length === 1 ? partsIn[0]! : concatBytes(...partsIn))] : partsIn;
+    let payloadLength = 0;
+    for (const p of parts) payloadLength += p.length;
     const s = this.sealer;
     const block = Math.max(8, s.blockSize);
-    const unpadded = 4 + 1 + payload.length - s.aadLength;
+    const unpadded = 4 + 1 + payloadLength - s.aadLength;
     let padLen = block - (unpadded % block);
     if (padLen < 4) padLen += block;
-    const packetLength = 1 + payload.length + padLen;
+    const packetLength = 1 + payloadLength + padLen;
     const packet = new Uint8Array(4 + packetLength);
     packet[0] = packetLength >>> 24;
     packet[1] = (packetLength >>> 16) & 0xff;
     packet[2] = (packetLength >>> 8) & 0xff;
     packet[3] = packetLength & 0xff;
     packet[4] = padLen;
-    packet.set(payload, 5);
-    this.padding.fill(packet.subarray(5 + payload.length));
+    let o = 5;
+    for (const p of parts) {
+      packet.set(p, o);
+      o += p.length;
+    }
+    this.padding.fill(packet.subarray(5 + payloadLength));
     const wire = s.seal(this.seq, packet);
     this.seq = (this.seq + 1) >>> 0;
     this.bytesSinceKex += wire.length;

@@ -17,7 +17,7 @@ import { KEX_MARKERS, decodeKexInit, encodeKexInit, guessIsRight, negotiate, typ
 import { Msg } from './messages.js';
 import { PacketReader, PacketWriter } from './packet-codec.js';
 import { VersionExchange } from './version-exchange.js';
-import { Reader, Writer, fromUtf8, utf8 } from './wire.js';
+import { Reader, Writer, concatBytes, fromUtf8, utf8 } from './wire.js';
 import { createNullSealerOpener } from './null-cipher.js';
 
 export interface TransportOptions {
@@ -461,12 +461,17 @@ export class Transport {
 
   /** Sends a service payload; held back while a key exchange is in progress. */
   send(payload: Uint8Array): void {
+    this.sendParts([payload]);
+  }
+
+  /** Sends a payload given as pieces, copied once into the packet. */
+  sendParts(parts: readonly Uint8Array[]): void {
     if (this.closed) return;
     if (this.round || !this.firstKexDone) {
-      this.queued.push(payload);
+      this.queued.push(parts.length === 1 ? parts[0]! : concatBytes(...parts));
       return;
     }
-    this.writeNow(payload);
+    this.host.output(this.writer.sealParts(parts));
     if (this.writer.bytesSinceKex >= this.o.rekeyBytes || this.reader.bytesSinceKex >= this.o.rekeyBytes) this.startKex();
   }
 

@@ -42,6 +42,11 @@ class Side implements LayerContext {
     const peer = this.peer;
     if (peer) this.queue.push(() => peer.handle(payload.slice()));
   }
+
+  sendParts(parts: readonly Uint8Array[]): void {
+    this.send(new Uint8Array(Buffer.concat(parts)));
+  }
+
   emit(event: CoreEventBase): void {
     this.events.push(event);
   }
@@ -431,6 +436,7 @@ test('server: a repeated SERVICE_REQUEST before success is accepted again, as ss
   const sent: Uint8Array[] = [];
   const ctx = {
     send: (p: Uint8Array) => sent.push(p),
+    sendParts: (parts: readonly Uint8Array[]) => sent.push(new Uint8Array(Buffer.concat(parts))),
     emit: () => undefined,
     work: () => undefined,
     decide: () => undefined,

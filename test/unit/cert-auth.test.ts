@@ -33,6 +33,11 @@ class Side implements LayerContext {
     const peer = this.peer;
     if (peer) this.queue.push(() => peer.handle(payload.slice()));
   }
+
+  sendParts(parts: readonly Uint8Array[]): void {
+    this.send(new Uint8Array(Buffer.concat(parts)));
+  }
+
   emit(event: CoreEventBase): void {
     this.events.push(event);
   }

@@ -27,6 +27,11 @@ class Side implements LayerContext {
     const peer = this.peer;
     if (peer) this.queue.push(() => peer.handle(payload));
   }
+
+  sendParts(parts: readonly Uint8Array[]): void {
+    this.send(new Uint8Array(Buffer.concat(parts)));
+  }
+
   emit(event: CoreEventBase): void {
     const e = event as ConnectionEvent;
     this.events.push(e);
