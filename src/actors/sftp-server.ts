@@ -39,7 +39,8 @@ const OPS: ReadonlyArray<keyof SFTPFileSystem> = [
   'remove', 'mkdir', 'rmdir', 'rename', 'posixRename', 'readlink', 'symlink', 'link', 'statvfs',
 ];
 
-function mergeFs(overrides: Partial<SFTPFileSystem> | undefined): SFTPFileSystem {
+/** The default file system with any operation replaced by `overrides` (shared with the SCP server). */
+export function mergeFs(overrides: Partial<SFTPFileSystem> | undefined): SFTPFileSystem {
   const base = new LocalFileSystem();
   if (!overrides) return base;
   const out = {} as Record<string, unknown>;
