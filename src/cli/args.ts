@@ -23,6 +23,8 @@ export interface RunArgs {
   progress: boolean | 'auto';
   insecure: boolean;
   keys: string[];
+  /** -J: ProxyJump for hosts that have none in the inventory. */
+  jump?: string;
   command: string;
 }
 
@@ -34,6 +36,7 @@ export interface ExecArgs {
   timeout: number;
   insecure: boolean;
   keys: string[];
+  jump?: string;
   command: string;
 }
 
@@ -94,6 +97,13 @@ function parse(argv: string[], specific: OptionSpec, leading = 0): { values: Val
   }
 }
 
+/** `-J [user@]host[:port][,...]` as ssh takes it. */
+function jumpArg(v: string): string {
+  const hops = v.split(',').map((h) => h.trim());
+  if (hops.some((h) => h === '' || /\s/.test(h))) throw new UsageError(`-J/--jump: expected "[user@]host[:port][,...]", got ${JSON.stringify(v)}`);
+  return hops.join(',');
+}
+
 function joinCommand(positionals: string[], what: string): string {
   if (positionals.length === 0) throw new UsageError(`missing ${what}`);
   return positionals.join(' ');
@@ -124,6 +134,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
         'no-progress': { type: 'boolean' },
         insecure: { type: 'boolean' },
         key: { type: 'string', short: 'k', multiple: true },
+        jump: { type: 'string', short: 'J' },
       });
       if (v.help) return { cmd: 'help', topic: sub };
       const inventories = (v.inventory as string[] | undefined) ?? [];
@@ -150,6 +161,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
       if (v.user !== undefined) out.user = v.user as string;
       if (v.port !== undefined) out.port = num('-P/--port', v.port as string, 22, { min: 1, max: 65535, integer: true });
       if (v.outdir !== undefined) out.outdir = v.outdir as string;
+      if (v.jump !== undefined) out.jump = jumpArg(v.jump as string);
       return out;
     }
     case 'exec': {
@@ -159,6 +171,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
         timeout: { type: 'string', short: 't' },
         insecure: { type: 'boolean' },
         key: { type: 'string', short: 'k', multiple: true },
+        jump: { type: 'string', short: 'J' },
       }, 1);
       if (v.help) return { cmd: 'help', topic: sub };
       const [target, ...cmd] = positionals;
@@ -173,6 +186,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
       };
       if (v.user !== undefined) out.user = v.user as string;
       if (v.port !== undefined) out.port = num('-P/--port', v.port as string, 22, { min: 1, max: 65535, integer: true });
+      if (v.jump !== undefined) out.jump = jumpArg(v.jump as string);
       return out;
     }
     case 'demo': {

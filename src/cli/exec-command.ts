@@ -27,6 +27,7 @@ export async function execCommand(
     const options: FleetConnectOptions = { ...connectOptionsFrom(args, io.env), signal: ac.signal };
     if (t.port !== undefined) options.port = t.port;
     if (t.username !== undefined) options.username = t.username;
+    if (args.jump !== undefined) options.tunnel = args.jump;
     conn = await (deps.connector ?? defaultConnector)(t.host, options);
     const proc = await conn.createProcess(args.command, { encoding: null, signal: ac.signal });
     proc.stdout.on('data', (c: Buffer) => io.rawStdout.write(c));

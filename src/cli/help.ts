@@ -14,6 +14,10 @@ run options:
   -g, --group GROUP      only hosts in this inventory group (repeatable)
   -l, --user USER        login name (inventory values win)
   -P, --port PORT        port (inventory values win)
+  -J, --jump [USER@]BASTION[:PORT][,...]
+                         reach hosts through this jump host (ProxyJump); hosts
+                         share one connection to it. Inventory values win;
+                         ssh_config ProxyJump applies to hosts with neither.
   -p, --parallel N       hosts in flight at once (default 32)
   -t, --timeout SECS     limit per host, retries included (default 0 = none)
       --connect-timeout SECS  limit on TCP + handshake + auth (default 10)
@@ -42,5 +46,6 @@ Exit status (run and demo):
   5   a remote command exited with a non-zero status
   130 interrupted
   When several apply, the first of 1, 130, 4, 3, 5 wins.
+exec takes -l, -P, -t, -k, -J, --insecure as run does.
 exec exits with the remote status, 128+N for signal N, 255 on connection errors.
 `;

@@ -62,6 +62,9 @@ export async function runCommand(args: RunArgs, io: CliIO, deps: RunDeps = {}): 
     io.stderr.write('fleetssh: the inventory has no hosts\n');
     return ExitCode.USAGE;
   }
+  // -J: the bastion of every host the inventory gives none.
+  const jump = args.jump;
+  if (jump !== undefined) hosts = hosts.map((h) => (h.jump === undefined ? { ...h, jump } : h));
   const options: FleetOptions = {
     concurrency: args.parallel,
     retries: args.retries,

@@ -1,10 +1,14 @@
 /**
  * ProxyJump for fleets: targets behind one bastion share one connection to
  * it. The bastion is opened once (concurrent callers wait on the same
- * connect), each target gets a direct-tcpip channel as its `sock`, and the
- * bastion is closed when no target has used it for `lingerMs`.
+ * connect) and lent to each target as its `tunnel` (the client opens a
+ * direct-tcpip channel through it); it is closed when no target has used it
+ * for `lingerMs`, and forgotten as soon as it closes, so the next target
+ * connects again. A failed connect is remembered for `failureHoldMs`: the
+ * hosts behind a dead bastion (and their retries within that time) share one
+ * failure instead of each dialling it again. A chain `a,b` is reached as `b` through `a` (the
+ * client's own tunnel option carries the earlier hops).
  */
-import type { Duplex } from 'node:stream';
 import type { Connector, FleetConnection, FleetConnectOptions } from './types.js';
 import { parseTarget } from './target.js';
 
@@ -15,24 +19,62 @@ export class ForwardingUnavailableError extends Error {
   }
 }
 
+/**
+ * The bastion itself could not be reached or logged into. Keeps the code of
+ * its cause (ECONNREFUSED, ERR_SSH_PERMISSION_DENIED, ...) so the fleet
+ * classifies it like a failure of the target, and names the bastion.
+ */
+export class BastionError extends Error {
+  readonly code: string;
+  constructor(readonly bastion: string, cause: unknown) {
+    const msg = cause instanceof Error ? cause.message || cause.name : String(cause);
+    super(`bastion ${bastion}: ${msg}`, { cause });
+    this.name = 'BastionError';
+    const c = typeof cause === 'object' && cause !== null && 'code' in cause ? (cause as { code: unknown }).code : undefined;
+    this.code = typeof c === 'string' ? c : 'ERR_FLEET_BASTION';
+  }
+}
+
 export interface BastionLease {
-  sock: Duplex;
+  /** The shared connection to the bastion; pass it as the target's `tunnel`. */
+  tunnel: FleetConnection;
   release(): void;
 }
 
 interface Entry {
   conn: Promise<FleetConnection>;
   refs: number;
+  /** Close-when-unused timer, or (after a failed connect) forget-the-failure timer. */
   linger: ReturnType<typeof setTimeout> | null;
+  failed: boolean;
+}
+
+/** Options of the connect to the last hop of `jump` (`[user@]host[:port]`, or a chain `hop1,hop2`). */
+export function bastionConnectArgs(jump: string, base: Partial<FleetConnectOptions>): { host: string; options: FleetConnectOptions } {
+  const hops = jump.split(',').map((h) => h.trim());
+  if (hops.some((h) => h === '')) throw new RangeError(`bad jump host list ${JSON.stringify(jump)}`);
+  const last = parseTarget(hops[hops.length - 1]!);
+  const options: FleetConnectOptions = { ...base };
+  delete options.sock;
+  delete options.signal;
+  delete options.tunnel;
+  delete options.port;
+  if (last.port !== undefined) options.port = last.port;
+  if (last.username !== undefined) options.username = last.username;
+  if (hops.length > 1) options.tunnel = hops.slice(0, -1).join(',');
+  return { host: last.host, options };
 }
 
 export class BastionPool {
   private readonly entries = new Map<string, Entry>();
+  /** Bastion connects made so far (for tests and diagnostics). */
+  connects = 0;
 
   constructor(
     private readonly connector: Connector,
     private readonly baseOptions: Partial<FleetConnectOptions> = {},
     private readonly lingerMs = 1000,
+    private readonly failureHoldMs = 1000,
   ) {}
 
   /** Number of open (or opening) bastion connections. */
@@ -40,11 +82,14 @@ export class BastionPool {
     return this.entries.size;
   }
 
-  /** A channel to `host:port` through bastion `jump` (`[user@]host[:port]`). */
-  async open(jump: string, host: string, port: number, signal?: AbortSignal): Promise<BastionLease> {
-    const entry = this.entryFor(jump);
+  /**
+   * The connection to bastion `jump`, opened on first use. `options`, if
+   * given, replace the pool's base options for a bastion not yet open.
+   */
+  async lease(jump: string, signal?: AbortSignal, options?: Partial<FleetConnectOptions>): Promise<BastionLease> {
+    const entry = this.entryFor(jump, options ?? this.baseOptions);
     entry.refs += 1;
-    if (entry.linger) {
+    if (entry.linger && !entry.failed) {
       clearTimeout(entry.linger);
       entry.linger = null;
     }
@@ -53,17 +98,21 @@ export class BastionPool {
       if (released) return;
       released = true;
       entry.refs -= 1;
-      if (entry.refs === 0 && this.entries.get(jump) === entry) {
+      if (entry.refs === 0 && !entry.failed && this.entries.get(jump) === entry) {
         entry.linger = setTimeout(() => this.drop(jump, entry), this.lingerMs);
         entry.linger.unref?.();
       }
     };
     try {
-      const conn = await entry.conn;
+      let conn: FleetConnection;
+      try {
+        conn = await entry.conn;
+      } catch (err) {
+        throw new BastionError(jump, err);
+      }
       signal?.throwIfAborted();
       if (!conn.openConnection) throw new ForwardingUnavailableError(jump);
-      const sock = await conn.openConnection(host, port);
-      return { sock, release };
+      return { tunnel: conn, release };
     } catch (err) {
       release();
       throw err;
@@ -75,20 +124,34 @@ export class BastionPool {
     for (const [jump, entry] of [...this.entries]) this.drop(jump, entry);
   }
 
-  private entryFor(jump: string): Entry {
+  private entryFor(jump: string, base: Partial<FleetConnectOptions>): Entry {
     const existing = this.entries.get(jump);
     if (existing) return existing;
-    const t = parseTarget(jump);
-    const options: FleetConnectOptions = { ...this.baseOptions };
-    if (t.port !== undefined) options.port = t.port;
-    if (t.username !== undefined) options.username = t.username;
-    delete options.sock;
-    delete options.signal;
-    const entry: Entry = { conn: this.connector(t.host, options), refs: 0, linger: null };
-    // A failed bastion connect is forgotten so the next attempt tries again.
-    entry.conn.catch(() => {
-      if (this.entries.get(jump) === entry) this.entries.delete(jump);
-    });
+    let conn: Promise<FleetConnection>;
+    try {
+      const { host, options } = bastionConnectArgs(jump, base);
+      this.connects += 1;
+      conn = this.connector(host, options);
+    } catch (err) {
+      conn = Promise.reject(err);
+    }
+    const entry: Entry = { conn, refs: 0, linger: null, failed: false };
+    const forget = (): void => {
+      if (this.entries.get(jump) !== entry) return;
+      this.entries.delete(jump);
+      if (entry.linger) clearTimeout(entry.linger);
+      entry.linger = null;
+    };
+    // A closed bastion is forgotten at once; a failed connect after failureHoldMs, so a later attempt dials again.
+    conn.then(
+      (c) => void c.waitClosed?.().then(forget, forget),
+      () => {
+        entry.failed = true;
+        if (this.failureHoldMs <= 0) return forget();
+        entry.linger = setTimeout(forget, this.failureHoldMs);
+        entry.linger.unref?.();
+      },
+    );
     this.entries.set(jump, entry);
     return entry;
   }
@@ -98,7 +161,14 @@ export class BastionPool {
     entry.linger = null;
     if (this.entries.get(jump) === entry) this.entries.delete(jump);
     entry.conn.then(
-      (c) => c.close(),
+      (c) => {
+        try {
+          const r = c.close();
+          if (r instanceof Promise) r.catch(() => undefined);
+        } catch {
+          /* already closed */
+        }
+      },
       () => undefined,
     );
   }

@@ -72,6 +72,8 @@ export function classifyError(err: unknown): ClassifiedError {
       return { kind: 'aborted', ...base };
   }
   if (code !== undefined && unreachableCodes.has(code)) return { kind: 'unreachable', ...base };
+  // A bastion refused or failed the direct-tcpip channel to the target, or could not itself be reached.
+  if (code !== undefined && (code.startsWith('ERR_SSH_CHANNEL_OPEN_') || code === 'ERR_FLEET_BASTION')) return { kind: 'unreachable', ...base };
   if (code !== undefined && (lostCodes.has(code) || code.startsWith('ERR_SSH_DISCONNECT_') || code === 'ERR_SSH_CONNECTION_LOST'))
     return { kind: 'connection-lost', ...base };
   if (code === 'ERR_SSH_PROTOCOL' || code === 'ERR_SSH_VERSION' || code === 'ERR_SSH_KEX_FAILED' || code === 'ERR_SSH_MAC')

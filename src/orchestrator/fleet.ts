@@ -9,6 +9,7 @@ import { runHost, type HostRunContext } from './host-run.js';
 import { ConnectRateLimiter, type RateSpec } from './operators/rate-limit.js';
 import { hostsFromStrings } from './inventory/hosts-file.js';
 import { defaultConnector } from './default-connector.js';
+import { jumpFromSshConfig, type JumpResolver } from './ssh-config-jump.js';
 import type { Connector, FleetConnectOptions, HostEvent, HostResult, HostSpec, PhaseTimeouts } from './types.js';
 
 export interface FleetOptions {
@@ -29,6 +30,14 @@ export interface FleetOptions {
   scheduler?: SchedulerLike;
   /** How long an unused bastion connection stays open (ms, default 1000). */
   bastionLingerMs?: number;
+  /** How long a failed bastion connect is reused as the answer for its hosts (ms, default 1000). */
+  bastionFailureHoldMs?: number;
+  /**
+   * Where hosts without a `jump` find their ProxyJump. Default: the user's
+   * ssh_config (as `connect()` reads it) when the connector is the default
+   * one, nothing with a custom connector; `null` = never.
+   */
+  jumpResolver?: JumpResolver | null;
 }
 
 export interface RunOptions {
@@ -97,8 +106,9 @@ export class Fleet {
       const scheduler = o.scheduler ?? asyncScheduler;
       const connector = o.connector ?? defaultConnector;
       const random = o.backoff?.random ?? seededRandom(o.seed ?? 0x5eed);
-      const bastions = this.hosts.some((h) => h.jump !== undefined)
-        ? new BastionPool(connector, o.connect ?? {}, o.bastionLingerMs ?? 1000)
+      const resolveJump = o.jumpResolver === undefined ? (o.connector ? undefined : jumpFromSshConfig) : (o.jumpResolver ?? undefined);
+      const bastions = resolveJump !== undefined || this.hosts.some((h) => h.jump !== undefined)
+        ? new BastionPool(connector, o.connect ?? {}, o.bastionLingerMs ?? 1000, o.bastionFailureHoldMs ?? 1000)
         : null;
       const rate = o.connectRate;
       const limiter =
@@ -118,6 +128,7 @@ export class Fleet {
         connectOptions: o.connect ?? {},
         limiter,
         bastions,
+        ...(resolveJump ? { resolveJump } : {}),
         timeouts: { ...o.timeouts, ...runOptions.timeouts },
         retries: runOptions.retries ?? o.retries ?? 2,
         delay: exponentialBackoff({ ...o.backoff, random }),

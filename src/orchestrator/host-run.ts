@@ -13,6 +13,7 @@ import { retryBeforeStart } from './operators/retry-before-start.js';
 import { deadline, phaseTimeouts } from './operators/phase-timeouts.js';
 import type { ConnectRateLimiter } from './operators/rate-limit.js';
 import type { BastionPool } from './bastion-pool.js';
+import type { ConfigJump, JumpResolver } from './ssh-config-jump.js';
 import type {
   Connector,
   FleetConnection,
@@ -31,6 +32,8 @@ export interface HostRunContext {
   connectOptions: Partial<FleetConnectOptions>;
   limiter: ConnectRateLimiter | null;
   bastions: BastionPool | null;
+  /** Finds a ProxyJump for hosts without `jump` (the user's ssh_config); none = don't look. */
+  resolveJump?: JumpResolver;
   timeouts: PhaseTimeouts;
   retries: number;
   delay: (next: number) => number;
@@ -105,7 +108,17 @@ function signalName(s: FleetProcessExit['exitSignal']): string | null {
   return s === null ? null : typeof s === 'string' ? s : s.signal;
 }
 
-function attemptOnce(spec: HostSpec, command: string, ctx: HostRunContext, attempt: number): Observable<HostEvent> {
+/** The host's bastion: its own `jump`, or a ProxyJump the resolver finds for it. */
+function jumpOf(spec: HostSpec, ctx: HostRunContext): ConfigJump | { jump: string; options?: undefined } | undefined {
+  if (spec.jump !== undefined) return { jump: spec.jump };
+  if (!ctx.resolveJump || !ctx.bastions) return undefined;
+  const options: Partial<FleetConnectOptions> = { ...ctx.connectOptions, ...spec.options };
+  if (spec.port !== undefined) options.port = spec.port;
+  if (spec.username !== undefined) options.username = spec.username;
+  return ctx.resolveJump(spec.host, options);
+}
+
+function attemptOnce(spec: HostSpec, command: string, ctx: HostRunContext, attempt: number, via: ReturnType<typeof jumpOf>): Observable<HostEvent> {
   return new Observable<HostEvent>((subscriber) => {
     const ac = new AbortController();
     let conn: FleetConnection | null = null;
@@ -130,14 +143,12 @@ function attemptOnce(spec: HostSpec, command: string, ctx: HostRunContext, attem
       if (spec.port !== undefined) options.port = spec.port;
       if (spec.username !== undefined) options.username = spec.username;
       if (ctx.timeouts.connect && options.connectTimeout === undefined) options.connectTimeout = ctx.timeouts.connect;
-      if (spec.jump !== undefined && ctx.bastions) {
-        const lease = await ctx.bastions.open(spec.jump, spec.host, options.port ?? 22, ac.signal);
-        if (finished) {
-          lease.sock.destroy();
-          return lease.release();
-        }
+      if (via !== undefined && ctx.bastions) {
+        const lease = await ctx.bastions.lease(via.jump, ac.signal, via.options);
+        if (finished) return lease.release();
         release = lease.release;
-        options.sock = lease.sock;
+        // The client opens its direct-tcpip channel through the shared bastion (and still applies ssh_config to the target).
+        options.tunnel = lease.tunnel;
       }
       const c = await ctx.connector(spec.host, options);
       if (finished) return quietly(() => c.close());
@@ -168,7 +179,6 @@ function attemptOnce(spec: HostSpec, command: string, ctx: HostRunContext, attem
 /** The full per-host stream: `connecting` ... `exit` | `error`, then `done`. */
 export function runHost(spec: HostSpec, command: string, ctx: HostRunContext): Observable<HostEvent> {
   const host = spec.name;
-  const rateKey = spec.jump !== undefined ? `via:${spec.jump}` : `addr:${spec.host}`;
   return new Observable<HostEvent>((subscriber) => {
     const started = ctx.scheduler.now();
     let attempts = 0;
@@ -226,6 +236,15 @@ export function runHost(spec: HostSpec, command: string, ctx: HostRunContext): O
       fail(abortError());
       return;
     }
+    let via: ReturnType<typeof jumpOf>;
+    try {
+      via = jumpOf(spec, ctx);
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    // Hosts behind a bastion share its rate bucket: their connects all start there.
+    const rateKey = via !== undefined ? `via:${via.jump}` : `addr:${spec.host}`;
     abortSub = ctx.abort$?.subscribe(onAbort) ?? null;
 
     const attempt$ = defer(() => {
@@ -235,7 +254,7 @@ export function runHost(spec: HostSpec, command: string, ctx: HostRunContext): O
         switchMap(() => {
           attempts = n;
           commandStarted = false;
-          return attemptOnce(spec, command, ctx, n).pipe(
+          return attemptOnce(spec, command, ctx, n, via).pipe(
             phaseTimeouts(
               { connect: ctx.timeouts.connect, command: ctx.timeouts.command, idle: ctx.timeouts.idle },
               {

@@ -244,9 +244,11 @@ test('bastion: targets behind one jump host share one bastion connection', async
   let bastionConnects = 0;
   const opened: string[] = [];
   const targets = new FakeClient({});
+  const bastionOptions: FleetConnectOptions[] = [];
   const connector: Connector = async (host, options) => {
     if (host === 'bastion') {
       bastionConnects += 1;
+      bastionOptions.push(options);
       return {
         createProcess: () => {
           throw new Error('not used');
@@ -258,17 +260,75 @@ test('bastion: targets behind one jump host share one bastion connection', async
         close: () => undefined,
       };
     }
-    assert.ok(options.sock, 'target connects over the bastion channel');
+    const tunnel = options.tunnel as FleetConnection | undefined;
+    assert.ok(tunnel?.openConnection, 'target connects through the bastion connection');
+    assert.equal(options.sock, undefined);
+    await tunnel.openConnection(host, (options.port as number | undefined) ?? 22);
     return targets.connector(host, options);
   };
-  const hosts = Array.from({ length: 5 }, (_, i) => ({ name: `t${i}`, host: `10.0.0.${i}`, jump: 'ops@bastion:22' }));
-  const r = await new Fleet(hosts, { connector, concurrency: 5 }).runAll('x');
+  const hosts = Array.from({ length: 5 }, (_, i) => ({ name: `t${i}`, host: `10.0.0.${i}`, jump: 'ops@bastion:2200' }));
+  const r = await new Fleet(hosts, { connector, concurrency: 5, connect: { port: 22, username: 'fleet' } }).runAll('x');
   assert.equal(r.summary.succeeded, 5);
   assert.equal(bastionConnects, 1);
+  assert.deepEqual([bastionOptions[0]!.port, bastionOptions[0]!.username, bastionOptions[0]!.tunnel], [2200, 'ops', undefined]);
   assert.deepEqual(opened.sort(), ['10.0.0.0:22', '10.0.0.1:22', '10.0.0.2:22', '10.0.0.3:22', '10.0.0.4:22']);
   const noFwd: Connector = async () => ({ createProcess: () => Promise.reject(new Error('x')), close: () => undefined });
   const r2 = await new Fleet([{ name: 't', host: 't', jump: 'b' }], { connector: noFwd, retries: 0 }).runAll('x');
   assert.deepEqual([r2.results[0]!.error?.kind, r2.results[0]!.error?.code], ['internal', 'ERR_FLEET_NO_FORWARDING']);
+});
+
+test('bastion: a chain a,b dials b through a; a bastion that is down makes its hosts unreachable, others unaffected', async () => {
+  const seen: [string, unknown][] = [];
+  const targets = new FakeClient({});
+  const connector: Connector = async (host, options) => {
+    if (host === 'down') {
+      seen.push([host, options.tunnel]);
+      throw Object.assign(new Error('connect ECONNREFUSED 10.9.9.9:22'), { code: 'ECONNREFUSED' });
+    }
+    if (host === 'b') {
+      seen.push([host, options.tunnel]);
+      return { createProcess: () => Promise.reject(new Error('x')), openConnection: () => new PassThrough(), close: () => undefined };
+    }
+    return targets.connector(host, options);
+  };
+  const hosts = [
+    ...Array.from({ length: 4 }, (_, i) => ({ name: `behind${i}`, host: `10.1.0.${i}`, jump: 'down' })),
+    ...Array.from({ length: 3 }, (_, i) => ({ name: `chain${i}`, host: `10.2.0.${i}`, jump: 'u@a:2201,b' })),
+    { name: 'direct', host: '10.3.0.1' },
+  ];
+  const r = await new Fleet(hosts, { connector, retries: 1, backoff: { baseMs: 1, maxMs: 2 } }).runAll('x');
+  assert.equal(r.summary.succeeded, 4);
+  assert.deepEqual(r.unreachable.map((x) => x.host).sort(), ['behind0', 'behind1', 'behind2', 'behind3']);
+  for (const u of r.unreachable) {
+    assert.equal(u.error?.kind, 'unreachable');
+    assert.equal(u.error?.code, 'ECONNREFUSED');
+    assert.match(u.error!.message, /^bastion down: /);
+  }
+  // One connect to the chain's last hop (with the earlier hops as its tunnel); the dead bastion is dialled once: its hosts and their retries within bastionFailureHoldMs share the failure.
+  assert.deepEqual(seen.filter(([h]) => h === 'b'), [['b', 'u@a:2201']]);
+  assert.equal(seen.filter(([h]) => h === 'down').length, 1);
+});
+
+test('bastion: a jump resolver (the ssh_config hook) routes hosts without `jump` through the shared pool', async () => {
+  let bastionConnects = 0;
+  const targets = new FakeClient({});
+  const connector: Connector = async (host, options) => {
+    if (host === 'jumpbox') {
+      bastionConnects += 1;
+      assert.equal(options.config, null);
+      return { createProcess: () => Promise.reject(new Error('x')), openConnection: () => new PassThrough(), close: () => undefined };
+    }
+    if (host.startsWith('10.5.')) assert.ok(options.tunnel, `${host} goes through the bastion`);
+    else assert.equal(options.tunnel, undefined);
+    return targets.connector(host, options);
+  };
+  const hosts = ['10.5.0.1', '10.5.0.2', '10.5.0.3', '10.6.0.1'];
+  const r = await new Fleet(hosts, {
+    connector,
+    jumpResolver: (h) => (h.startsWith('10.5.') ? { jump: 'ops@jumpbox:22', options: { config: null } } : undefined),
+  }).runAll('x');
+  assert.equal(r.summary.succeeded, 4);
+  assert.equal(bastionConnects, 1);
 });
 
 test('Fleet: bad arguments throw naming the argument', () => {

@@ -246,7 +246,7 @@ Host *
   assert.deepEqual(parseSshConfigHosts(text, 'config'), [
     { name: 'web1', host: 'web1.example.com', port: 2222, username: 'deploy' },
     { name: 'web2', host: 'web2.example.com', port: 2222, username: 'deploy' },
-    { name: 'db1', host: 'db1', port: 2200, username: 'everyone', jump: 'ops@bastion:22' },
+    { name: 'db1', host: 'db1', port: 2200, username: 'everyone', jump: 'ops@bastion:22,other' },
   ]);
   assertInventoryError(() => parseSshConfigHosts('Host a\n  Port x\n', 'config'), 'config', 2, /port/i);
 });
@@ -266,4 +266,44 @@ test('format detection by name and content', () => {
   ];
   for (const [file, text, want] of table) assert.equal(detectFormat(file, text), want, `${file} ${JSON.stringify(text)}`);
   assert.deepEqual(parseInventory('web[01-02]\n', 'inv').map((h) => h.name), ['web01', 'web02']);
+});
+
+test('jump hosts: hosts-file jump= column, JSON jump/proxyJump/bastion, Ansible fleetssh_jump and ssh args', async () => {
+  const { jumpFromSshArgs } = await import('../../src/orchestrator/inventory/ansible-model.js');
+  assert.deepEqual(parseHostsFile('web[1-2] ops jump=jb@bastion:2200\ndb1 proxyjump=a,b\nplain\nx jump=none\n', 'h.txt'), [
+    { name: 'web1', host: 'web1', username: 'ops', jump: 'jb@bastion:2200' },
+    { name: 'web2', host: 'web2', username: 'ops', jump: 'jb@bastion:2200' },
+    { name: 'db1', host: 'db1', jump: 'a,b' },
+    { name: 'plain', host: 'plain' },
+    { name: 'x', host: 'x' },
+  ]);
+  assertInventoryError(() => parseHostsFile('ok\nh jump=a jump=b\n', 'h.txt'), 'h.txt', 2, /expected/);
+  assertInventoryError(() => parseHostsFile('jump=a\n', 'h.txt'), 'h.txt', 1, /expected/);
+  assertInventoryError(() => parseHostsFile('h jump=\n', 'h.txt'), 'h.txt', 1, /empty jump/);
+  const json = parseJsonInventory('[{"host":"a","jump":"b1"},{"host":"c","proxyJump":"u@b2:22"},{"host":"d","bastion":"b3"}]', 'i.json');
+  assert.deepEqual(json.map((h) => h.jump), ['b1', 'u@b2:22', 'b3']);
+  assertInventoryError(() => parseJsonInventory('[{"host":"a","jump":"b","bastion":"c"}]', 'i.json'), 'i.json', 0, /only one/);
+  assertInventoryError(() => parseJsonInventory('[{"host":"a","bastion":7}]', 'i.json'), 'i.json', 0, /bastion/);
+  const args: [string, string | undefined][] = [
+    ['-o ProxyJump=jump@bastion:2200', 'jump@bastion:2200'],
+    ["-o 'ProxyJump=b1'", 'b1'],
+    ['-oProxyJump b2 -o StrictHostKeyChecking=no', 'b2'],
+    ['-J u@b3:2222', 'u@b3:2222'],
+    ['-J b4,b5', 'b4,b5'],
+    ['-o ProxyCommand="ssh -W %h:%p -q ops@gw"', 'ops@gw'],
+    ["-o ProxyCommand='ssh -p 2200 -l ops -W %h:%p gw.example'", 'ops@gw.example:2200'],
+    ['-o ProxyCommand="nc -x proxy:1080 %h %p"', undefined],
+    ['-o StrictHostKeyChecking=no', undefined],
+  ];
+  for (const [a, want] of args) assert.equal(jumpFromSshArgs(a), want, a);
+  const ini = `[web]
+w1
+w2 fleetssh_jump=own@jb
+w3 ansible_ssh_extra_args='-J extra@jb2'
+[web:vars]
+ansible_ssh_common_args='-o ProxyCommand="ssh -W %h:%p -q common@jb3"'
+`;
+  const by = Object.fromEntries(parseAnsibleIni(ini, 'inv.ini').map((h) => [h.name, h]));
+  assert.deepEqual([by['w1']!.jump, by['w2']!.jump, by['w3']!.jump], ['common@jb3', 'own@jb', 'extra@jb2']);
+  assert.equal(by['w2']!.vars?.['fleetssh_jump'], undefined);
 });

@@ -136,10 +136,35 @@ export class AnsibleInventory {
     }
     const user = take('ansible_user');
     if (user !== undefined) spec.username = user;
-    const args = `${vars['ansible_ssh_common_args'] ?? ''} ${vars['ansible_ssh_extra_args'] ?? ''}`;
-    const jump = /(?:-J\s*|ProxyJump[= ])['"]?([^\s'"]+)/.exec(args);
-    if (jump) spec.jump = jump[1]!;
+    const own = take('fleetssh_jump');
+    const jump = own ?? jumpFromSshArgs(`${vars['ansible_ssh_common_args'] ?? ''} ${vars['ansible_ssh_extra_args'] ?? ''}`);
+    if (jump !== undefined && jump.toLowerCase() !== 'none') spec.jump = jump;
     if (Object.keys(vars).length > 0) spec.vars = vars;
     return spec;
   }
+}
+
+/**
+ * The jump host in ssh arguments as Ansible users write them:
+ * `-J bastion`, `-o ProxyJump=bastion`, `-oProxyJump bastion`, or the older
+ * `-o ProxyCommand="ssh -W %h:%p [-q] [-p PORT] [user@]bastion"`.
+ */
+export function jumpFromSshArgs(args: string): string | undefined {
+  const direct = /(?:^|\s)(?:-J\s*|-o\s*['"]?ProxyJump(?:\s*=\s*|\s+))['"]?([^\s'"]+)/i.exec(args);
+  if (direct) return direct[1]!;
+  const cmd = /ProxyCommand\s*=?\s*['"]?ssh\s+([^'"]*)/i.exec(args);
+  if (!cmd || !/-W\s*\S+/.test(cmd[1]!)) return undefined;
+  const words = cmd[1]!.trim().split(/\s+/);
+  let port: string | undefined;
+  let user: string | undefined;
+  let host: string | undefined;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === '-W' || w === '-o' || w === '-i' || w === '-F') i += 1;
+    else if (w === '-p') port = words[++i];
+    else if (w === '-l') user = words[++i];
+    else if (!w.startsWith('-')) host ??= w;
+  }
+  if (host === undefined) return undefined;
+  return `${user !== undefined && !host.includes('@') ? `${user}@` : ''}${host}${port !== undefined ? `:${port}` : ''}`;
 }

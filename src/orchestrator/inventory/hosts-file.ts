@@ -1,6 +1,7 @@
 /**
- * Hosts files: one `[user@]host[:port] [user]` a line, `#` comments, pdsh or
- * Ansible ranges in names. Also the same syntax for `-H` arguments.
+ * Hosts files: one `[user@]host[:port] [user] [jump=[user@]bastion[:port]]`
+ * a line, `#` comments, pdsh or Ansible ranges in names. Also the same
+ * syntax (without the extra columns) for `-H` arguments.
  */
 import { parseTarget } from '../target.js';
 import type { HostSpec } from '../types.js';
@@ -66,10 +67,17 @@ export function parseHostsFile(text: string, file: string): HostSpec[] {
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = stripComment(raw);
     if (line === '') return;
-    const fields = line.split(/\s+/);
-    if (fields.length > 2) throw new InventoryError(file, i + 1, `expected "[user@]host[:port] [user]", got ${JSON.stringify(line)}`);
+    const all = line.split(/\s+/);
+    const jumps = all.filter((f) => /^(?:jump|proxyjump)=/i.test(f));
+    const fields = all.filter((f) => !jumps.includes(f));
+    if (fields.length === 0 || fields.length > 2 || jumps.length > 1)
+      throw new InventoryError(file, i + 1, `expected "[user@]host[:port] [user] [jump=BASTION]", got ${JSON.stringify(line)}`);
+    const jump = jumps[0]?.slice(jumps[0].indexOf('=') + 1);
+    if (jump === '') throw new InventoryError(file, i + 1, 'empty jump= value');
     try {
-      addUnique(out, seen, specsFromEntry(fields[0]!, fields[1]));
+      const specs = specsFromEntry(fields[0]!, fields[1]);
+      if (jump !== undefined && jump.toLowerCase() !== 'none') for (const s of specs) s.jump = jump;
+      addUnique(out, seen, specs);
     } catch (err) {
       throw new InventoryError(file, i + 1, (err as Error).message);
     }

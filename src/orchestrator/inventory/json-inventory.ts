@@ -73,7 +73,7 @@ function lineAt(text: string, message: string): number {
 
 /** Line of the n-th top-level entry is not tracked by JSON.parse: report the entry instead. */
 function fromObject(name: string | undefined, o: Obj, file: string, where: string): HostSpec[] {
-  const known = new Set(['name', 'host', 'hostname', 'port', 'user', 'username', 'jump', 'groups', 'vars']);
+  const known = new Set(['name', 'host', 'hostname', 'port', 'user', 'username', 'jump', 'proxyJump', 'bastion', 'groups', 'vars']);
   for (const k of Object.keys(o)) if (!known.has(k)) throw new InventoryError(file, 0, `${where}: unknown field ${JSON.stringify(k)}`);
   const host = o['host'] ?? o['hostname'] ?? name;
   if (typeof host !== 'string' || host === '') throw new InventoryError(file, 0, `${where}: "host" must be a non-empty string`);
@@ -92,9 +92,12 @@ function fromObject(name: string | undefined, o: Obj, file: string, where: strin
     if (typeof user !== 'string') throw new InventoryError(file, 0, `${where}: "user" must be a string`);
     spec.username = user;
   }
-  if (o['jump'] !== undefined) {
-    if (typeof o['jump'] !== 'string') throw new InventoryError(file, 0, `${where}: "jump" must be a string`);
-    spec.jump = o['jump'];
+  const jumpKeys = ['jump', 'proxyJump', 'bastion'].filter((k) => o[k] !== undefined);
+  if (jumpKeys.length > 1) throw new InventoryError(file, 0, `${where}: give only one of ${jumpKeys.map((k) => JSON.stringify(k)).join(', ')}`);
+  if (jumpKeys.length === 1) {
+    const jump = o[jumpKeys[0]!];
+    if (typeof jump !== 'string' || jump.trim() === '') throw new InventoryError(file, 0, `${where}: "${jumpKeys[0]}" must be a "[user@]host[:port]" string`);
+    spec.jump = jump.trim();
   }
   const groups = o['groups'];
   if (groups !== undefined) {

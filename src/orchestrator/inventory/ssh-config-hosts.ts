@@ -34,7 +34,7 @@ export function parseSshConfigHosts(text: string, file: string): HostSpec[] {
     const spec: HostSpec = { name, host: r.hostName };
     if (r.port !== 22) spec.port = r.port;
     if (r.user !== me) spec.username = r.user;
-    if (r.proxyJump !== undefined && r.proxyJump.toLowerCase() !== 'none') spec.jump = r.proxyJump.split(',')[0]!;
+    if (r.proxyJump !== undefined && r.proxyJump.toLowerCase() !== 'none') spec.jump = r.proxyJump;
     return spec;
   });
 }
