@@ -34,7 +34,12 @@ function collect(stream: Readable, encoding: BufferEncoding | null): Promise<str
   return new Promise((resolve) => {
     const parts: (string | Buffer)[] = [];
     stream.on('data', (c: string | Buffer) => parts.push(c));
-    const done = (): void => resolve(encoding === null ? Buffer.concat(parts as Buffer[]) : (parts as string[]).join(''));
+    let finished = false;
+    const done = (): void => {
+      if (finished) return; // 'end' and then 'close': join the parts once
+      finished = true;
+      resolve(encoding === null ? Buffer.concat(parts as Buffer[]) : (parts as string[]).join(''));
+    };
     stream.once('end', done);
     stream.once('close', done);
   });

@@ -292,7 +292,7 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   let keys: SSHKey[];
   if (options.clientKeys === null) keys = [];
   else if (options.clientKeys === undefined) keys = await defaultClientKeys(options.passphrase);
-  else keys = await loadPrivateKeys('clientKeys', options.clientKeys, options.passphrase);
+  else keys = await loadPrivateKeys('clientKeys', options.clientKeys, options.passphrase, true);
   const verifier = await loadHostKeyVerifier(options.knownHosts);
   // ssh-agent ($SSH_AUTH_SOCK or agentPath; null = none): its keys are tried after the explicit ones.
   const agent = agentFromEnv(options.agentPath);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { KeyImportError } from '../protocol/errors.js';
 import { SSHKey, importPrivateKey, importPublicKey, importPublicKeys } from '../crypto/keys/ssh-key.js';
 import { importPrivateKeyAsync, importPrivateKeysAsync } from '../workers/key-import.js';
+import { CertifiedKey, importCertificate } from '../crypto/keys/certificate.js';
 
 /**
  * Reads and imports a private key file (OpenSSH, PEM, PKCS#8, PuTTY). With a
@@ -58,7 +59,13 @@ export async function readPublicKey(path: string): Promise<SSHKey> {
 }
 
 /** Keys given as SSHKey objects or paths; `option` names the option in errors. */
-export async function loadPrivateKeys(option: string, keys: readonly (SSHKey | string)[], passphrase?: string): Promise<SSHKey[]> {
+export async function loadPrivateKeys(
+  option: string,
+  keys: readonly (SSHKey | string)[],
+  passphrase?: string,
+  /** Client keys: also load `<path>-cert.pub` next to a key file and offer it first, as ssh does. */
+  certificates = false,
+): Promise<SSHKey[]> {
   if (!Array.isArray(keys)) throw new TypeError(`${option}: expected a list of keys or key file paths`);
   const out: SSHKey[] = [];
   for (const k of keys) {
@@ -66,7 +73,9 @@ export async function loadPrivateKeys(option: string, keys: readonly (SSHKey | s
       if (!k.hasPrivate) throw new TypeError(`${option}: key ${k.fingerprintSHA256()} has no private part`);
       out.push(k);
     } else if (typeof k === 'string') {
-      out.push(await readPrivateKey(k, passphrase));
+      const key = await readPrivateKey(k, passphrase);
+      if (certificates) out.push(...(await certifiedBeside(k, key)));
+      out.push(key);
     } else {
       throw new TypeError(`${option}: expected SSHKey objects or file paths`);
     }
@@ -79,7 +88,9 @@ export async function defaultClientKeys(passphrase?: string): Promise<SSHKey[]> 
   const out: SSHKey[] = [];
   for (const name of ['id_ed25519', 'id_ecdsa', 'id_rsa']) {
     try {
-      out.push(await readPrivateKey(join(homedir(), '.ssh', name), passphrase));
+      const path = join(homedir(), '.ssh', name);
+      const key = await readPrivateKey(path, passphrase);
+      out.push(...(await certifiedBeside(path, key)), key);
     } catch {
       // missing, unreadable or encrypted: skipped, as the default set is best-effort
     }
@@ -125,4 +136,32 @@ export async function loadAuthorizedKeys(option: string | readonly SSHKey[] | un
     throw new TypeError('authorizedClientKeys: expected a file path or a list of SSHKey objects');
   }
   return [...option];
+}
+
+/** Public keys given as SSHKey objects or public key file paths; `option` names the option in errors. */
+export async function loadPublicKeys(option: string, keys: readonly (SSHKey | string)[]): Promise<SSHKey[]> {
+  if (!Array.isArray(keys)) throw new TypeError(`${option}: expected a list of keys or public key file paths`);
+  const out: SSHKey[] = [];
+  for (const k of keys) {
+    if (k instanceof SSHKey) out.push(k);
+    else if (typeof k === 'string') out.push(...(await readPublicKeyList(k)));
+    else throw new TypeError(`${option}: expected SSHKey objects or file paths`);
+  }
+  return out;
+}
+
+/** The key with its certificate from `<path>-cert.pub`, if that file exists and certifies the key. */
+async function certifiedBeside(path: string, key: SSHKey): Promise<SSHKey[]> {
+  let text: string;
+  try {
+    text = await readFile(`${path}-cert.pub`, 'utf8');
+  } catch {
+    return [];
+  }
+  try {
+    const cert = importCertificate(text);
+    return cert.certifies(key) ? [new CertifiedKey(key, cert)] : [];
+  } catch {
+    return []; // a broken certificate file is skipped, as ssh skips it
+  }
 }

@@ -7,6 +7,8 @@ import { timingSafeEqual } from 'node:crypto';
 import type { DecisionRequest } from '../protocol/layer.js';
 import type { SSHKey } from '../crypto/keys/ssh-key.js';
 import { readFile } from 'node:fs/promises';
+import { CertificateError, type OpenSSHCertificate } from '../protocol/certificate.js';
+import { authorizeUserCertificate } from '../protocol/certificate-validation.js';
 import {
   checkKeyPermission,
   getKeyOption,
@@ -48,12 +50,16 @@ export interface ServerAuthConfig {
   authorizedKeys: SSHKey[] | null;
   /** A parsed authorized_keys file: its options (from=, expiry-time, command=, ...) are enforced. */
   authorizedFile?: AuthorizedKeys | null;
+  /** CA public key blobs trusted to sign user certificates for any user (sshd's TrustedUserCAKeys). */
+  trustedUserCaKeys?: readonly Uint8Array[] | null;
 }
 
 /** Per connection: the client address, and the authorized_keys entry of the key that was accepted. */
 export interface ServerAuthState {
   readonly clientAddr: string;
   matched: AuthorizedKeyEntry | null;
+  /** The user certificate's force-command, when the client logged in with a certificate. */
+  certForceCommand?: string;
 }
 
 export function createAuthState(clientAddr: string | undefined): ServerAuthState {
@@ -127,6 +133,25 @@ async function decideAsync(cfg: ServerAuthConfig, request: DecisionRequest, stat
       if (state) state.matched = null;
       return h.validatePublicKey ? (await h.validatePublicKey(username, key)) === true : false;
     }
+    case 'certificate': {
+      // A user certificate whose CA signature the auth layer already checked:
+      // trusted through trustedUserCaKeys or an authorized_keys cert-authority line.
+      try {
+        const grant = authorizeUserCertificate(
+          request.certificate as OpenSSHCertificate,
+          { trustedCaKeys: cfg.trustedUserCaKeys ?? [], authorizedKeys: cfg.authorizedFile ?? undefined },
+          { username, clientAddr: state?.clientAddr ?? '', now: Date.now() },
+        );
+        if (state) {
+          state.matched = grant.entry;
+          state.certForceCommand = grant.forceCommand;
+        }
+        return { accepted: true, ...grant };
+      } catch (err) {
+        if (err instanceof CertificateError) return false;
+        throw err;
+      }
+    }
     case 'kbdintChallenge':
       return h.getKbdintChallenge ? challenge(await h.getKbdintChallenge(username, String(request.submethods ?? ''))) : null;
     case 'kbdintResponse': {
@@ -144,10 +169,13 @@ async function decideAsync(cfg: ServerAuthConfig, request: DecisionRequest, stat
 /** The answer to one server decision; a throwing or rejecting handler means "no". */
 export function serverDecide(cfg: ServerAuthConfig, request: DecisionRequest, state: ServerAuthState | null = null): Promise<unknown> {
   const answer = decideAsync(cfg, request, state).catch(() => (request.kind === 'kbdintChallenge' ? null : false));
-  if (!state || request.kind === 'publicKey') return answer;
+  if (!state || request.kind === 'publicKey' || request.kind === 'certificate') return answer;
   // Another method may succeed after a key query: key options then no longer apply.
   return answer.then((a) => {
-    if (a === true) state.matched = null;
+    if (a === true) {
+      state.matched = null;
+      state.certForceCommand = undefined;
+    }
     return a;
   });
 }

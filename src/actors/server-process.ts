@@ -35,6 +35,8 @@ export interface ServerSessionConfig {
   onHandlerError?: (err: unknown) => void;
   /** The authorized_keys entry the client logged in with: its command=, environment= and no-pty/restrict apply. */
   keyEntry?: AuthorizedKeyEntry | null;
+  /** A user certificate's force-command (applies like authorized_keys command=). */
+  certForceCommand?: string;
   /** Accept auth-agent-req@openssh.com (listen option agentForwarding). */
   agentForwarding?: boolean;
 }
@@ -263,10 +265,9 @@ export class ServerSession implements ChannelSink {
   /** authorized_keys command= replaces what was asked (kept in SSH_ORIGINAL_COMMAND); environment= is set. */
   private applyKeyOptions(requestType: string): void {
     const entry = this.config.keyEntry;
-    if (!entry) return;
     const p = this.process;
-    for (const [name, value] of entry.options.environment) p.env[name] = value;
-    const forced = entry.options.command;
+    if (entry) for (const [name, value] of entry.options.environment) p.env[name] = value;
+    const forced = this.config.certForceCommand ?? entry?.options.command;
     if (forced === undefined) return;
     const original = requestType === 'exec' ? p.command : requestType === 'subsystem' ? p.subsystem : null;
     if (original !== null) p.env.SSH_ORIGINAL_COMMAND = original;

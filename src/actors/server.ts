@@ -15,7 +15,7 @@ import type { SSHKey } from '../crypto/keys/ssh-key.js';
 import { ConnectionActor } from './connection-actor.js';
 import { withSftp, type SFTPFactory } from './sftp-connect.js';
 import { checkFunction, checkPositive, checkSignal, resolveAlgorithms, type AlgorithmOptions } from './client-options.js';
-import { loadAuthorizedKeys, loadPrivateKeys } from './key-files.js';
+import { loadAuthorizedKeys, loadPrivateKeys, loadPublicKeys } from './key-files.js';
 import { acquireWorkRunner, releaseWorkRunner } from './work-runner.js';
 import { ServerSession, type SSHServerProcess } from './server-process.js';
 import { serverDecide, type ServerAuthHandler, type ServerAuthConfig } from './server-auth.js';
@@ -42,6 +42,8 @@ export interface ListenOptions extends AlgorithmOptions, ServerForwardOptions {
   passwords?: Record<string, string>;
   handler?: ServerHandler;
   processFactory?: (process: SSHServerProcess) => unknown;
+  /** CA keys (SSHKey objects or public key file paths) trusted to sign user certificates for any user, as sshd's TrustedUserCAKeys. */
+  trustedUserCaKeys?: readonly (SSHKey | string)[];
   /** Serve the `sftp` subsystem: true (the local file system), SFTPServer options (e.g. `chroot`), or a per-session function. */
   sftpFactory?: SFTPFactory;
   /** Accept agent forwarding requests: sessions get `proc.agentPath` (default false). */
@@ -172,9 +174,10 @@ export async function makeServerAcceptor(options: ListenOptions, owner: () => Ev
   // An authorized_keys file: its per-key options are enforced (server-auth.ts, server-process.ts).
   const authorizedFile = typeof options.authorizedClientKeys === 'string' ? await readAuthorizedKeys(options.authorizedClientKeys) : null;
   const handler = options.handler ?? {};
-  const auth: ServerAuthConfig = { handler, passwords: options.passwords ?? null, authorizedKeys: authorized, authorizedFile };
+  const trustedUserCaKeys = (await loadPublicKeys('trustedUserCaKeys', options.trustedUserCaKeys ?? [])).map((k) => k.publicBlob);
+  const auth: ServerAuthConfig = { handler, passwords: options.passwords ?? null, authorizedKeys: authorized, authorizedFile, trustedUserCaKeys };
   const methods: AuthMethodName[] = [];
-  if (handler.validatePublicKey || authorized) methods.push('publickey');
+  if (handler.validatePublicKey || authorized || trustedUserCaKeys.length > 0) methods.push('publickey');
   if (handler.getKbdintChallenge) methods.push('keyboard-interactive');
   if (handler.validatePassword || options.passwords) methods.push('password');
   const loginTimeout = options.loginTimeout ?? 120_000;
@@ -219,6 +222,7 @@ export async function makeServerAcceptor(options: ListenOptions, owner: () => Ev
                 encoding: options.encoding,
                 username: actor.username ?? '',
                 keyEntry: authState.matched,
+                certForceCommand: authState.certForceCommand,
                 agentForwarding: options.agentForwarding === true,
                 onHandlerError: (err) => server?.emit('handlerError', err, conn),
               });
