@@ -11,6 +11,7 @@
  */
 import type { Connector, FleetConnection, FleetConnectOptions } from './types.js';
 import { parseTarget } from './target.js';
+import { classifyError } from './classify-error.js';
 
 export class ForwardingUnavailableError extends Error {
   readonly code = 'ERR_FLEET_NO_FORWARDING';
@@ -30,8 +31,8 @@ export class BastionError extends Error {
     const msg = cause instanceof Error ? cause.message || cause.name : String(cause);
     super(`bastion ${bastion}: ${msg}`, { cause });
     this.name = 'BastionError';
-    const c = typeof cause === 'object' && cause !== null && 'code' in cause ? (cause as { code: unknown }).code : undefined;
-    this.code = typeof c === 'string' ? c : 'ERR_FLEET_BASTION';
+    // The most telling code of the cause (a socket errno under a ConnectionLost, say).
+    this.code = classifyError(cause).code ?? 'ERR_FLEET_BASTION';
   }
 }
 
