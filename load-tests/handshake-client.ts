@@ -37,5 +37,5 @@ while (n < a.n && performance.now() - t0 < a.budgetMs) {
 }
 const cpu = process.cpuUsage(cpu0);
 const wall = performance.now() - t0;
-console.log(JSON.stringify({ n, cpuMs: (cpu.user + cpu.system) / 1000 / n, wallMs: wall / n }));
+console.log(JSON.stringify({ n, cpuMs: (cpu.user + cpu.system) / 1000 / n, wallMs: wall / n, userMs: cpu.user / 1000 / n, sysMs: cpu.system / 1000 / n }));
 process.exit(0);

@@ -4,15 +4,14 @@
  * K is the 32-byte X25519 output read as an unsigned big-endian integer and
  * sent as an mpint (RFC 8731 §3.1); an all-zero output is rejected.
  */
-import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { x25519 as nobleX25519 } from '@noble/curves/ed25519.js';
 import { concatBytes, encodeMpint, encodeString } from '../protocol/wire.js';
 import { KeyExchangeFailed } from '../protocol/errors.js';
 import { asKexFailure, isAllZero, unwrapString, type KexPrimitive } from './kex-primitive.js';
 
-// DER headers of a PKCS#8 private key and SPKI public key for OID 1.3.101.110 (X25519), RFC 8410.
+// DER headers of a PKCS#8 private key for OID 1.3.101.110 (X25519), RFC 8410: the slow import path, kept as a fallback.
 const PKCS8_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20]);
-const SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00]);
 
 export interface X25519Impl {
   keyPair(): { privateKey: Uint8Array; publicKey: Uint8Array };
@@ -26,26 +25,53 @@ function checkLengths(priv: Uint8Array, pub: Uint8Array): void {
   if (pub.length !== 32) throw new KeyExchangeFailed(`X25519 public key must be 32 bytes, got ${pub.length}`);
 }
 
+const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64url');
+const fromB64u = (s: string | undefined): Uint8Array => new Uint8Array(Buffer.from(s ?? '', 'base64url'));
+
+/**
+ * Private KeyObjects of the key pairs this thread made, by their raw bytes'
+ * identity: when the same thread finishes the exchange (inline), agree()
+ * reuses the KeyObject instead of importing the bytes again. Weak, so a
+ * dropped secret takes its KeyObject with it.
+ */
+const madeHere = new WeakMap<Uint8Array, KeyObject>();
+
+/**
+ * Raw bytes to a KeyObject. JWK goes straight to EVP_PKEY_new_raw_*_key
+ * (~15-30 µs); DER goes through OpenSSL 3's decoder lookup (~200 µs per
+ * key), which made the old shared() cost ~430 µs. Node reads only `d` of a
+ * private OKP JWK, so `x` may be left empty; DER is the fallback should a
+ * runtime insist on it.
+ */
+function privateKeyObject(priv: Uint8Array): KeyObject {
+  const made = madeHere.get(priv);
+  if (made) return made;
+  try {
+    return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', x: '', d: b64u(priv) }, format: 'jwk' });
+  } catch {
+    return createPrivateKey({ key: Buffer.from(concatBytes(PKCS8_PREFIX, priv)), format: 'der', type: 'pkcs8' });
+  }
+}
+
+function publicKeyObject(pub: Uint8Array): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64u(pub) }, format: 'jwk' });
+}
+
 export const nodeX25519: X25519Impl = {
   keyPair() {
-    const { privateKey, publicKey } = generateKeyPairSync('x25519');
-    return {
-      privateKey: new Uint8Array(privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(PKCS8_PREFIX.length)),
-      publicKey: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length)),
-    };
+    const { privateKey } = generateKeyPairSync('x25519');
+    // One raw export (JWK) gives both halves; DER export runs the slow encoder twice.
+    const jwk = privateKey.export({ format: 'jwk' });
+    const out = { privateKey: fromB64u(jwk.d), publicKey: fromB64u(jwk.x) };
+    madeHere.set(out.privateKey, privateKey);
+    return out;
   },
   publicKey(priv) {
-    const key = createPrivateKey({ key: Buffer.from(concatBytes(PKCS8_PREFIX, priv)), format: 'der', type: 'pkcs8' });
-    return new Uint8Array(createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length));
+    return fromB64u(createPublicKey(privateKeyObject(priv)).export({ format: 'jwk' }).x);
   },
   shared(priv, pub) {
     checkLengths(priv, pub);
-    const out = asKexFailure('X25519 public key', () =>
-      diffieHellman({
-        privateKey: createPrivateKey({ key: Buffer.from(concatBytes(PKCS8_PREFIX, priv)), format: 'der', type: 'pkcs8' }),
-        publicKey: createPublicKey({ key: Buffer.from(concatBytes(SPKI_PREFIX, pub)), format: 'der', type: 'spki' }),
-      }),
-    );
+    const out = asKexFailure('X25519 public key', () => diffieHellman({ privateKey: privateKeyObject(priv), publicKey: publicKeyObject(pub) }));
     if (isAllZero(out)) throw new KeyExchangeFailed('X25519 shared secret is all zero');
     return new Uint8Array(out);
   },
