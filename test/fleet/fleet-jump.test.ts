@@ -148,3 +148,30 @@ test('ssh_config ProxyJump: hosts without a jump go through the config\'s bastio
     await Promise.all([bastion.server.close(), direct.close(), ...targets.map((t) => t.close())]);
   }
 });
+
+test('OpenSSH sshd as the bastion (AllowTcpForwarding yes) in front of embedded fleetssh targets: one login on sshd', { timeout: 90_000 }, async (t) => {
+  const { sshdSkipReason, startSshd } = await import('../helpers/openssh.js');
+  const skip = sshdSkipReason();
+  if (skip) return t.skip(skip);
+  const sshd = await startSshd({ hostKeys: ['ed25519'], config: { AllowTcpForwarding: 'yes' } });
+  const targets = await Promise.all(Array.from({ length: 8 }, (_, i) => startTarget(`127.0.7.${i + 1}`)));
+  try {
+    const hosts = targets.map((x, i) => ({ name: `s${i + 1}`, host: `127.0.7.${i + 1}`, port: x.port, jump: `root@127.0.0.1:${sshd.port}` }));
+    const r = await new Fleet(hosts, {
+      concurrency: 8,
+      // The bastion logs in with a key; the targets take a password (fleet-wide options serve both, each takes what it accepts).
+      connect: { username: 'fleet', password: 'pw', clientKeys: [sshd.clientKeys.ed25519.privatePath], knownHosts: null, agentPath: null, config: null },
+      timeouts: { connect: 20_000, command: 20_000 },
+    }).runAll('uname -a');
+    assert.equal(r.summary.succeeded, 8, JSON.stringify(r.results.filter((x) => x.outcome !== 'succeeded').map((x) => [x.host, x.error])));
+    for (const s of r.succeeded) assert.match(s.stdout, /^127\.0\.7\.\d+ ran uname -a\n$/);
+    // sshd accepted one login, and forwarded one direct-tcpip channel to each target.
+    const log = sshd.logs();
+    assert.equal(log.match(/Accepted publickey for root/g)?.length, 1, log);
+    for (let i = 1; i <= 8; i++) assert.match(log, new RegExp(`server_request_direct_tcpip: originator \\S+ port \\d+, target 127\\.0\\.7\\.${i} port ${targets[i - 1]!.port}\\b`), `sshd forwarded to 127.0.7.${i}`);
+    assert.ok(targets.every((x) => x.connectionCount <= 1));
+  } finally {
+    await sshd.stop();
+    await Promise.all(targets.map((x) => x.close()));
+  }
+});
