@@ -62,3 +62,10 @@ test('options stop at the command: its own flags are passed through', () => {
   assert.equal((parseCliArgs(['run', '-H', 'h', 'grep', '-h', 'x']) as RunArgs).command, 'grep -h x');
   assert.equal((parseCliArgs(['exec', 'h', 'ls', '-t', '5']) as { command: string }).command, 'ls -t 5');
 });
+
+test('-J/--jump: a ProxyJump list for run and exec; malformed lists are usage errors', () => {
+  assert.equal((parseCliArgs(['run', '-H', 'h', '-J', 'ops@bastion:2200', 'id']) as RunArgs).jump, 'ops@bastion:2200');
+  assert.equal((parseCliArgs(['run', '-H', 'h', '--jump', 'a, b', 'id']) as RunArgs).jump, 'a,b');
+  assert.deepEqual(parseCliArgs(['exec', '-J', 'gw', 'h', 'id']), { cmd: 'exec', target: 'h', timeout: 0, insecure: false, keys: [], jump: 'gw', command: 'id' });
+  assert.throws(() => parseCliArgs(['run', '-H', 'h', '-J', 'a,,b', 'id']), (e: unknown) => e instanceof UsageError && /-J\/--jump/.test(e.message));
+});

@@ -180,3 +180,28 @@ test('fleetssh --help documents every exit code', async () => {
   assert.equal(await main(['--help'], io), 0);
   for (const c of ['0 ', '1 ', '2 ', '3 ', '4 ', '5 ', '130']) assert.match(io.out(), new RegExp(`^  ${c}`, 'm'));
 });
+
+test('fleetssh run -J: hosts without a jump in the inventory share one bastion connection; inventory jumps win', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fleetssh-cli-'));
+  try {
+    writeFileSync(join(dir, 'hosts'), 'web[1-3]\ndb1 jump=other\n');
+    const bastions: string[] = [];
+    const through = new Map<string, boolean>();
+    const targets = fakeConnector({});
+    const connector: Connector = async (host, options) => {
+      if (host === 'gw' || host === 'other') {
+        bastions.push(`${String(options.username)}@${host}:${String(options.port)}`);
+        return { createProcess: () => Promise.reject(new Error('not used')), openConnection: () => new PassThrough(), close: () => undefined };
+      }
+      through.set(host, options.tunnel !== undefined);
+      return targets(host, options);
+    };
+    const io = captureIO();
+    const code = await main(['run', '-i', join(dir, 'hosts'), '-J', 'ops@gw:2200', '--json', 'hostname'], io, { connector });
+    assert.equal(code, 0, io.err());
+    assert.deepEqual(bastions.sort(), ['ops@gw:2200', 'undefined@other:undefined']);
+    assert.deepEqual([...through.values()], [true, true, true, true]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -263,6 +263,8 @@ test('format detection by name and content', () => {
     ['inv', 'Host a\n', 'ssh-config'],
     ['inv', 'web[01-02]\nops@h:22\n', 'hosts'],
     ['inv', 'h1 ansible_host=x\n', 'ansible-ini'],
+    ['inv', 'web1 ops jump=gw\nweb2 proxyjump=a,b\n', 'hosts'],
+    ['inv', 'web1 jump=gw ansible_port=2\n', 'ansible-ini'],
   ];
   for (const [file, text, want] of table) assert.equal(detectFormat(file, text), want, `${file} ${JSON.stringify(text)}`);
   assert.deepEqual(parseInventory('web[01-02]\n', 'inv').map((h) => h.name), ['web01', 'web02']);

@@ -24,7 +24,8 @@ export function detectFormat(file: string, text: string): InventoryFormat {
   if (firstLine.startsWith('{') || (firstLine.startsWith('[') && /^\[\s*("|\{|\]|$)/.test(firstLine))) return 'json';
   if (/^(host|match)\s/i.test(firstLine)) return 'ssh-config';
   if (/^[^\s\[\]]+:\s*$/.test(firstLine) || firstLine === '---') return 'yaml';
-  if (/^\[[^\]\s]+\]$/.test(firstLine) || /\s\w+=/.test(text)) return 'ansible-ini';
+  // key=value host vars mean Ansible, except the hosts file's own jump= column.
+  if (/^\[[^\]\s]+\]$/.test(firstLine) || /\s(?!(?:jump|proxyjump)=)\w+=/i.test(text)) return 'ansible-ini';
   return 'hosts';
 }
 
