@@ -1,5 +1,7 @@
 /** Session key derivation (RFC 4253 §7.2). */
-import type { HashName } from './crypto-api.js';
+import type { CipherName, MacName } from './algorithms.js';
+import type { HashName, PacketKeys, TransportCrypto } from './crypto-api.js';
+import type { Negotiated } from './kexinit.js';
 import { concatBytes } from './wire.js';
 
 export type HashFn = (name: HashName, data: Uint8Array) => Uint8Array;
@@ -23,4 +25,25 @@ export function deriveKey(
     out = concatBytes(out, hash(hashName, concatBytes(sharedWire, exchangeHash, out)));
   }
   return out.subarray(0, length);
+}
+
+/**
+ * The cipher, MAC and keys of one direction after a key exchange:
+ * client-to-server uses letters A (IV), C (key), E (MAC key); server-to-client B, D, F.
+ */
+export function directionKeys(
+  crypto: TransportCrypto,
+  result: { hashName: HashName; sharedWire: Uint8Array; exchangeHash: Uint8Array },
+  n: Negotiated,
+  sessionId: Uint8Array,
+  dir: 'cs' | 'sc',
+): { cipher: CipherName; mac: MacName | null; keys: PacketKeys } {
+  const cipher = (dir === 'cs' ? n.cipherCS : n.cipherSC) as CipherName;
+  const mac = (dir === 'cs' ? n.macCS : n.macSC) as MacName | null;
+  const ci = crypto.cipherInfo(cipher);
+  const macLen = mac ? crypto.macInfo(mac).keyLength : 0;
+  const d = (letter: string, len: number) =>
+    deriveKey((h, data) => crypto.hash(h, data), result.hashName, result.sharedWire, result.exchangeHash, letter, sessionId, len);
+  const [iv, key, mk] = dir === 'cs' ? ['A', 'C', 'E'] : ['B', 'D', 'F'];
+  return { cipher, mac, keys: { iv: d(iv!, ci.ivLength), encKey: d(key!, ci.keyLength), macKey: d(mk!, macLen) } };
 }

@@ -5,13 +5,14 @@
  * compression, and the generic messages (DISCONNECT, IGNORE, DEBUG,
  * UNIMPLEMENTED). Service payloads (5, 6, 50+) go up through `onPayload`.
  */
-import type { CipherName, CompressionName, MacName, SignatureName } from './algorithms.js';
-import { keyTypeForSignature, signatureAlgorithmsForKeyType } from './algorithms.js';
-import { certAlgorithmsForKeyType, certKeyTypeForAlgorithm, certSignatureAlgorithm, isCertKeyType, DEFAULT_CERT_ALGORITHMS } from './certificate.js';
+import type { CipherName, CompressionName, SignatureName } from './algorithms.js';
+import { keyTypeForSignature } from './algorithms.js';
+import { certKeyTypeForAlgorithm } from './certificate.js';
 import type { DhGroup, HandshakeRequest, HandshakeResult, SigningKeyRef, TransportCrypto } from './crypto-api.js';
 import type { DecisionRequest } from './layer.js';
-import { ConnectionLost, DisconnectError, KeyExchangeFailed, ProtocolError } from './errors.js';
-import { deriveKey } from './key-derivation.js';
+import { ConnectionLost, DisconnectError, ProtocolError } from './errors.js';
+import { directionKeys } from './key-derivation.js';
+import { STRICT_C, STRICT_S, localKexInit } from './kex-offer.js';
 import { KexExchange, type KexResult } from './kex-exchange.js';
 import { KEX_MARKERS, decodeKexInit, encodeKexInit, guessIsRight, negotiate, type KexInitMessage, type Negotiated } from './kexinit.js';
 import { Msg } from './messages.js';
@@ -62,8 +63,6 @@ interface KexRound {
   newKeysReceived: boolean;
 }
 
-const STRICT_C = 'kex-strict-c-v00@openssh.com';
-const STRICT_S = 'kex-strict-s-v00@openssh.com';
 
 export class Transport {
   private version: VersionExchange | null;
@@ -216,37 +215,7 @@ export class Transport {
   // ---- key exchange ----
 
   private localKexLists(): KexInitMessage {
-    const o = this.o;
-    const kex = [...o.kexAlgs];
-    if (!this.firstKexDone) {
-      if (o.role === 'client') kex.push('ext-info-c', STRICT_C);
-      else kex.push(STRICT_S);
-    }
-    let hostKey: string[];
-    if (o.role === 'server') {
-      hostKey = [];
-      for (const key of o.hostKeys) {
-        for (const alg of hostKeyAlgorithmsForKey(key.keyType, o.signatureAlgs)) if (!hostKey.includes(alg)) hostKey.push(alg);
-      }
-      if (hostKey.length === 0) throw new KeyExchangeFailed('no usable host key for the configured algorithms');
-    } else {
-      // As OpenSSH: certificate algorithms first, then the plain ones.
-      hostKey = [...certAlgorithmsFor(o.signatureAlgs), ...o.signatureAlgs];
-    }
-    return {
-      cookie: o.crypto.random.bytes(16),
-      kex,
-      hostKey,
-      cipherCS: [...o.cipherAlgs],
-      cipherSC: [...o.cipherAlgs],
-      macCS: [...o.macAlgs],
-      macSC: [...o.macAlgs],
-      compressionCS: [...o.compressionAlgs],
-      compressionSC: [...o.compressionAlgs],
-      langCS: [],
-      langSC: [],
-      firstKexPacketFollows: false,
-    };
+    return localKexInit(this.o, !this.firstKexDone);
   }
 
   private newRound(): KexRound {
@@ -375,16 +344,7 @@ export class Transport {
   }
 
   private keysFor(r: KexRound, dir: 'cs' | 'sc') {
-    const res = r.result!;
-    const n = r.negotiated!;
-    const cipher = (dir === 'cs' ? n.cipherCS : n.cipherSC) as CipherName;
-    const mac = (dir === 'cs' ? n.macCS : n.macSC) as MacName | null;
-    const ci = this.o.crypto.cipherInfo(cipher);
-    const macLen = mac ? this.o.crypto.macInfo(mac).keyLength : 0;
-    const d = (letter: string, len: number) =>
-      deriveKey((h, data) => this.o.crypto.hash(h, data), res.hashName, res.sharedWire, res.exchangeHash, letter, this.sessionId!, len);
-    const [iv, key, mk] = dir === 'cs' ? ['A', 'C', 'E'] : ['B', 'D', 'F'];
-    return { cipher, mac, keys: { iv: d(iv!, ci.ivLength), encKey: d(key!, ci.keyLength), macKey: d(mk!, macLen) } };
+    return directionKeys(this.o.crypto, r.result!, r.negotiated!, this.sessionId!, dir);
   }
 
   private installOutbound(r: KexRound): void {
@@ -536,18 +496,3 @@ export class Transport {
 }
 
 export { KEX_MARKERS };
-
-/** Host key algorithms a server key (plain or certificate) can serve under the allowed signature algorithms. */
-function hostKeyAlgorithmsForKey(keyType: string, allowed: readonly SignatureName[]): string[] {
-  if (isCertKeyType(keyType)) return certAlgorithmsForKeyType(keyType).filter((a) => allowed.includes(certSignatureAlgorithm(a)!));
-  return signatureAlgorithmsForKeyType(keyType).filter((a) => allowed.includes(a));
-}
-
-/** The certificate algorithms whose plain signature algorithm is allowed (ssh-rsa's only when ssh-rsa is). */
-function certAlgorithmsFor(allowed: readonly SignatureName[]): string[] {
-  const all = [...DEFAULT_CERT_ALGORITHMS, 'ssh-rsa-cert-v01@openssh.com'];
-  return all.filter((a) => {
-    const plain = certSignatureAlgorithm(a);
-    return plain !== undefined && allowed.includes(plain);
-  });
-}
