@@ -170,8 +170,10 @@ export class ChannelIO {
     this.onEof();
     const pending = this.queue.splice(0);
     for (const w of pending) w.done(null); // discarded: the channel is gone
-    if (!this.writable.writableFinished && !this.writable.destroyed) this.writable.end();
-    if (!this.stderrOut.writableFinished && !this.stderrOut.destroyed) this.stderrOut.end();
+    // The writing sides are left open: writes after close are discarded by
+    // enqueue(). Ending them here would turn a late write (say, output written
+    // when stdin ends, right after the peer closed) into an 'error' event.
+    this.writeStopped = true;
   }
 
   /**
