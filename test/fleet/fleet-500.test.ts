@@ -74,13 +74,15 @@ test('500 embedded hosts: every host reported with the right outcome, within its
       const b = behaviour.get(result.host)!;
       tally[b] = (tally[b] ?? 0) + 1;
       expected(b, result);
-      // The per-host total limit holds (with slack for a loaded 2-core machine).
-      assert.ok(result.durationMs <= timeouts.total + 1500, `${result.host} took ${result.durationMs} ms`);
+      // The per-host total limit holds. The slack only absorbs event-loop lag on a loaded shared 2-core machine:
+      // a host that ignored the limit would run on (hang: forever, stall: 2 x connect + backoff).
+      assert.ok(result.durationMs <= timeouts.total + 5000, `${result.host} took ${result.durationMs} ms`);
     }
     assert.deepEqual(Object.keys(tally).sort(), ['drop', 'fail', 'hang', 'normal', 'refuse', 'silent', 'slow', 'stall-handshake']);
     // No client socket or timer outlives the run.
     let after = resources();
-    for (let i = 0; i < 40 && ((after['TCPSocketWrap'] ?? 0) > (before['TCPSocketWrap'] ?? 0) || (after['Timeout'] ?? 0) > (before['Timeout'] ?? 0)); i++) {
+    // Closing 500 connections can take a while under load: wait up to ~10 s (bounded), then judge.
+    for (let i = 0; i < 200 && ((after['TCPSocketWrap'] ?? 0) > (before['TCPSocketWrap'] ?? 0) || (after['Timeout'] ?? 0) > (before['Timeout'] ?? 0)); i++) {
       await new Promise((r) => setImmediate(r));
       await new Promise((r) => setTimeout(r, 50));
       after = resources();
