@@ -39,7 +39,7 @@ async def run_case(cfg, c):
     r = {'name': c['name']}
     kw = dict(port=cfg['port'], username=c.get('user', 'alice'), known_hosts=cfg['knownHosts'],
               agent_path=None, client_keys=None, password=None, config=None,
-              login_timeout=10, connect_timeout=10)
+              login_timeout=40, connect_timeout=40)
     if 'password' in c:
         kw['password'] = c['password']
     if 'keyFile' in c:
