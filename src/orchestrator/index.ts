@@ -1,6 +1,7 @@
 /** The fleet layer's public API. */
 export { Fleet, summarize, type FleetOptions, type RunOptions, type FleetRunResult, type FleetSummary } from './fleet.js';
-export { BastionPool, ForwardingUnavailableError, type BastionLease } from './bastion-pool.js';
+export { BastionPool, BastionError, ForwardingUnavailableError, bastionConnectArgs, type BastionLease } from './bastion-pool.js';
+export { jumpFromSshConfig, type ConfigJump, type JumpResolver } from './ssh-config-jump.js';
 export { classifyError, isTransient, PhaseTimeoutError } from './classify-error.js';
 export { exponentialBackoff, seededRandom, type BackoffOptions } from './backoff.js';
 export { ConnectRateLimiter, rateLimit, type RateSpec, type RateLimitOptions } from './operators/rate-limit.js';

@@ -15,8 +15,10 @@ export interface FleetConnectOptions {
   /** Milliseconds; the client's own limit on TCP connect + handshake + auth. */
   connectTimeout?: number;
   signal?: AbortSignal;
-  /** A ready transport (e.g. a channel through a bastion) instead of a TCP connect. */
+  /** A ready transport instead of a TCP connect. */
   sock?: Duplex;
+  /** A connection to tunnel through (the fleet's shared bastion) or a ProxyJump string. */
+  tunnel?: FleetConnection | string;
   [option: string]: unknown;
 }
 
@@ -57,7 +59,7 @@ export interface HostSpec {
   host: string;
   port?: number;
   username?: string;
-  /** ProxyJump-style bastion, `[user@]host[:port]`. */
+  /** ProxyJump-style bastion, `[user@]host[:port]`, or a chain `hop1,hop2` (reached in that order). */
   jump?: string;
   groups?: string[];
   /** Remaining inventory variables, as strings. */
