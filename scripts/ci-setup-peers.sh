@@ -26,7 +26,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-required_packages=(openssh-server openssh-client)
+required_packages=(openssh-server openssh-client openssl)
 optional_packages=(dropbear-bin putty-tools python3-paramiko python3-asyncssh pssh pdsh clustershell curl)
 test_user=fleetssh-test
 test_password=fleetssh-test-pw

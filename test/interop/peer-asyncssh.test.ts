@@ -48,8 +48,6 @@ const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest(
 const skip = asyncsshSkipReason();
 const info = skip ? null : asyncsshInfo();
 const MLKEM = 'mlkem768x25519-sha256';
-const mlkemSkip = skip ?? (info?.mlkem ? undefined : `SKIPPED: AsyncSSH ${info?.version ?? '?'} (python3-asyncssh) has no ${MLKEM}; it is covered against our own server only`);
-if (mlkemSkip && !skip) announceSkip(mlkemSkip);
 if (info) process.stdout.write(`# peer: AsyncSSH ${info.version}, ${MLKEM} ${info.mlkem ? 'available' : 'not available'}\n`);
 
 // Everything AsyncSSH 2.10 implements of ours (its lists are supersets), ML-KEM apart.
@@ -238,10 +236,23 @@ describe('AsyncSSH client -> fleetssh server', { skip, timeout: 120_000 }, () =>
     for (const a of SHARED_COMPRESSION) assert.deepEqual(res.get(`compression ${a}`)?.compression, [a, a]);
   });
 
-  test(`kex ${MLKEM}`, { skip: mlkemSkip }, async () => {
-    const res = await run([{ name: 'mlkem', password: 'pw-alice', command: 'pq', inputHex: input, algs: { kex_algs: [MLKEM] } }]);
-    assertInfo(res.get('mlkem'), 'pq');
-    assert.equal(res.get('mlkem')?.kex, MLKEM);
+  test(`kex ${MLKEM}: used when AsyncSSH has it, else refused cleanly`, { skip }, async () => {
+    if (info?.mlkem) {
+      const res = await run([{ name: 'mlkem', password: 'pw-alice', command: 'pq', inputHex: input, algs: { kex_algs: [MLKEM] } }]);
+      assertInfo(res.get('mlkem'), 'pq');
+      assert.equal(res.get('mlkem')?.kex, MLKEM);
+      return;
+    }
+    // This AsyncSSH cannot even name it: our server offers only mlkem and the client must fail negotiation, not hang.
+    const mlkemOnly = await listen({ host: '127.0.0.1', port: 0, serverHostKeys: [generatePrivateKey('ssh-ed25519')], passwords: { alice: 'pw-alice' }, kexAlgs: [MLKEM] } as never);
+    try {
+      const res = await runAsyncsshClient(mlkemOnly.port, null as never, [{ name: 'mlkem', password: 'pw-alice', command: 'pq' } as never], 30_000);
+      const error = res.results.get('mlkem')?.error;
+      assert.ok(error, 'the AsyncSSH client must fail');
+      assert.match(error, /key exchange|kex|algorithm/i);
+    } finally {
+      await mlkemOnly.close();
+    }
   });
 });
 
@@ -363,10 +374,14 @@ describe('fleetssh client -> AsyncSSH server', { skip, timeout: 120_000 }, () =>
     }
   });
 
-  test(`kex ${MLKEM}`, { skip: mlkemSkip }, async () => {
-    await withConn({ kexAlgs: [MLKEM] }, async (conn) => {
-      assert.equal(conn.algorithms?.kex, MLKEM);
-      await runInfo(conn, 'pq', input);
-    });
+  test(`kex ${MLKEM}: used when AsyncSSH has it, else a KeyExchangeFailed naming both lists`, { skip }, async () => {
+    if (info?.mlkem) {
+      await withConn({ kexAlgs: [MLKEM] }, async (conn) => {
+        assert.equal(conn.algorithms?.kex, MLKEM);
+        await runInfo(conn, 'pq', input);
+      });
+      return;
+    }
+    await assert.rejects(open({ kexAlgs: [MLKEM] }), (e: Error & { code?: string }) => e.code === 'ERR_SSH_KEX_FAILED' && e.message.includes(MLKEM));
   });
 });
