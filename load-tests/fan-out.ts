@@ -34,6 +34,9 @@ export async function runFanOut(argv: readonly string[]): Promise<Row[]> {
   const list = typeof flags.get('fanout') === 'string' ? String(flags.get('fanout')).split(',').map(Number) : flags.has('full') ? [1000, 5000, 10000] : [1000, 5000];
   const inflight = Math.round(numFlag(flags, 'inflight', 200));
   const timeoutS = numFlag(flags, 'timeout', 180);
+  // --handshake-mode=inline,auto runs fleetssh once per executor mode (default: the library default only).
+  const modeFlag = flags.get('handshake-mode');
+  const modes = typeof modeFlag === 'string' ? modeFlag.split(',') : [undefined];
   const maxN = Math.max(...list);
   const nofile = 2 * maxN + 1024;
   const keys = await testKeys();
@@ -41,11 +44,12 @@ export async function runFanOut(argv: readonly string[]): Promise<Row[]> {
   const hosts = Array.from({ length: addresses }, (_, i) => `127.0.1.${i + 1}`);
   const rows: Row[] = [];
   for (const n of list) {
-    for (const impl of ['fleetssh', 'ssh2'] as ImplName[]) {
+    const runs: { impl: ImplName; mode: string | undefined }[] = [...modes.map((mode) => ({ impl: 'fleetssh' as ImplName, mode })), { impl: 'ssh2', mode: undefined }];
+    for (const { impl, mode } of runs) {
       // A fresh server process per run, so one run's leftovers do not weigh on the next.
       const server = await startServerChild({ hosts, authorizedKeys: [keys.client.ed25519.publicLine], nofile });
       try {
-        const args = { impl, listeners: server.listeners, n, keyPath: keys.client.ed25519.privatePath, inflight, timeoutMs: timeoutS * 1000 };
+        const args = { impl, listeners: server.listeners, n, keyPath: keys.client.ed25519.privatePath, inflight, timeoutMs: timeoutS * 1000, handshakeMode: mode };
         const cores0 = coreTimes();
         const cmd = `ulimit -n ${nofile} 2>/dev/null || ulimit -n $(ulimit -Hn); exec "$@"`;
         let out: string;
@@ -63,7 +67,7 @@ export async function runFanOut(argv: readonly string[]): Promise<Row[]> {
         }
         const r = JSON.parse(line) as FanoutResult;
         if (r.firstError) console.log(`# fan-out ${impl} N=${n}: ${r.failed} failed, first: ${r.firstError}`);
-        const params = { n, up: r.up, inflight, coresPct: util.join('/') };
+        const params = { n, up: r.up, inflight, coresPct: util.join('/'), ...(mode ? { mode } : {}) };
         rows.push(emit({ bench: 'fan-out', impl, params: { ...params, metric: 'wall' }, value: round(r.wallMs / 1000, 2), unit: 's' }));
         rows.push(emit({ bench: 'fan-out', impl, params: { ...params, metric: 'rate' }, value: round(r.up / (r.wallMs / 1000)), unit: 'conn/s' }));
         rows.push(emit({ bench: 'fan-out', impl, params: { ...params, metric: 'peakRss' }, value: round(r.peakRss / MB), unit: 'MB' }));

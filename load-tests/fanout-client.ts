@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { openImpl, type ImplName, type OpenConn } from './peers.js';
 import { withTimeout } from './common.js';
+import { configureWorkRunner } from '../src/actors/work-runner.js';
 
 interface Args {
   impl: ImplName;
@@ -17,6 +18,8 @@ interface Args {
   keyPath: string;
   inflight: number;
   timeoutMs: number;
+  /** fleetssh's handshake executor mode (default: the library's, 'auto'). */
+  handshakeMode?: 'auto' | 'inline' | 'pool';
 }
 
 const a = JSON.parse(process.env.FLEETSSH_BENCH_ARGS ?? '{}') as Args;
@@ -25,6 +28,8 @@ function peakRss(): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
   return m ? Number(m[1]) * 1024 : NaN;
 }
+
+if (a.handshakeMode) configureWorkRunner({ mode: a.handshakeMode });
 
 const conns: OpenConn[] = [];
 let failed = 0;

@@ -6,12 +6,24 @@
  * process alive.
  */
 import type { HandshakeRequest, HandshakeResult } from '../protocol/crypto-api.js';
-import { HandshakeExecutor } from '../workers/handshake-executor.js';
+import { HandshakeExecutor, type HandshakeExecutorOptions } from '../workers/handshake-executor.js';
 import type { WorkRunner } from './actor-types.js';
 import { AgentSigningHandle } from './agent-client.js';
 
 let shared: HandshakeExecutor | null = null;
 let users = 0;
+let executorOptions: HandshakeExecutorOptions = { mode: 'auto' };
+
+/**
+ * Options of the process-wide executor (mode, threads, inlineLimit, ...),
+ * used from the next time it is created (a running one is kept until the
+ * last connection releases it). For benchmarks and tuning.
+ */
+export function configureWorkRunner(options: HandshakeExecutorOptions): void {
+  // Validates now, so a bad option is reported where it was given.
+  void new HandshakeExecutor(options).close();
+  executorOptions = { ...options };
+}
 
 const runner: WorkRunner = {
   run(request: HandshakeRequest): Promise<HandshakeResult> {
@@ -19,7 +31,7 @@ const runner: WorkRunner = {
     if (request.op === 'sign' && request.key.handle instanceof AgentSigningHandle) {
       return request.key.handle.sign(request.algorithm, request.data);
     }
-    shared ??= new HandshakeExecutor({ mode: 'auto' });
+    shared ??= new HandshakeExecutor(executorOptions);
     return shared.run(request);
   },
 };

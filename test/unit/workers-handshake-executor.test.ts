@@ -2,7 +2,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { HandshakeExecutor } from '../../src/workers/handshake-executor.js';
+import { HandshakeExecutor, isCheapOp } from '../../src/workers/handshake-executor.js';
+import { workerExecArgv } from '../../src/workers/worker-file.js';
 import { generatePrivateKey } from '../../src/crypto/keys/ssh-key.js';
 import { concatBytes, encodeString, utf8 } from '../../src/protocol/wire.js';
 import { KeyExchangeFailed } from '../../src/protocol/errors.js';
@@ -50,19 +51,58 @@ test('pool errors come back as rejected promises of the same class', async () =>
   assert.ok(pool.stats.failed >= 2);
 });
 
-test('auto mode runs a lone op inline and overlapping ops in the pool', async () => {
-  const auto = new HandshakeExecutor({ mode: 'auto', threads: 2 });
+test('auto mode runs a lone expensive op inline and overlapping expensive ops in the pool', async () => {
+  const auto = new HandshakeExecutor({ mode: 'auto', threads: 2, overlapWindowMs: 0 });
+  const method = 'diffie-hellman-group14-sha256';
   try {
-    await auto.run({ op: 'kexClientStart', method: 'curve25519-sha256' });
+    await auto.run({ op: 'kexClientStart', method });
     assert.deepEqual([auto.stats.inline, auto.stats.pooled], [1, 0]);
-    const many = await Promise.all(Array.from({ length: 12 }, () => auto.run({ op: 'kexClientStart', method: 'curve25519-sha256' })));
-    assert.equal(new Set(many.map((r) => Buffer.from((r as KexClientStartResult).publicWire).toString('hex'))).size, 12);
-    assert.ok(auto.stats.pooled >= 10, JSON.stringify(auto.stats));
+    const many = await Promise.all(Array.from({ length: 6 }, () => auto.run({ op: 'kexClientStart', method })));
+    assert.equal(new Set(many.map((r) => Buffer.from((r as KexClientStartResult).publicWire).toString('hex'))).size, 6);
+    assert.ok(auto.stats.pooled >= 5, JSON.stringify(auto.stats));
     assert.equal(auto.stats.inFlight, 0);
   } finally {
     await auto.close();
   }
   await assert.rejects(auto.run({ op: 'kexClientStart', method: 'curve25519-sha256' }), /closed/);
+});
+
+test('auto mode keeps cheap ops inline even when they overlap (the pool round trip costs more than the op)', async () => {
+  const auto = new HandshakeExecutor({ mode: 'auto', threads: 2 });
+  try {
+    const data = utf8('h');
+    const many = await Promise.all([
+      ...Array.from({ length: 8 }, () => auto.run({ op: 'kexClientStart', method: 'curve25519-sha256' })),
+      ...Array.from({ length: 4 }, () => auto.run({ op: 'sign', key: ed.toSigningKeyRef(), algorithm: 'ssh-ed25519', data })),
+    ]);
+    assert.equal(many.length, 12);
+    assert.deepEqual([auto.stats.inline, auto.stats.pooled, auto.stats.poolThreads], [12, 0, 0]);
+    // An RSA signature overlapping another one is expensive: it goes to the pool.
+    await Promise.all([0, 1].map(() => auto.run({ op: 'sign', key: rsa.toSigningKeyRef(), algorithm: 'rsa-sha2-256', data })));
+    assert.ok(auto.stats.pooled >= 1, JSON.stringify(auto.stats));
+  } finally {
+    await auto.close();
+  }
+});
+
+test('isCheapOp: the measured cost classes', () => {
+  const p521 = generatePrivateKey('ecdsa-sha2-nistp521');
+  const data = utf8('h');
+  const table: [Parameters<typeof isCheapOp>[0], boolean][] = [
+    [{ op: 'kexClientStart', method: 'curve25519-sha256' }, true],
+    [{ op: 'kexClientStart', method: 'curve25519-sha256@libssh.org' }, true],
+    [{ op: 'kexClientStart', method: 'ecdh-sha2-nistp256' }, true],
+    [{ op: 'kexClientStart', method: 'ecdh-sha2-nistp521' }, false],
+    [{ op: 'kexClientStart', method: 'mlkem768x25519-sha256' }, false],
+    [{ op: 'kexClientStart', method: 'diffie-hellman-group14-sha256' }, false],
+    [{ op: 'sign', key: ed.toSigningKeyRef(), algorithm: 'ssh-ed25519', data }, true],
+    [{ op: 'sign', key: rsa.toSigningKeyRef(), algorithm: 'rsa-sha2-512', data }, false],
+    [{ op: 'sign', key: p521.toSigningKeyRef(), algorithm: 'ecdsa-sha2-nistp521', data }, false],
+    [{ op: 'verify', publicKeyBlob: rsa.publicBlob, algorithm: 'rsa-sha2-512', signature: data, data }, true],
+    [{ op: 'kexServer', method: 'curve25519-sha256', clientPublicWire: prefix, hashPrefix: prefix, hostKey: ed.toSigningKeyRef(), signatureAlgorithm: 'ssh-ed25519' }, true],
+    [{ op: 'kexServer', method: 'curve25519-sha256', clientPublicWire: prefix, hashPrefix: prefix, hostKey: rsa.toSigningKeyRef(), signatureAlgorithm: 'rsa-sha2-256' }, false],
+  ];
+  for (const [req, cheap] of table) assert.equal(isCheapOp(req), cheap, `${req.op} ${'method' in req ? req.method : ''}`);
 });
 
 test('the pool never keeps the process alive, with or without close()', () => {
@@ -84,4 +124,9 @@ test('the pool never keeps the process alive, with or without close()', () => {
     assert.equal(r.signal, null, `process was still alive (close=${closeIt}): ${r.stderr}`);
     assert.equal(r.status, 0, r.stderr);
   }
+});
+
+test('workerExecArgv keeps loaders and drops per-process flags that make new Worker throw', () => {
+  const argv = ['--expose-gc', '--import', 'tsx', '--cpu-prof', '--max-old-space-size=100', '--enable-source-maps', '--import=x', '--conditions=dev', '--test', '--stack-trace-limit=5', '--no-warnings'];
+  assert.deepEqual(workerExecArgv(argv), ['--import', 'tsx', '--enable-source-maps', '--import=x', '--conditions=dev', '--no-warnings']);
 });
