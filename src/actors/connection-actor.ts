@@ -9,42 +9,16 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { DisconnectReason } from '../protocol/messages.js';
-import { ChannelOpenError, ConnectionLost, DisconnectError } from '../protocol/errors.js';
-import type { DecisionRequest } from '../protocol/layer.js';
-import type { ActorCore, ActorEvent, ChannelSink, WorkRunner } from './actor-types.js';
+import { ConnectionLost, DisconnectError } from '../protocol/errors.js';
+import type { ActorCore, ActorEvent, ChannelSink } from './actor-types.js';
+import type { ActorOptions, GlobalRequestReply } from './actor-options.js';
+import { ActorChannels, type SessionPrelude } from './actor-channels.js';
+import { ActorGlobalRequests } from './actor-global-requests.js';
+import { ActorKeepalive } from './actor-keepalive.js';
+import { runDecision, runWork } from './actor-decisions.js';
 import { TimerSet } from './timer-set.js';
 
-export interface ActorHooks {
-  /** Answers a core decision (auth check, prompt, host key). Errors answer `fallback`. */
-  decide(request: DecisionRequest): unknown;
-  authSuccess?(username: string): void;
-  banner?(message: string, lang: string): void;
-  kexComplete?(first: boolean, algorithms: Record<string, string>): void;
-  /** An incoming channel open; answer with actor.acceptChannel / rejectChannel. */
-  channelOpenRequest?(id: number, channelType: string, typeData: Uint8Array): void;
-  /**
-   * An incoming global request (keepalives are answered by the core or here
-   * with failure). The answer may come later (a promise); replies go out in
-   * request order whatever the order the answers come in.
-   */
-  globalRequest?(name: string, wantReply: boolean, data: Uint8Array): GlobalRequestAnswer | Promise<GlobalRequestAnswer>;
-}
-
-/** true/false, or success with reply data (e.g. the port a tcpip-forward bound). */
-export type GlobalRequestAnswer = boolean | { ok: boolean; data?: Uint8Array };
-
-export interface ActorOptions {
-  work: WorkRunner;
-  hooks: ActorHooks;
-  /** Time allowed from start to authSuccess; the error to close with when it runs out. */
-  authTimeout?: { ms: number; error: () => Error };
-  /** Client keepalives, started after authSuccess. */
-  keepaliveInterval?: number;
-  keepaliveCountMax?: number;
-  now?: () => number;
-}
-
-type Deferred<T> = { resolve: (v: T) => void; reject: (e: Error) => void };
+export type { ActorHooks, ActorOptions, GlobalRequestAnswer } from './actor-options.js';
 
 /**
  * A socket error as ConnectionLost, keeping what identifies it: the original
@@ -59,13 +33,14 @@ export function socketLost(err: Error): ConnectionLost & { errno?: number; sysca
   return e;
 }
 
-/** What an answer of "no" looks like for a decision kind that failed. */
-function negativeAnswer(kind: string): unknown {
-  return kind === 'kbdint' || kind === 'password' || kind === 'passwordChange' || kind === 'kbdintChallenge' ? null : false;
-}
-
 export class ConnectionActor extends EventEmitter {
   readonly timers = new TimerSet();
+  /**
+   * forwarding: requests to send on a session channel right before its
+   * exec/shell/subsystem (x11-req); each returns null to send nothing. Their
+   * replies are read and dropped, as OpenSSH only warns on a refusal.
+   */
+  readonly sessionPreludes: SessionPrelude[] = [];
   private readonly mailbox: (() => void)[] = [];
   private running = false;
   private socketBlocked = false;
@@ -75,14 +50,9 @@ export class ConnectionActor extends EventEmitter {
   private tickAt: number | null = null;
   private servedDeadline: number | null = null;
   private authenticated = false;
-  private keepaliveMissed = 0;
-  private readonly sinks = new Map<number, ChannelSink>();
-  private readonly dying = new Set<number>();
-  private readonly opening = new Map<number, Deferred<number>>();
-  private readonly requestReplies = new Map<number, Deferred<boolean>[]>();
-  private readonly globalReplies: Deferred<{ ok: boolean; data?: Uint8Array }>[] = [];
-  /** Incoming global requests that want a reply, oldest first; answered in this order. */
-  private readonly globalPending: { answer: { ok: boolean; data?: Uint8Array } | null }[] = [];
+  private readonly channels: ActorChannels;
+  private readonly globals: ActorGlobalRequests;
+  private readonly keepalive: ActorKeepalive;
   private readonly closedPromise: Promise<Error | null>;
   private resolveClosed!: (e: Error | null) => void;
   private readonly now: () => number;
@@ -94,6 +64,9 @@ export class ConnectionActor extends EventEmitter {
   constructor(readonly socket: Duplex, readonly core: ActorCore, private readonly options: ActorOptions) {
     super();
     this.now = options.now ?? Date.now;
+    this.channels = new ActorChannels(this, options.hooks, this.sessionPreludes);
+    this.globals = new ActorGlobalRequests(this, options.hooks);
+    this.keepalive = new ActorKeepalive(this, options.keepaliveInterval ?? 0, options.keepaliveCountMax ?? 3);
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
     const s = socket as Duplex & { setNoDelay?: (on: boolean) => unknown };
     if (typeof s.setNoDelay === 'function') s.setNoDelay(true);
@@ -104,7 +77,7 @@ export class ConnectionActor extends EventEmitter {
     socket.on('drain', () =>
       this.post(() => {
         this.socketBlocked = false;
-        for (const sink of this.sinks.values()) sink.onWindow();
+        this.channels.socketDrained();
       }),
     );
   }
@@ -159,9 +132,7 @@ export class ConnectionActor extends EventEmitter {
       for (const c of this.core.takeOutbound()) chunks.push(c);
       const events = this.core.takeEvents() as ActorEvent[];
       if (events.length === 0) break;
-      // The core frees a channel id when it emits channelClose; earlier events
-      // of the same batch must not call into that channel any more.
-      for (const e of events) if (e.type === 'channelClose') this.dying.add(e.id);
+      this.channels.markClosing(events);
       for (const e of events) this.dispatch(e);
     }
     if (chunks.length > 0) this.write(chunks);
@@ -255,14 +226,10 @@ export class ConnectionActor extends EventEmitter {
   private dispatch(e: ActorEvent): void {
     switch (e.type) {
       case 'work':
-        this.options.work.run(e.request).then(
-          (r) => this.post(() => !this.closedFlag && this.core.completeWork(e.id, null, r)),
-          (err: unknown) =>
-            this.post(() => !this.closedFlag && this.core.completeWork(e.id, err instanceof Error ? err : new Error(String(err)))),
-        );
+        runWork(this, this.options.work, e.id, e.request);
         return;
       case 'decision':
-        this.runDecision(e.id, e.request);
+        runDecision(this, this.options.hooks, e.id, e.request);
         return;
       case 'kexComplete':
         this.kexCount++;
@@ -273,7 +240,7 @@ export class ConnectionActor extends EventEmitter {
         this.authenticated = true;
         this.username = e.username;
         this.timers.clear('auth');
-        this.startKeepalive();
+        this.keepalive.start();
         this.options.hooks.authSuccess?.(e.username);
         this.emit('authenticated', e.username);
         return;
@@ -286,120 +253,26 @@ export class ConnectionActor extends EventEmitter {
       case 'closed':
         this.onClosed(e.error);
         return;
-      case 'channelOpenConfirmed': {
-        const d = this.opening.get(e.id);
-        this.opening.delete(e.id);
-        d?.resolve(e.id);
-        return;
-      }
-      case 'channelOpenFailed': {
-        const d = this.opening.get(e.id);
-        this.opening.delete(e.id);
-        this.sinks.delete(e.id);
-        d?.reject(new ChannelOpenError(e.reason, e.description || 'channel open failed'));
-        return;
-      }
-      case 'channelOpenRequest':
-        if (this.options.hooks.channelOpenRequest) this.options.hooks.channelOpenRequest(e.id, e.channelType, e.typeData);
-        else this.core.connection.rejectChannel(e.id, 1, 'channel type not supported');
-        return;
-      case 'channelWindow':
-        this.sinks.get(e.id)?.onWindow();
-        return;
-      case 'channelData': {
-        const sink = this.sinks.get(e.id);
-        if (sink) sink.onData(e.data, e.extended);
-        else this.consume(e.id, e.data.length);
-        return;
-      }
-      case 'channelEof':
-        this.sinks.get(e.id)?.onEof();
-        return;
-      case 'channelClose': {
-        this.dying.delete(e.id);
-        const sink = this.sinks.get(e.id);
-        this.sinks.delete(e.id);
-        const replies = this.requestReplies.get(e.id) ?? [];
-        this.requestReplies.delete(e.id);
-        for (const r of replies) r.resolve(false);
-        sink?.onClose(null);
-        return;
-      }
-      case 'channelRequest': {
-        const sink = this.sinks.get(e.id);
-        if (sink) sink.onRequest(e.requestType, e.wantReply, e.data);
-        else if (e.wantReply) this.replyRequest(e.id, false);
-        return;
-      }
-      case 'channelRequestReply':
-        this.requestReplies.get(e.id)?.shift()?.resolve(e.ok);
-        return;
       case 'globalRequest':
-        this.incomingGlobalRequest(e.name, e.wantReply, e.data);
+        this.globals.incoming(e.name, e.wantReply, e.data);
         return;
       case 'globalRequestReply':
-        this.keepaliveMissed = 0;
-        this.globalReplies.shift()?.resolve({ ok: e.ok, data: e.data });
+        this.keepalive.replied();
+        this.globals.replied(e.ok, e.data);
+        return;
+      case 'channelOpenConfirmed':
+      case 'channelOpenFailed':
+      case 'channelOpenRequest':
+      case 'channelWindow':
+      case 'channelData':
+      case 'channelEof':
+      case 'channelClose':
+      case 'channelRequest':
+      case 'channelRequestReply':
+        this.channels.dispatch(e);
         return;
       default:
         return;
-    }
-  }
-
-  // ---- incoming global requests (forwarding) ----------------------------------
-
-  private incomingGlobalRequest(name: string, wantReply: boolean, data: Uint8Array): void {
-    const slot: { answer: { ok: boolean; data?: Uint8Array } | null } = { answer: null };
-    if (wantReply) this.globalPending.push(slot);
-    const settle = (a: GlobalRequestAnswer): void => {
-      slot.answer = typeof a === 'object' && a !== null ? { ok: a.ok === true, data: a.data } : { ok: a === true };
-      this.flushGlobalAnswers();
-    };
-    let result: GlobalRequestAnswer | Promise<GlobalRequestAnswer>;
-    try {
-      result = this.options.hooks.globalRequest?.(name, wantReply, data) ?? false;
-    } catch (err) {
-      this.emit('debug', `global request ${name} failed: ${String(err)}`);
-      result = false;
-    }
-    if (result instanceof Promise) {
-      result.then(
-        (a) => this.post(() => !this.closedFlag && settle(a)),
-        (err: unknown) => this.post(() => {
-          this.emit('debug', `global request ${name} failed: ${String(err)}`);
-          if (!this.closedFlag) settle(false);
-        }),
-      );
-    } else {
-      settle(result);
-    }
-  }
-
-  private flushGlobalAnswers(): void {
-    while (this.globalPending.length > 0 && this.globalPending[0]!.answer !== null) {
-      const a = this.globalPending.shift()!.answer!;
-      this.core.connection.replyGlobalRequest(a.ok, a.data);
-    }
-  }
-
-  private runDecision(id: number, request: DecisionRequest): void {
-    const answer = (a: unknown): void => this.post(() => !this.closedFlag && this.core.decide(id, a));
-    let result: unknown;
-    try {
-      result = this.options.hooks.decide(request);
-    } catch (err) {
-      this.emit('debug', `decision ${request.kind} failed: ${String(err)}`);
-      answer(negativeAnswer(request.kind));
-      return;
-    }
-    if (result instanceof Promise) {
-      result.then(answer, (err: unknown) => {
-        this.emit('debug', `decision ${request.kind} failed: ${String(err)}`);
-        answer(negativeAnswer(request.kind));
-      });
-    } else {
-      // Answer after this message, never re-entrantly inside the core's own call.
-      answer(result);
     }
   }
 
@@ -411,20 +284,9 @@ export class ConnectionActor extends EventEmitter {
     const err = this.localError ?? error;
     this.closeError = err;
     const failure = err ?? new ConnectionLost('connection closed');
-    for (const d of this.opening.values()) d.reject(failure);
-    this.opening.clear();
-    for (const list of this.requestReplies.values()) for (const r of list) r.resolve(false);
-    this.requestReplies.clear();
-    for (const d of this.globalReplies.splice(0)) d.reject(failure);
-    const sinks = [...this.sinks.values()];
-    this.sinks.clear();
-    for (const sink of sinks) {
-      try {
-        sink.onClose(err);
-      } catch {
-        // one broken channel handler must not keep the others open
-      }
-    }
+    this.channels.failPending(failure);
+    this.globals.failPending(failure);
+    this.channels.closeAll(err);
     this.resolveClosed(err);
     this.emit('close', err);
   }
@@ -434,57 +296,37 @@ export class ConnectionActor extends EventEmitter {
     return this.closeError;
   }
 
-  // ---- keepalive -------------------------------------------------------------
-
-  private startKeepalive(): void {
-    const interval = this.options.keepaliveInterval ?? 0;
-    if (interval <= 0) return;
-    const countMax = this.options.keepaliveCountMax ?? 3;
-    const beat = (): void => {
-      this.post(() => {
-        if (this.closedFlag) return;
-        if (this.keepaliveMissed >= countMax) {
-          this.abort(new ConnectionLost(`no keepalive response after ${countMax} attempts`));
-          return;
-        }
-        this.keepaliveMissed++;
-        this.globalRequest('keepalive@openssh.com', true, new Uint8Array(0)).catch(() => undefined);
-      });
-      this.timers.set('keepalive', interval, beat);
-    };
-    this.timers.set('keepalive', interval, beat);
-  }
-
   // ---- channel operations (actor context; no-ops on a closed channel) ----------
-
-  private usable(id: number): boolean {
-    return !this.closedFlag && !this.dying.has(id);
-  }
 
   /** Hands data to the channel; a closed channel swallows it. */
   sendData(id: number, data: Uint8Array, extended?: number): number {
-    return this.usable(id) ? this.core.connection.sendData(id, data, extended) : data.length;
+    return this.channels.sendData(id, data, extended);
   }
 
   sendEof(id: number): void {
-    if (this.usable(id)) this.core.connection.sendEof(id);
+    this.channels.sendEof(id);
   }
 
   consume(id: number, n: number): void {
-    if (this.usable(id)) this.core.connection.consume(id, n);
+    this.channels.consume(id, n);
   }
 
   replyRequest(id: number, ok: boolean): void {
-    if (this.usable(id)) this.core.connection.replyRequest(id, ok);
+    this.channels.replyRequest(id, ok);
   }
 
   closeChannel(id: number): void {
-    if (this.usable(id)) this.core.connection.close(id);
+    this.channels.close(id);
   }
 
   /** Sends a channel request without waiting for a reply. */
   sendRequestNoReply(id: number, requestType: string, data: Uint8Array): void {
-    if (this.usable(id)) this.core.connection.sendRequest(id, requestType, false, data);
+    this.channels.sendRequestNoReply(id, requestType, data);
+  }
+
+  /** Actor context: accepts an incoming channel and routes its events to sink. */
+  acceptChannel(id: number, sink: ChannelSink): void {
+    this.channels.accept(id, sink);
   }
 
   // ---- calls from the API (any context) --------------------------------------
@@ -513,67 +355,19 @@ export class ConnectionActor extends EventEmitter {
     makeSink: (id: number) => ChannelSink,
     opts?: { windowSize?: number; maxPacketSize?: number },
   ): Promise<number> {
-    return new Promise((resolve, reject) =>
-      this.post(() => {
-        if (this.closedFlag) return reject(this.closeError ?? new ConnectionLost('connection closed'));
-        const id = this.core.connection.openChannel(type, typeData, opts);
-        this.sinks.set(id, makeSink(id));
-        this.opening.set(id, { resolve, reject });
-      }),
-    );
-  }
-
-  /** Actor context: accepts an incoming channel and routes its events to sink. */
-  acceptChannel(id: number, sink: ChannelSink): void {
-    this.sinks.set(id, sink);
-    this.core.connection.acceptChannel(id);
+    return this.channels.open(type, typeData, makeSink, opts);
   }
 
   rejectChannel(id: number, reason: number, description: string): void {
-    this.post(() => !this.closedFlag && this.core.connection.rejectChannel(id, reason, description));
+    this.channels.reject(id, reason, description);
   }
 
   sendRequest(id: number, requestType: string, wantReply: boolean, data: Uint8Array): Promise<boolean> {
-    return new Promise((resolve) =>
-      this.post(() => {
-        if (!this.usable(id) || !this.sinks.has(id)) return resolve(false);
-        if (requestType === 'exec' || requestType === 'shell' || requestType === 'subsystem') this.sendPreludes(id);
-        this.core.connection.sendRequest(id, requestType, wantReply, data);
-        if (!wantReply) return resolve(true);
-        let list = this.requestReplies.get(id);
-        if (!list) this.requestReplies.set(id, (list = []));
-        list.push({ resolve, reject: () => resolve(false) });
-      }),
-    );
+    return this.channels.sendRequest(id, requestType, wantReply, data);
   }
 
-  /**
-   * forwarding: requests to send on a session channel right before its
-   * exec/shell/subsystem (x11-req); each returns null to send nothing. Their
-   * replies are read and dropped, as OpenSSH only warns on a refusal.
-   */
-  readonly sessionPreludes: ((id: number) => { requestType: string; data: Uint8Array } | null)[] = [];
-
-  private sendPreludes(id: number): void {
-    for (const prelude of this.sessionPreludes) {
-      const r = prelude(id);
-      if (!r) continue;
-      this.core.connection.sendRequest(id, r.requestType, true, r.data);
-      let list = this.requestReplies.get(id);
-      if (!list) this.requestReplies.set(id, (list = []));
-      list.push({ resolve: (ok) => ok || this.emit('debug', `${r.requestType} refused on channel ${id}`), reject: () => undefined });
-    }
-  }
-
-  globalRequest(name: string, wantReply: boolean, data: Uint8Array): Promise<{ ok: boolean; data?: Uint8Array }> {
-    return new Promise((resolve, reject) =>
-      this.post(() => {
-        if (this.closedFlag) return reject(this.closeError ?? new ConnectionLost('connection closed'));
-        this.core.connection.globalRequest(name, wantReply, data);
-        if (wantReply) this.globalReplies.push({ resolve, reject });
-        else resolve({ ok: true });
-      }),
-    );
+  globalRequest(name: string, wantReply: boolean, data: Uint8Array): Promise<GlobalRequestReply> {
+    return this.globals.send(name, wantReply, data);
   }
 
   /** Any context: runs a call on the channel layer as one message, if still open. */
@@ -587,4 +381,3 @@ export class ConnectionActor extends EventEmitter {
     this.post(() => !this.closedFlag && this.core.rekey());
   }
 }
-

@@ -1,0 +1,208 @@
+/**
+ * The channels of one connection actor: the sink each open channel's events go
+ * to, the promises of channel opens and of channel requests waiting for their
+ * reply, and the ids the core has freed in the batch being dispatched. Every
+ * method runs in actor context unless it says otherwise; calls on a closed or
+ * closing channel are no-ops.
+ */
+import { ChannelOpenError, ConnectionLost } from '../protocol/errors.js';
+import type { ConnectionEvent } from '../protocol/connection.js';
+import type { ActorEvent, ChannelSink } from './actor-types.js';
+import type { ActorHooks, ActorHost, Deferred } from './actor-options.js';
+
+/** A request to send on a session channel right before its exec/shell/subsystem, or null. */
+export type SessionPrelude = (id: number) => { requestType: string; data: Uint8Array } | null;
+
+/** The connection events that concern one channel. */
+export type ChannelEvent = Exclude<ConnectionEvent, { type: 'globalRequest' | 'globalRequestReply' }>;
+
+export class ActorChannels {
+  private readonly sinks = new Map<number, ChannelSink>();
+  private readonly dying = new Set<number>();
+  private readonly opening = new Map<number, Deferred<number>>();
+  private readonly requestReplies = new Map<number, Deferred<boolean>[]>();
+
+  constructor(
+    private readonly actor: ActorHost,
+    private readonly hooks: ActorHooks,
+    private readonly sessionPreludes: readonly SessionPrelude[],
+  ) {}
+
+  /**
+   * Before a batch of events is dispatched: the core frees a channel id when it
+   * emits channelClose, so earlier events of the same batch must not call into
+   * that channel any more.
+   */
+  markClosing(events: readonly ActorEvent[]): void {
+    for (const e of events) if (e.type === 'channelClose') this.dying.add(e.id);
+  }
+
+  /** The socket drained: every channel may write again. */
+  socketDrained(): void {
+    for (const sink of this.sinks.values()) sink.onWindow();
+  }
+
+  dispatch(e: ChannelEvent): void {
+    switch (e.type) {
+      case 'channelOpenConfirmed': {
+        const d = this.opening.get(e.id);
+        this.opening.delete(e.id);
+        d?.resolve(e.id);
+        return;
+      }
+      case 'channelOpenFailed': {
+        const d = this.opening.get(e.id);
+        this.opening.delete(e.id);
+        this.sinks.delete(e.id);
+        d?.reject(new ChannelOpenError(e.reason, e.description || 'channel open failed'));
+        return;
+      }
+      case 'channelOpenRequest':
+        if (this.hooks.channelOpenRequest) this.hooks.channelOpenRequest(e.id, e.channelType, e.typeData);
+        else this.actor.core.connection.rejectChannel(e.id, 1, 'channel type not supported');
+        return;
+      case 'channelWindow':
+        this.sinks.get(e.id)?.onWindow();
+        return;
+      case 'channelData': {
+        const sink = this.sinks.get(e.id);
+        if (sink) sink.onData(e.data, e.extended);
+        else this.consume(e.id, e.data.length);
+        return;
+      }
+      case 'channelEof':
+        this.sinks.get(e.id)?.onEof();
+        return;
+      case 'channelClose': {
+        this.dying.delete(e.id);
+        const sink = this.sinks.get(e.id);
+        this.sinks.delete(e.id);
+        const replies = this.requestReplies.get(e.id) ?? [];
+        this.requestReplies.delete(e.id);
+        for (const r of replies) r.resolve(false);
+        sink?.onClose(null);
+        return;
+      }
+      case 'channelRequest': {
+        const sink = this.sinks.get(e.id);
+        if (sink) sink.onRequest(e.requestType, e.wantReply, e.data);
+        else if (e.wantReply) this.replyRequest(e.id, false);
+        return;
+      }
+      case 'channelRequestReply':
+        this.requestReplies.get(e.id)?.shift()?.resolve(e.ok);
+        return;
+    }
+  }
+
+  /** The connection closed: pending opens fail with `failure`, pending requests answer false. */
+  failPending(failure: Error): void {
+    for (const d of this.opening.values()) d.reject(failure);
+    this.opening.clear();
+    for (const list of this.requestReplies.values()) for (const r of list) r.resolve(false);
+    this.requestReplies.clear();
+  }
+
+  /** The connection closed: every channel's sink hears it, each apart from the others. */
+  closeAll(err: Error | null): void {
+    const sinks = [...this.sinks.values()];
+    this.sinks.clear();
+    for (const sink of sinks) {
+      try {
+        sink.onClose(err);
+      } catch {
+        // one broken channel handler must not keep the others open
+      }
+    }
+  }
+
+  private usable(id: number): boolean {
+    return !this.actor.closed && !this.dying.has(id);
+  }
+
+  /** Hands data to the channel; a closed channel swallows it. */
+  sendData(id: number, data: Uint8Array, extended?: number): number {
+    return this.usable(id) ? this.actor.core.connection.sendData(id, data, extended) : data.length;
+  }
+
+  sendEof(id: number): void {
+    if (this.usable(id)) this.actor.core.connection.sendEof(id);
+  }
+
+  consume(id: number, n: number): void {
+    if (this.usable(id)) this.actor.core.connection.consume(id, n);
+  }
+
+  replyRequest(id: number, ok: boolean): void {
+    if (this.usable(id)) this.actor.core.connection.replyRequest(id, ok);
+  }
+
+  close(id: number): void {
+    if (this.usable(id)) this.actor.core.connection.close(id);
+  }
+
+  /** Sends a channel request without waiting for a reply. */
+  sendRequestNoReply(id: number, requestType: string, data: Uint8Array): void {
+    if (this.usable(id)) this.actor.core.connection.sendRequest(id, requestType, false, data);
+  }
+
+  /** Any context. */
+  open(
+    type: string,
+    typeData: Uint8Array,
+    makeSink: (id: number) => ChannelSink,
+    opts?: { windowSize?: number; maxPacketSize?: number },
+  ): Promise<number> {
+    return new Promise((resolve, reject) =>
+      this.actor.post(() => {
+        if (this.actor.closed) return reject(this.actor.error ?? new ConnectionLost('connection closed'));
+        const id = this.actor.core.connection.openChannel(type, typeData, opts);
+        this.sinks.set(id, makeSink(id));
+        this.opening.set(id, { resolve, reject });
+      }),
+    );
+  }
+
+  /** Accepts an incoming channel and routes its events to sink. */
+  accept(id: number, sink: ChannelSink): void {
+    this.sinks.set(id, sink);
+    this.actor.core.connection.acceptChannel(id);
+  }
+
+  /** Any context. */
+  reject(id: number, reason: number, description: string): void {
+    this.actor.post(() => !this.actor.closed && this.actor.core.connection.rejectChannel(id, reason, description));
+  }
+
+  /** Any context: resolves with the peer's answer, or true at once without wantReply. */
+  sendRequest(id: number, requestType: string, wantReply: boolean, data: Uint8Array): Promise<boolean> {
+    return new Promise((resolve) =>
+      this.actor.post(() => {
+        if (!this.usable(id) || !this.sinks.has(id)) return resolve(false);
+        if (requestType === 'exec' || requestType === 'shell' || requestType === 'subsystem') this.sendPreludes(id);
+        this.actor.core.connection.sendRequest(id, requestType, wantReply, data);
+        if (!wantReply) return resolve(true);
+        this.awaitReply(id, { resolve, reject: () => resolve(false) });
+      }),
+    );
+  }
+
+  /** Prelude replies are read and dropped, as OpenSSH only warns on a refusal. */
+  private sendPreludes(id: number): void {
+    for (const prelude of this.sessionPreludes) {
+      const r = prelude(id);
+      if (!r) continue;
+      this.actor.core.connection.sendRequest(id, r.requestType, true, r.data);
+      this.awaitReply(id, {
+        resolve: (ok) => ok || this.actor.emit('debug', `${r.requestType} refused on channel ${id}`),
+        reject: () => undefined,
+      });
+    }
+  }
+
+  private awaitReply(id: number, d: Deferred<boolean>): void {
+    let list = this.requestReplies.get(id);
+    if (!list) this.requestReplies.set(id, (list = []));
+    list.push(d);
+  }
+}
