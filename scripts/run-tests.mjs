@@ -30,6 +30,14 @@ const run = (list, concurrency) => {
   const args = ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, '--test-timeout=180000', ...list];
   return spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' }).status ?? 1;
 };
+// The whole suite also typechecks the tests, helpers and benchmarks (tsx
+// strips types without checking them).
+let typecheck = 0;
+if (filters.length === 0) {
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  typecheck = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.test.json'], { cwd: root, stdio: 'inherit' }).status ?? 1;
+  console.log(typecheck === 0 ? '# typecheck (tsconfig.test.json): ok' : '# typecheck (tsconfig.test.json): FAILED');
+}
 const first = run(files.filter((f) => !alone(f)), 2);
 const second = run(files.filter(alone), 1);
-process.exit(first || second);
+process.exit(first || second || typecheck);

@@ -53,8 +53,9 @@ export const MAC_NAMES: readonly string[] = [
 ];
 
 /** The cipher x MAC cases: every MAC for each non-AEAD cipher, AEAD ciphers once. */
-export const CIPHER_MAC_CASES: readonly { cipher: string; mac: string | null; legacy: boolean }[] = CIPHER_CASES.flatMap((c) =>
-  c.aead ? [{ cipher: c.cipher, mac: null, legacy: c.legacy }] : MAC_NAMES.map((mac) => ({ cipher: c.cipher, mac, legacy: c.legacy })),
+export const CIPHER_MAC_CASES: readonly { cipher: string; mac: string | null; legacy: boolean }[] = CIPHER_CASES.flatMap(
+  (c): { cipher: string; mac: string | null; legacy: boolean }[] =>
+    c.aead ? [{ cipher: c.cipher, mac: null, legacy: c.legacy }] : MAC_NAMES.map((mac) => ({ cipher: c.cipher, mac, legacy: c.legacy })),
 );
 
 /** Host key algorithms and the harness host key that serves each (keys named as in openssh.ts). */

@@ -100,7 +100,10 @@ describe('lifecycle', () => {
       const up = netConnect(server.port, '127.0.0.1');
       up.on('data', (d) => !frozen && down.write(d));
       down.on('data', (d) => up.write(d));
-      const end = (): void => (up.destroy(), down.destroy());
+      const end = (): void => {
+        up.destroy();
+        down.destroy();
+      };
       up.on('close', end).on('error', end);
       down.on('close', end).on('error', end);
     });

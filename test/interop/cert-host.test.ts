@@ -12,6 +12,7 @@ import { startSshd, sshdSkipReason, type SshdServer } from '../helpers/openssh.j
 import { makeTempDir, removeTempDir, runSsh } from '../helpers/ssh-client.js';
 import { connect } from '../../src/actors/client.js';
 import { listen } from '../../src/actors/server.js';
+import type { SSHServerProcess } from '../../src/actors/server-process.js';
 import { HostKeyNotVerifiable } from '../../src/protocol/errors.js';
 import { generatePrivateKey, importPrivateKey } from '../../src/crypto/keys/ssh-key.js';
 import { CertifiedKey, createCertificate } from '../../src/crypto/keys/certificate.js';
@@ -73,7 +74,7 @@ test('OpenSSH ssh accepts our server host certificate through @cert-authority', 
     port: 0,
     serverHostKeys: [new CertifiedKey(hostKey, cert), hostKey],
     authorizedClientKeys: [userKey.publicOnly()],
-    processFactory: (p) => {
+    processFactory: (p: SSHServerProcess) => {
       p.stdout.write(`cert host ok ${p.command}\n`);
       p.exit(0);
     },

@@ -226,7 +226,7 @@ test('AbortSignal: in-flight and queued hosts end as aborted, connections closed
 test('lines: output split into lines across chunk boundaries, CRLF and a last partial line', async () => {
   const fake = new FakeClient({ a: { kind: 'ok', out: ['one\r\ntw', 'o\nthr', 'ee'] } });
   const events = await lastValueFrom(new Fleet(['a'], { connector: fake.connector }).run('x', { lines: true }).pipe(toArray()));
-  const lines = events.filter((e): e is Extract<HostEvent, { type: 'stdout' }> => e.type === 'stdout').map((e) => e.data);
+  const lines = events.filter((e): e is Extract<HostEvent, { type: 'stdout' | 'stderr' }> => e.type === 'stdout').map((e) => e.data);
   assert.deepEqual(lines, ['one', 'two', 'three']);
 });
 
