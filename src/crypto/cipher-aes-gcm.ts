@@ -9,7 +9,7 @@ import { gcm } from '@noble/ciphers/aes.js';
 import type { PacketKeys, PacketOpener, PacketSealer } from '../protocol/crypto-api.js';
 import { MacError } from '../protocol/errors.js';
 import { takeKey, type CipherEntry } from './cipher-table.js';
-import { copyOf, checkPacketLength, checkSealInput, checkWireLength, readUint32BE } from './packet-length.js';
+import { cipherSegments, copyOf, checkPacketLength, checkSealInput, checkSealParts, checkWireLength, joinParts, readUint32BE } from './packet-length.js';
 
 const TAG = 16;
 const BLOCK = 16;
@@ -24,8 +24,11 @@ function nextNonce(nonce: Uint8Array): void {
 
 /** The per-packet AEAD primitive; the framing around it is shared below. */
 interface GcmCore {
-  /** Writes ciphertext || tag of packet[4..] under aad = packet[0..4] to out[4..]. */
-  seal(nonce: Uint8Array, packet: Uint8Array, out: Uint8Array): void;
+  /**
+   * The wire bytes of a packet of `n` bytes given as parts: packet[0..4] (the
+   * AAD) in clear, then ciphertext of packet[4..n], then the tag.
+   */
+  seal(nonce: Uint8Array, parts: readonly Uint8Array[], n: number): Uint8Array;
   /** Plaintext of wire[4..end] or null when the tag does not verify. */
   open(nonce: Uint8Array, wire: Uint8Array, end: number): Uint8Array | null;
   dispose(): void;
@@ -38,13 +41,23 @@ function nodeCore(e: CipherEntry, key: Uint8Array): GcmCore {
     return k;
   };
   return {
-    seal(nonce, packet, out) {
+    seal(nonce, parts, n) {
       const c = createCipheriv(e.openssl as 'aes-128-gcm', live(), nonce, { authTagLength: TAG });
-      c.setAAD(packet.subarray(0, 4));
-      const n = packet.length;
-      out.set(c.update(packet.subarray(4)), 4);
-      c.final();
+      const head = parts[0]!;
+      c.setAAD(head.subarray(0, 4));
+      // Every byte of `out` is written below, so it need not be zeroed first.
+      const out = Buffer.allocUnsafe(n + TAG);
+      out.set(head.subarray(0, 4), 0);
+      let o = 4;
+      for (const seg of cipherSegments(parts, 4)) {
+        const enc = c.update(seg);
+        out.set(enc, o);
+        o += enc.length;
+      }
+      const last = c.final();
+      if (last.length > 0) out.set(last, o);
       out.set(c.getAuthTag(), n);
+      return out;
     },
     open(nonce, wire, end) {
       const d = createDecipheriv(e.openssl as 'aes-128-gcm', live(), nonce, { authTagLength: TAG });
@@ -68,8 +81,12 @@ function nodeCore(e: CipherEntry, key: Uint8Array): GcmCore {
 function nobleCore(key: Uint8Array): GcmCore {
   const k = copyOf(key);
   return {
-    seal(nonce, packet, out) {
+    seal(nonce, parts, n) {
+      const packet = joinParts(parts);
+      const out = new Uint8Array(n + TAG);
+      out.set(packet.subarray(0, 4), 0);
       out.set(gcm(k, nonce, packet.subarray(0, 4)).encrypt(packet.subarray(4)), 4);
+      return out;
     },
     open(nonce, wire, end) {
       try {
@@ -98,9 +115,13 @@ export function createGcmSealer(e: CipherEntry, keys: PacketKeys, impl: 'node' |
     macLength: TAG,
     seal(_seq, packet) {
       checkSealInput(packet, BLOCK, 4);
-      const out = new Uint8Array(packet.length + TAG);
-      out.set(packet.subarray(0, 4), 0);
-      core.seal(nonce, packet, out);
+      const out = core.seal(nonce, [packet], packet.length);
+      nextNonce(nonce);
+      return out;
+    },
+    sealParts(_seq, parts) {
+      const n = checkSealParts(parts, BLOCK, 4);
+      const out = core.seal(nonce, parts, n);
       nextNonce(nonce);
       return out;
     },

@@ -16,7 +16,7 @@ import type { PacketKeys, PacketOpener, PacketSealer } from '../protocol/crypto-
 import { MacError } from '../protocol/errors.js';
 import { takeKey, type CipherEntry } from './cipher-table.js';
 import { constantTimeEqual } from './mac-hmac.js';
-import { copyOf, checkPacketLength, checkSealInput, checkWireLength, readUint32BE, writeUint32BE } from './packet-length.js';
+import { cipherSegments, copyOf, checkPacketLength, checkSealInput, checkSealParts, checkWireLength, readUint32BE, writeUint32BE } from './packet-length.js';
 import { Poly1305Wasm } from './poly1305-wasm.js';
 
 const TAG = 16;
@@ -103,24 +103,44 @@ function makeCore(e: CipherEntry, keys: PacketKeys, impl: 'node' | 'noble'): Cha
   return impl === 'node' ? nodeCore(key) : nobleCore(key);
 }
 
+/**
+ * The wire bytes of a packet of `n` bytes given as parts (parts[0] holds the
+ * 4-byte length). `crypt` must be a stream across calls (node's is; noble's
+ * restarts at block 1, so noble is only ever given one part here).
+ */
+function sealPacket(core: ChachaCore, seq: number, parts: readonly Uint8Array[], n: number, out: Uint8Array): Uint8Array {
+  out.set(core.cryptLength(seq, parts[0]!.subarray(0, 4)), 0);
+  const p = core.payload(seq);
+  let o = 4;
+  for (const seg of cipherSegments(parts, 4)) {
+    const enc = p.crypt(seg);
+    out.set(enc, o);
+    o += enc.length;
+  }
+  core.tag(p.polyKey, out.subarray(0, n), out, n);
+  return out;
+}
+
 export function createChachaSealer(e: CipherEntry, keys: PacketKeys, impl: 'node' | 'noble'): PacketSealer {
   const core = makeCore(e, keys, impl);
-  return {
+  const sealer: PacketSealer = {
     blockSize: BLOCK,
     aadLength: 4,
     macLength: TAG,
     seal(seq, packet) {
       checkSealInput(packet, BLOCK, 4);
-      const n = packet.length;
-      const out = new Uint8Array(n + TAG);
-      out.set(core.cryptLength(seq, packet.subarray(0, 4)), 0);
-      const p = core.payload(seq);
-      out.set(p.crypt(packet.subarray(4)), 4);
-      core.tag(p.polyKey, out.subarray(0, n), out, n);
-      return out;
+      return sealPacket(core, seq, [packet], packet.length, new Uint8Array(packet.length + TAG));
     },
     dispose: () => core.dispose(),
   };
+  if (impl === 'node') {
+    // Every byte of the output is written, so it need not be zeroed first.
+    sealer.sealParts = (seq, parts) => {
+      const n = checkSealParts(parts, BLOCK, 4);
+      return sealPacket(core, seq, parts, n, Buffer.allocUnsafe(n + TAG));
+    };
+  }
+  return sealer;
 }
 
 export function createChachaOpener(e: CipherEntry, keys: PacketKeys, impl: 'node' | 'noble'): PacketOpener {

@@ -41,3 +41,72 @@ export function checkSealInput(packet: Uint8Array, blockSize: number, aadLength:
 export function copyOf(b: Uint8Array, start = 0, end = b.length): Uint8Array {
   return new Uint8Array(b.subarray(start, end));
 }
+
+/** Parts shorter than this are joined before they reach a cipher (one call each costs more than the copy). */
+const SMALL_PART = 512;
+
+/**
+ * The bytes of `parts` from offset `skip` on, as the pieces a streaming
+ * cipher should be fed: large parts as they are (views, no copy), runs of
+ * small parts joined into one buffer. `skip` must lie inside parts[0].
+ */
+export function cipherSegments(parts: readonly Uint8Array[], skip: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let run: Uint8Array[] = [];
+  let runLength = 0;
+  const flush = (): void => {
+    if (run.length === 1) out.push(run[0]!);
+    else if (run.length > 1) {
+      const joined = new Uint8Array(runLength);
+      let o = 0;
+      for (const r of run) {
+        joined.set(r, o);
+        o += r.length;
+      }
+      out.push(joined);
+    }
+    run = [];
+    runLength = 0;
+  };
+  for (let i = 0; i < parts.length; i++) {
+    const p = i === 0 ? parts[0]!.subarray(skip) : parts[i]!;
+    if (p.length === 0) continue;
+    if (p.length >= SMALL_PART) {
+      flush();
+      out.push(p);
+    } else {
+      run.push(p);
+      runLength += p.length;
+    }
+  }
+  flush();
+  return out;
+}
+
+/** Total length of `parts`. */
+export function partsLength(parts: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  return n;
+}
+
+/** The concatenation of `parts` (for implementations without a parts path). */
+export function joinParts(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(partsLength(parts));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Same check as checkSealInput, for a packet given as parts. */
+export function checkSealParts(parts: readonly Uint8Array[], blockSize: number, aadLength: 0 | 4): number {
+  const n = partsLength(parts);
+  if (parts.length === 0 || parts[0]!.length < 5 || n < 4 + 5 || (n - aadLength) % blockSize !== 0) {
+    throw new RangeError(`sealParts: packet of ${n} bytes (first part ${parts[0]?.length ?? 0}) is not a header-led packet padded to the block size ${blockSize}`);
+  }
+  return n;
+}

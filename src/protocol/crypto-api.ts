@@ -43,6 +43,14 @@ export interface PacketSealer {
    * already filled in. Returns the wire bytes. May encrypt `packet` in place.
    */
   seal(seq: number, packet: Uint8Array): Uint8Array;
+  /**
+   * Optional fast path: the same wire bytes as seal() of the concatenation of
+   * `parts` (that concatenation is exactly seal()'s `packet`), without the
+   * caller assembling the packet first. `parts[0]` holds at least the 5 header
+   * bytes (packet_length, padding_length). The parts are only read, and only
+   * during the call.
+   */
+  sealParts?(seq: number, parts: readonly Uint8Array[]): Uint8Array;
   /** Wipes key material. */
   dispose(): void;
 }

@@ -18,6 +18,16 @@ class PaddingPool {
   private pool: Uint8Array = new Uint8Array(0);
   private pos = 0;
   constructor(private readonly random: RandomSource) {}
+  /** `n` random bytes as a view into the pool (valid until the next call). */
+  take(n: number): Uint8Array {
+    if (this.pos + n > this.pool.length) {
+      this.pool = this.random.bytes(4096);
+      this.pos = 0;
+    }
+    const out = this.pool.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
   fill(dst: Uint8Array): void {
     if (this.pos + dst.length > this.pool.length) {
       this.pool = this.random.bytes(4096);
@@ -56,6 +66,16 @@ export class PacketWriter {
     let padLen = block - (unpadded % block);
     if (padLen < 4) padLen += block;
     const packetLength = 1 + payloadLength + padLen;
+    if (s.sealParts) {
+      // No assembled packet: the sealer reads the pieces straight into its output.
+      const head = new Uint8Array(5);
+      head[0] = packetLength >>> 24;
+      head[1] = (packetLength >>> 16) & 0xff;
+      head[2] = (packetLength >>> 8) & 0xff;
+      head[3] = packetLength & 0xff;
+      head[4] = padLen;
+      return this.account(s.sealParts(this.seq, [head, ...parts, this.padding.take(padLen)]));
+    }
     const packet = new Uint8Array(4 + packetLength);
     packet[0] = packetLength >>> 24;
     packet[1] = (packetLength >>> 16) & 0xff;
@@ -68,7 +88,10 @@ export class PacketWriter {
       o += p.length;
     }
     this.padding.fill(packet.subarray(5 + payloadLength));
-    const wire = s.seal(this.seq, packet);
+    return this.account(s.seal(this.seq, packet));
+  }
+
+  private account(wire: Uint8Array): Uint8Array {
     this.seq = (this.seq + 1) >>> 0;
     this.bytesSinceKex += wire.length;
     this.packetsSinceKex++;

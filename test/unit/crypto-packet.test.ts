@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { createDecipheriv, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { CIPHER_ALGORITHMS, MAC_ALGORITHMS, type CipherName, type MacName } from '../../src/protocol/algorithms.js';
-import type { PacketKeys, PacketOpener, PacketSealer, TransportCrypto } from '../../src/protocol/crypto-api.js';
+import type { PacketKeys, PacketOpener, PacketSealer, RandomSource, TransportCrypto } from '../../src/protocol/crypto-api.js';
+import { PacketWriter } from '../../src/protocol/packet-codec.js';
 import { MacError, ProtocolError } from '../../src/protocol/errors.js';
 import { createNullOpener, createNullSealer, createTransportCrypto } from '../../src/crypto/transport-crypto.js';
 
@@ -219,4 +220,90 @@ test('unknown names and short keys are rejected with errors naming them', () => 
   assert.equal(node.cipherInfo('chacha20-poly1305@openssh.com').keyLength, 64);
   assert.equal(node.cipherInfo('aes128-gcm@openssh.com').ivLength, 12);
   assert.equal(node.macInfo('hmac-sha2-512-etm@openssh.com').etm, true);
+});
+
+/** Splits `packet` at random points into parts; the first part keeps the 5 header bytes. */
+function randomParts(packet: Uint8Array): Uint8Array[] {
+  const cuts = new Set<number>([0, packet.length]);
+  const k = Math.floor(Math.random() * 5);
+  for (let i = 0; i < k; i++) cuts.add(5 + Math.floor(Math.random() * (packet.length - 5)));
+  const sorted = [...cuts].sort((a, b) => a - b);
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i + 1 < sorted.length; i++) parts.push(packet.subarray(sorted[i], sorted[i + 1]));
+  // Empty parts and parts on either side of the small-part threshold are allowed too.
+  if (Math.random() < 0.3) parts.splice(1, 0, new Uint8Array(0));
+  return parts;
+}
+
+test('sealParts gives the same wire bytes as seal of the joined packet, and leaves the parts alone', () => {
+  let checked = 0;
+  for (const [c, m] of suites()) {
+    const keys = keysFor(c, m);
+    const whole = node.createSealer(c, m, keys);
+    const split = node.createSealer(c, m, keys);
+    const nobleOpen = noble.createOpener(c, m, keys);
+    if (!split.sealParts) continue;
+    let seq = 0xfffffffe;
+    for (const n of [...sizes, 511, 512, 513, 32768 + 9, 65536]) {
+      for (let rep = 0; rep < 3; rep++) {
+        const packet = makePacket(whole, randomBytes(n));
+        const before = Buffer.from(packet);
+        const parts = randomParts(packet);
+        const a = split.sealParts(seq, parts);
+        assert.deepEqual(Buffer.from(packet), before, `${c}: parts untouched`);
+        const b = whole.seal(seq, packet.slice());
+        assert.deepEqual(Buffer.from(a), Buffer.from(b), `${c} size ${n} parts ${parts.map((p) => p.length).join('+')}`);
+        assert.deepEqual(Buffer.from(openWire(nobleOpen, seq, a)), Buffer.from(packet.subarray(4)), `${c}: noble opens sealParts`);
+        seq = (seq + 1) >>> 0;
+        checked++;
+      }
+    }
+  }
+  // Both AEAD families have the fast path on node.
+  assert.ok(node.createSealer('aes128-gcm@openssh.com', null, keysFor('aes128-gcm@openssh.com', null)).sealParts);
+  assert.ok(node.createSealer('chacha20-poly1305@openssh.com', null, keysFor('chacha20-poly1305@openssh.com', null)).sealParts);
+  assert.ok(checked > 0);
+});
+
+test('sealParts rejects a short header part or a packet not padded to the block size', () => {
+  for (const c of ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'chacha20-poly1305@openssh.com'] as const) {
+    const s = node.createSealer(c, null, keysFor(c, null));
+    const good = makePacket(s, randomBytes(40));
+    const bad: [string, Uint8Array[]][] = [
+      ['no parts', []],
+      ['header split inside its 5 bytes', [good.subarray(0, 3), good.subarray(3)]],
+      ['one byte short', [good.subarray(0, 5), good.subarray(5, good.length - 1)]],
+      ['one byte long', [good, new Uint8Array(1)]],
+      ['too short', [good.subarray(0, 8)]],
+    ];
+    for (const [what, parts] of bad) assert.throws(() => s.sealParts!(0, parts), RangeError, `${c}: ${what}`);
+  }
+});
+
+test('PacketWriter: the parts path and the assembled-packet path put the same bytes on the wire', () => {
+  // A deterministic random source, so both writers pad alike.
+  const counter = (): RandomSource => {
+    let x = 1;
+    return { bytes: (n) => Uint8Array.from({ length: n }, () => (x = (x * 73 + 41) & 0xff)) };
+  };
+  for (const c of ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com'] as const) {
+    const keys = keysFor(c, null);
+    const fast = node.createSealer(c, null, keys);
+    const plain = node.createSealer(c, null, keys);
+    const slow: PacketSealer = { blockSize: plain.blockSize, aadLength: plain.aadLength, macLength: plain.macLength, seal: (q, p) => plain.seal(q, p), dispose: () => plain.dispose() };
+    const wf = new PacketWriter(fast, counter());
+    const ws = new PacketWriter(slow, counter());
+    const opener = noble.createOpener(c, null, keys);
+    for (const n of [1, 9, 600, 32768, 5000]) {
+      const parts = [Uint8Array.of(94, 0, 0, 0, 7, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff), randomBytes(n)];
+      const seq = wf.seq;
+      const a = wf.sealParts(parts);
+      const b = ws.sealParts(parts);
+      assert.deepEqual(Buffer.from(a), Buffer.from(b), `${c} ${n}`);
+      const body = openWire(opener, seq, a);
+      assert.deepEqual(Buffer.from(body.subarray(1, 1 + 9 + n)), Buffer.concat(parts), `${c} ${n}: payload`);
+    }
+    assert.equal(wf.seq, 5);
+    assert.equal(wf.bytesSinceKex, ws.bytesSinceKex);
+  }
 });
