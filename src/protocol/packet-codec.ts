@@ -21,7 +21,8 @@ class PaddingPool {
   /** `n` random bytes as a view into the pool (valid until the next call). */
   take(n: number): Uint8Array {
     if (this.pos + n > this.pool.length) {
-      this.pool = this.random.bytes(4096);
+      // Small on purpose: one pool per connection, and 10,000 connections add up.
+      this.pool = this.random.bytes(256);
       this.pos = 0;
     }
     const out = this.pool.subarray(this.pos, this.pos + n);
@@ -30,7 +31,8 @@ class PaddingPool {
   }
   fill(dst: Uint8Array): void {
     if (this.pos + dst.length > this.pool.length) {
-      this.pool = this.random.bytes(4096);
+      // Small on purpose: one pool per connection, and 10,000 connections add up.
+      this.pool = this.random.bytes(256);
       this.pos = 0;
     }
     dst.set(this.pool.subarray(this.pos, this.pos + dst.length));
@@ -106,6 +108,8 @@ export class PacketReader {
   decompressor: Decompressor | null = null;
   private readonly queue = new ByteQueue();
   private pendingLength = -1;
+  /** Reused for packets that span received chunks, when the opener's output never aliases its input. */
+  private scratch: Uint8Array = new Uint8Array(0);
 
   constructor(public opener: PacketOpener) {}
 
@@ -127,7 +131,11 @@ export class PacketReader {
     }
     const total = 4 + this.pendingLength + o.macLength;
     if (this.queue.length < total) return null;
-    const wire = this.queue.take(total);
+    let wire: Uint8Array;
+    if (o.detachedOutput) {
+      if (this.scratch.length < total) this.scratch = new Uint8Array(Math.max(total, 64 * 1024));
+      wire = this.queue.takeInto(total, this.scratch);
+    } else wire = this.queue.take(total);
     const body = o.open(this.seq, wire);
     this.pendingLength = -1;
     this.seq = (this.seq + 1) >>> 0;
