@@ -8,6 +8,7 @@ import { exponentialBackoff, seededRandom, type BackoffOptions } from './backoff
 import { runHost, type HostRunContext } from './host-run.js';
 import { ConnectRateLimiter, type RateSpec } from './operators/rate-limit.js';
 import { hostsFromStrings } from './inventory/hosts-file.js';
+import { loadInventory } from './inventory/load-inventory.js';
 import { defaultConnector } from './default-connector.js';
 import { jumpFromSshConfig, type JumpResolver } from './ssh-config-jump.js';
 import type { Connector, FleetConnectOptions, HostEvent, HostResult, HostSpec, PhaseTimeouts } from './types.js';
@@ -86,7 +87,16 @@ export class Fleet {
   readonly hosts: readonly HostSpec[];
   private readonly options: FleetOptions;
 
+  /** A fleet from an inventory file (hosts file, JSON, Ansible INI/YAML, ssh_config; format detected). */
+  static async fromInventory(path: string, options: FleetOptions = {}): Promise<Fleet> {
+    return new Fleet(await loadInventory(path), options);
+  }
+
   constructor(inventory: Iterable<HostSpec | string>, options: FleetOptions = {}) {
+    if (typeof inventory === 'string') {
+      // A string is iterable (by character): never what the caller meant.
+      throw new TypeError('inventory: expected host names or HostSpec objects; for an inventory file use await Fleet.fromInventory(path)');
+    }
     const list = [...inventory];
     const specs = list.every((x) => typeof x === 'string')
       ? hostsFromStrings(list as string[])
