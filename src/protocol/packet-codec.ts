@@ -108,8 +108,6 @@ export class PacketReader {
   decompressor: Decompressor | null = null;
   private readonly queue = new ByteQueue();
   private pendingLength = -1;
-  /** Reused for packets that span received chunks, when the opener's output never aliases its input. */
-  private scratch: Uint8Array = new Uint8Array(0);
 
   constructor(public opener: PacketOpener) {}
 
@@ -131,11 +129,7 @@ export class PacketReader {
     }
     const total = 4 + this.pendingLength + o.macLength;
     if (this.queue.length < total) return null;
-    let wire: Uint8Array;
-    if (o.detachedOutput) {
-      if (this.scratch.length < total) this.scratch = new Uint8Array(Math.max(total, 64 * 1024));
-      wire = this.queue.takeInto(total, this.scratch);
-    } else wire = this.queue.take(total);
+    const wire = this.queue.take(total);
     const body = o.open(this.seq, wire);
     this.pendingLength = -1;
     this.seq = (this.seq + 1) >>> 0;

@@ -4,7 +4,7 @@ import { createDecipheriv, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { CIPHER_ALGORITHMS, MAC_ALGORITHMS, type CipherName, type MacName } from '../../src/protocol/algorithms.js';
 import type { PacketKeys, PacketOpener, PacketSealer, RandomSource, TransportCrypto } from '../../src/protocol/crypto-api.js';
-import { PacketWriter } from '../../src/protocol/packet-codec.js';
+import { PacketReader, PacketWriter } from '../../src/protocol/packet-codec.js';
 import { MacError, ProtocolError } from '../../src/protocol/errors.js';
 import { createNullOpener, createNullSealer, createTransportCrypto } from '../../src/crypto/transport-crypto.js';
 
@@ -305,5 +305,29 @@ test('PacketWriter: the parts path and the assembled-packet path put the same by
     }
     assert.equal(wf.seq, 5);
     assert.equal(wf.bytesSinceKex, ws.bytesSinceKex);
+  }
+});
+
+test('PacketReader: payloads of real ciphers survive any chunking and stay intact after later packets', () => {
+  for (const tc of [node, noble]) {
+    for (const c of ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com', 'aes128-ctr'] as const) {
+      const m = c === 'aes128-ctr' ? 'hmac-sha2-256-etm@openssh.com' : null;
+      const keys = keysFor(c, m);
+      const w = new PacketWriter(tc.createSealer(c, m, keys), node.random);
+      const r = new PacketReader(tc.createOpener(c, m, keys));
+      const payloads = [40000, 5, 32777, 70000, 1, 32777, 100].map((n) => randomBytes(n));
+      const wire = Buffer.concat(payloads.map((p) => w.seal(p)));
+      // Chunk boundaries at random, with small chunks so most packets span several.
+      const got: Uint8Array[] = [];
+      for (let o = 0; o < wire.length; ) {
+        const k = 1 + Math.floor(Math.random() * 9000);
+        r.push(wire.subarray(o, o + k));
+        o += k;
+        for (let p = r.next(); p !== null; p = r.next()) got.push(p);
+      }
+      assert.equal(got.length, payloads.length, `${c}`);
+      // Compared only now: an earlier payload must not have been overwritten by a later packet.
+      for (let i = 0; i < payloads.length; i++) assert.deepEqual(Buffer.from(got[i]!), payloads[i], `${c} packet ${i}`);
+    }
   }
 });
