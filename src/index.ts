@@ -79,3 +79,23 @@ export { parseJumpHosts, tunnelPoolSize } from './actors/tunnel.js';
 export type { TunnelConnection, JumpHop } from './actors/tunnel.js';
 export { connectReverse, listenReverse, SSHReverseListener } from './actors/reverse.js';
 export type { ListenReverseOptions } from './actors/reverse.js';
+
+// SFTP and SCP.
+export { SFTPClient, SFTPFile } from './actors/sftp-client.js';
+export type { SFTPAttrs, SFTPVFSAttrs, SFTPName } from './actors/sftp-client.js';
+export { SFTPError, SFTPNoSuchFile, SFTPPermissionDenied, SFTPFailure, SFTPOpUnsupported, SFTPConnectionLost } from './actors/sftp-errors.js';
+export { SFTPServer } from './actors/sftp-server.js';
+export type { SFTPServerOptions } from './actors/sftp-server.js';
+export { startSftpClient, withSftp } from './actors/sftp-connect.js';
+export type { SFTPFactory } from './actors/sftp-connect.js';
+export { scp } from './actors/scp-client.js';
+export type { ScpOptions, ScpPath } from './actors/scp-client.js';
+export { withScp } from './actors/scp-server.js';
+export type { ScpFactory } from './actors/scp-server.js';
+export { ScpError } from './actors/scp-errors.js';
+
+// OpenSSH certificates and host-key policies.
+export { SSHCertificate, CertifiedKey, createCertificate, importCertificate, readCertificate } from './crypto/keys/certificate.js';
+export type { CreateCertificateOptions } from './crypto/keys/certificate.js';
+export { CertificateError } from './protocol/certificate.js';
+export { createHostKeyVerifier, readKnownHosts } from './actors/known-hosts-policy.js';

@@ -62,6 +62,12 @@ export interface ConnectOptions extends AlgorithmOptions {
   passphrase?: string;
   /** known_hosts path (default ~/.ssh/known_hosts), parsed entries, a callback, or null = accept any key. */
   knownHosts?: KnownHostsOption;
+  /**
+   * With a known_hosts path (or the default file): 'strict' (default) refuses
+   * unknown keys; 'accept-new' records an unknown host's key (hashed, safe
+   * against concurrent writers) and trusts it. A changed key is always refused.
+   */
+  hostKeyPolicy?: 'strict' | 'accept-new';
   /** Milliseconds between keepalive requests once authenticated; 0 = off (default). */
   keepaliveInterval?: number;
   /** Unanswered keepalives before the connection is declared lost (default 3). */
@@ -310,4 +316,17 @@ export function applySshConfig(host: string, o: ConnectOptions): { host: string;
   const jumps = typeof o.tunnel === 'string' ? o.tunnel : o.tunnel === undefined ? cfg.proxyJump : undefined;
   if (jumps !== undefined) out.tunnel = jumps.split(',').map((hop) => resolveJumpHop(config, hop.trim(), resolveOpts)).join(',');
   return { host: cfg.hostName, options: out, configHost: host };
+}
+
+/** Applies `hostKeyPolicy: 'accept-new'` to a known_hosts path option (explicit or the default file). */
+export function applyHostKeyPolicy(o: ConnectOptions): ConnectOptions {
+  const policy = o.hostKeyPolicy ?? 'strict';
+  if (policy !== 'strict' && policy !== 'accept-new') throw new RangeError(`hostKeyPolicy: expected 'strict' or 'accept-new', got ${JSON.stringify(policy)}`);
+  if (policy === 'strict' || !(o.knownHosts === undefined || typeof o.knownHosts === 'string')) return o;
+  const verify = createHostKeyVerifier({ knownHosts: o.knownHosts ?? defaultKnownHostsPath(), policy });
+  const knownHosts: KnownHostsOption = async (h, p, key) => {
+    await verify(h, null, p, key.publicBlob, key.keyType);
+    return true;
+  };
+  return { ...o, knownHosts };
 }

@@ -11,7 +11,7 @@ import type { DecisionRequest } from '../protocol/layer.js';
 import { createTransportCrypto } from '../crypto/transport-crypto.js';
 import type { SSHKey } from '../crypto/keys/ssh-key.js';
 import { ConnectionActor } from './connection-actor.js';
-import { applySshConfig, checkConnectOptions, defaultUsername, resolveAlgorithms, sessionEnvironment, type ConnectOptions, type KbdintPromptInfo } from './client-options.js';
+import { applyHostKeyPolicy, applySshConfig, checkConnectOptions, defaultUsername, resolveAlgorithms, sessionEnvironment, type ConnectOptions, type KbdintPromptInfo } from './client-options.js';
 import { agentFromEnv } from './agent-client.js';
 import { AGENT_CHANNEL, refuseAgentChannel, requestAgentForwarding } from './agent-forward.js';
 import { fingerprintSha256, loadHostKeyVerifier } from './host-key-check.js';
@@ -93,12 +93,12 @@ export class SSHClientConnection extends EventEmitter {
     return openClientSession(this.actor, command, env === options.env ? options : { ...options, env });
   }
 
-  /** As createSession, returning AsyncSSH's (stdin, stdout, stderr) stream triple. */
   /** Starts an SFTP session on this connection (the `sftp` subsystem). */
   startSftpClient(): Promise<SFTPClient> {
     return startSftpClient(this);
   }
 
+  /** As createSession, returning AsyncSSH's (stdin, stdout, stderr) stream triple. */
   async openSession(command: string | null, options: SessionOptions = {}): Promise<{ stdin: Writable; stdout: Readable; stderr: Readable; channel: SSHClientChannel }> {
     const channel = await this.createSession(command, options);
     return { stdin: channel.stdin, stdout: channel.stdout, stderr: channel.stderr, channel };
@@ -284,6 +284,7 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   checkConnectOptions(host, options);
   // ssh_config (option `config`): the host to dial, and the options the caller left out.
   ({ host, options } = applySshConfig(host, options));
+  options = applyHostKeyPolicy(options);
   const { signal } = options;
   signal?.throwIfAborted();
   const port = options.port ?? 22;
