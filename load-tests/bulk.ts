@@ -3,7 +3,10 @@
  * (`cat > /dev/null`) and download (`head -c N /dev/zero`), per cipher,
  * fleetssh vs ssh2 vs OpenSSH `ssh`, runs interleaved, median MB/s (1e6 B/s).
  *
- * fleetssh/ssh2: timed from the open channel to its close (handshake excluded).
+ * fleetssh/ssh2: timed from the open channel to its close (handshake excluded),
+ * with the CPU time this process spent meanwhile (`process.cpuUsage()`, all
+ * threads: the library under test, its GC helpers and the idle harness) as
+ * ms per MB. The machine is shared: CPU per MB varies less than MB/s.
  * `ssh`: `head -c N /dev/zero | ssh -c C ... 'cat > /dev/null'` (and the
  * reverse) timed whole, minus the fastest of three `ssh ... true` run just
  * before each group, so its handshake is excluded too.
@@ -37,10 +40,11 @@ function writeAll(stdin: NodeJS.WritableStream, total: number): void {
   pump();
 }
 
-/** Seconds for one transfer with fleetssh or ssh2 (channel open -> close). */
-async function libraryTransfer(impl: ImplName, t: Target, cipher: string, dir: 'up' | 'down', bytes: number): Promise<number> {
+/** Seconds and client CPU ms for one transfer with fleetssh or ssh2 (channel open -> close). */
+async function libraryTransfer(impl: ImplName, t: Target, cipher: string, dir: 'up' | 'down', bytes: number): Promise<{ secs: number; cpuMs: number }> {
   const conn = await openImpl(impl, t, { kex: KEX, cipher });
   try {
+    const cpu0 = process.cpuUsage();
     const start = performance.now();
     const proc = await conn.exec(dir === 'up' ? 'cat > /dev/null' : `head -c ${bytes} /dev/zero`);
     let got = 0;
@@ -49,8 +53,9 @@ async function libraryTransfer(impl: ImplName, t: Target, cipher: string, dir: '
     else proc.stdin.end();
     await withTimeout(proc.done, 120_000, `${impl} ${dir} ${cipher}`);
     const secs = (performance.now() - start) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     if (dir === 'down' && got !== bytes) throw new Error(`${impl}: received ${got} of ${bytes} bytes`);
-    return secs;
+    return { secs, cpuMs: (cpu.user + cpu.system) / 1000 };
   } finally {
     await conn.close();
   }
@@ -86,6 +91,7 @@ export async function runBulk(argv: readonly string[]): Promise<Row[]> {
   const bytes = Math.round(mib * 1024 * 1024);
   const sshd = await startSshd({ hostKeys: ['ed25519'], config: { LogLevel: 'INFO' } });
   const rows: Row[] = [];
+  const cpuRows: Row[] = [];
   try {
     const t: Target = { host: '127.0.0.1', port: sshd.port, username: 'root', keyPath: sshd.clientKeys.ed25519.privatePath, knownHostsFile: sshd.knownHostsFile };
     console.log(`# bulk: ${mib} MiB each way, ${reps} interleaved reps per cipher and direction`);
@@ -98,13 +104,18 @@ export async function runBulk(argv: readonly string[]): Promise<Row[]> {
         for (let i = 0; i < 3; i++) hs.push(await bashTimed(`ssh ${sshArgv(t, { kex: KEX, cipher }, 'true').map(q).join(' ')}`, 20_000));
         const overhead = Math.min(...hs);
         const samples = new Map<ImplName, number[]>(IMPLS.map((i) => [i, []]));
+        const cpuPerMB = new Map<ImplName, number[]>(IMPLS.map((i) => [i, []]));
         for (let r = 0; r < reps; r++) {
           // Interleave, rotating the order so no implementation always goes first.
           for (let k = 0; k < IMPLS.length; k++) {
             const impl = IMPLS[(k + r) % IMPLS.length]!;
             try {
-              const secs = impl === 'openssh' ? await sshTransfer(t, cipher, dir, bytes, overhead) : await libraryTransfer(impl, t, cipher, dir, bytes);
-              samples.get(impl)!.push(bytes / 1e6 / secs);
+              if (impl === 'openssh') samples.get(impl)!.push(bytes / 1e6 / (await sshTransfer(t, cipher, dir, bytes, overhead)));
+              else {
+                const { secs, cpuMs } = await libraryTransfer(impl, t, cipher, dir, bytes);
+                samples.get(impl)!.push(bytes / 1e6 / secs);
+                cpuPerMB.get(impl)!.push(cpuMs / (bytes / 1e6));
+              }
             } catch (e) {
               console.log(`# bulk ${impl} ${cipher} ${dir} failed: ${(e as Error).message}`);
             }
@@ -116,13 +127,19 @@ export async function runBulk(argv: readonly string[]): Promise<Row[]> {
           const extra: Record<string, number> = impl === 'openssh' ? { sshConnectMsSubtracted: round(overhead * 1000, 0) } : {};
           rows.push(emit({ bench: 'bulk', impl, params: { cipher, dir, mib, runs: s.length, ...extra }, value: round(median(s), 0), unit: 'MB/s' }));
         }
+        for (const impl of IMPLS) {
+          const c = cpuPerMB.get(impl)!;
+          if (c.length === 0) continue;
+          cpuRows.push(emit({ bench: 'bulk-cpu', impl, params: { cipher, dir, mib, runs: c.length }, value: round(median(c), 2), unit: 'ms/MB' }));
+        }
       }
     }
   } finally {
     await sshd.stop();
   }
   printTable('bulk: one channel, median MB/s (higher is better)', rows);
-  return rows;
+  printTable('bulk: client CPU per MB moved, median ms/MB (lower is better; libraries only)', cpuRows);
+  return [...rows, ...cpuRows];
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

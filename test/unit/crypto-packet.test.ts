@@ -249,7 +249,7 @@ test('sealParts gives the same wire bytes as seal of the joined packet, and leav
         const packet = makePacket(whole, randomBytes(n));
         const before = Buffer.from(packet);
         const parts = randomParts(packet);
-        const a = split.sealParts(seq, parts);
+        const a: Uint8Array = split.sealParts(seq, parts);
         assert.deepEqual(Buffer.from(packet), before, `${c}: parts untouched`);
         const b = whole.seal(seq, packet.slice());
         assert.deepEqual(Buffer.from(a), Buffer.from(b), `${c} size ${n} parts ${parts.map((p) => p.length).join('+')}`);
