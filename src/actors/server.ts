@@ -14,6 +14,7 @@ import { chooseGexGroup } from '../crypto/dh-groups.js';
 import type { SSHKey } from '../crypto/keys/ssh-key.js';
 import { ConnectionActor } from './connection-actor.js';
 import { withSftp, type SFTPFactory } from './sftp-connect.js';
+import { isScpCommand, withScp, type ScpFactory } from './scp-server.js';
 import { checkFunction, checkPositive, checkSignal, resolveAlgorithms, type AlgorithmOptions } from './client-options.js';
 import { loadAuthorizedKeys, loadPrivateKeys, loadPublicKeys } from './key-files.js';
 import { acquireWorkRunner, releaseWorkRunner } from './work-runner.js';
@@ -44,6 +45,8 @@ export interface ListenOptions extends AlgorithmOptions, ServerForwardOptions {
   processFactory?: (process: SSHServerProcess) => unknown;
   /** CA keys (SSHKey objects or public key file paths) trusted to sign user certificates for any user, as sshd's TrustedUserCAKeys. */
   trustedUserCaKeys?: readonly (SSHKey | string)[];
+  /** Serve `scp -t`/`scp -f` through the SFTP file layer: true (the local file system) or SFTP server options (e.g. `chroot`). */
+  allowScp?: boolean | ScpFactory;
   /** Serve the `sftp` subsystem: true (the local file system), SFTPServer options (e.g. `chroot`), or a per-session function. */
   sftpFactory?: SFTPFactory;
   /** Accept agent forwarding requests: sessions get `proc.agentPath` (default false). */
@@ -183,7 +186,11 @@ export async function makeServerAcceptor(options: ListenOptions, owner: () => Ev
   const loginTimeout = options.loginTimeout ?? 120_000;
 
   const server = { emit: (...args: [string, ...unknown[]]) => owner()?.emit(...args) };
-  const processFactory = options.sftpFactory !== undefined ? withSftp(options.sftpFactory, options.processFactory) : options.processFactory;
+  // scp -t / scp -f (allowScp) and the sftp subsystem (sftpFactory) are served
+  // before the application's processFactory sees a session.
+  const withScpToo = options.allowScp !== undefined && options.allowScp !== false ? withScp(options.allowScp, options.processFactory) : options.processFactory;
+  const processFactory = options.sftpFactory !== undefined ? withSftp(options.sftpFactory, withScpToo) : withScpToo;
+  const scpBinary = options.allowScp !== undefined && options.allowScp !== false;
   return (sock: Duplex, addr?: string, rport?: number): SSHServerConnection => {
     const core = new SSHCore({
       role: 'server',
@@ -220,6 +227,7 @@ export async function makeServerAcceptor(options: ListenOptions, owner: () => Ev
               const session = new ServerSession(actor, id, {
                 processFactory,
                 encoding: options.encoding,
+                binary: scpBinary ? (p) => isScpCommand(p.command) : undefined,
                 username: actor.username ?? '',
                 keyEntry: authState.matched,
                 certForceCommand: authState.certForceCommand,

@@ -85,3 +85,38 @@ test('OpenSSH sftp reaches listen({sftpFactory})', { skip: spawnSync('sftp', ['-
     rmSync(work, { recursive: true, force: true });
   }
 });
+
+test('listen({allowScp}) with the default text encoding serves OpenSSH scp -O byte-exact, and scp() both ways', { skip: spawnSync('scp', ['-h']).error ? 'SKIPPED: needs scp (Debian package openssh-client)' : undefined }, async () => {
+  const { scp } = await import('../../src/index.js');
+  const root = mkdtempSync(join(tmpdir(), 'fleetssh-scpw-'));
+  const work = mkdtempSync(join(tmpdir(), 'fleetssh-scpk-'));
+  const userKey = generatePrivateKey('ssh-ed25519');
+  const keyPath = join(work, 'id');
+  writeFileSync(keyPath, userKey.exportPrivateKey('openssh'), { mode: 0o600 });
+  const server = await listen({
+    host: '127.0.0.1',
+    port: 0,
+    serverHostKeys: [generatePrivateKey('ssh-ed25519')],
+    authorizedClientKeys: [userKey.publicOnly()],
+    allowScp: { chroot: root },
+  });
+  try {
+    const data = randomBytes(1024 * 1024 + 3);
+    writeFileSync(join(work, 'up.bin'), data);
+    const { execFile } = await import('node:child_process');
+    const run = (args: string[]) =>
+      new Promise<{ status: number | null; stderr: string }>((res) => {
+        execFile('scp', args, { timeout: 20_000 }, (err, _out, stderr) => res({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stderr: String(stderr) }));
+      });
+    const r = await run(['-O', '-F', 'none', '-P', String(server.port), '-i', keyPath, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no',
+      '-o', 'UserKnownHostsFile=/dev/null', '-o', 'IdentityAgent=none', join(work, 'up.bin'), 'u@127.0.0.1:/up.bin']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(sha(readFileSync(join(root, 'up.bin'))), sha(data));
+    await scp([{ host: '127.0.0.1', port: server.port, username: 'u', clientKeys: [userKey], knownHosts: null, agentPath: null, config: null } as never, '/up.bin'] as never, join(work, 'down.bin'));
+    assert.equal(sha(readFileSync(join(work, 'down.bin'))), sha(data));
+  } finally {
+    await server.close();
+    rmSync(root, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  }
+});
