@@ -99,3 +99,4 @@ export { SSHCertificate, CertifiedKey, createCertificate, importCertificate, rea
 export type { CreateCertificateOptions } from './crypto/keys/certificate.js';
 export { CertificateError } from './protocol/certificate.js';
 export { createHostKeyVerifier, readKnownHosts } from './actors/known-hosts-policy.js';
+export type { SSHServerSession, SSHServerSessionChannel, SessionFactory } from './actors/server-session-factory.js';

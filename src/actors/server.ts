@@ -15,6 +15,7 @@ import type { SSHKey } from '../crypto/keys/ssh-key.js';
 import { ConnectionActor } from './connection-actor.js';
 import { withSftp, type SFTPFactory } from './sftp-connect.js';
 import { isScpCommand, withScp, type ScpFactory } from './scp-server.js';
+import { sessionFactoryAdapter, type SessionFactory } from './server-session-factory.js';
 import { checkFunction, checkPositive, checkSignal, resolveAlgorithms, type AlgorithmOptions } from './client-options.js';
 import { loadAuthorizedKeys, loadPrivateKeys, loadPublicKeys } from './key-files.js';
 import { acquireWorkRunner, releaseWorkRunner } from './work-runner.js';
@@ -45,6 +46,8 @@ export interface ListenOptions extends AlgorithmOptions, ServerForwardOptions {
   processFactory?: (process: SSHServerProcess) => unknown;
   /** CA keys (SSHKey objects or public key file paths) trusted to sign user certificates for any user, as sshd's TrustedUserCAKeys. */
   trustedUserCaKeys?: readonly (SSHKey | string)[];
+  /** AsyncSSH's lower-level alternative to processFactory: a session object with per-request and per-data callbacks. */
+  sessionFactory?: SessionFactory;
   /** Serve `scp -t`/`scp -f` through the SFTP file layer: true (the local file system) or SFTP server options (e.g. `chroot`). */
   allowScp?: boolean | ScpFactory;
   /** Serve the `sftp` subsystem: true (the local file system), SFTPServer options (e.g. `chroot`), or a per-session function. */
@@ -188,7 +191,9 @@ export async function makeServerAcceptor(options: ListenOptions, owner: () => Ev
   const server = { emit: (...args: [string, ...unknown[]]) => owner()?.emit(...args) };
   // scp -t / scp -f (allowScp) and the sftp subsystem (sftpFactory) are served
   // before the application's processFactory sees a session.
-  const withScpToo = options.allowScp !== undefined && options.allowScp !== false ? withScp(options.allowScp, options.processFactory) : options.processFactory;
+  if (options.sessionFactory !== undefined && options.processFactory !== undefined) throw new TypeError('sessionFactory: give either processFactory or sessionFactory, not both');
+  const appFactory = options.sessionFactory !== undefined ? sessionFactoryAdapter(options.sessionFactory) : options.processFactory;
+  const withScpToo = options.allowScp !== undefined && options.allowScp !== false ? withScp(options.allowScp, appFactory) : appFactory;
   const processFactory = options.sftpFactory !== undefined ? withSftp(options.sftpFactory, withScpToo) : withScpToo;
   const scpBinary = options.allowScp !== undefined && options.allowScp !== false;
   return (sock: Duplex, addr?: string, rport?: number): SSHServerConnection => {
