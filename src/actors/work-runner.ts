@@ -2,8 +2,8 @@
  * The process-wide runner for handshake work: one HandshakeExecutor (inline
  * while handshakes do not overlap, piscina pool when they do), shared by all
  * connections. Connections acquire() it while open and release() it on close;
- * when the last one is gone the executor is closed, so nothing of it keeps the
- * process alive.
+ * a few seconds after the last one is gone the executor is closed (the timer
+ * is unref'd: nothing of it keeps the process alive).
  */
 import type { HandshakeRequest, HandshakeResult } from '../protocol/crypto-api.js';
 import { HandshakeExecutor, type HandshakeExecutorOptions } from '../workers/handshake-executor.js';
@@ -36,17 +36,35 @@ const runner: WorkRunner = {
   },
 };
 
+/**
+ * How long the executor outlives its last connection. Closing it at once made
+ * every sequential connection start a new pool thread (~30 ms of CPU compiled,
+ * ~300 ms under tsx) for its first expensive op; the pool never keeps the
+ * process alive, so lingering costs nothing.
+ */
+const LINGER_MS = 5000;
+let lingerTimer: NodeJS.Timeout | null = null;
+
 /** The shared runner; pair every acquire() with one release(). */
 export function acquireWorkRunner(): WorkRunner {
   users++;
+  if (lingerTimer) {
+    clearTimeout(lingerTimer);
+    lingerTimer = null;
+  }
   return runner;
 }
 
 export function releaseWorkRunner(): void {
   if (users > 0) users--;
-  if (users === 0 && shared) {
-    const ex = shared;
-    shared = null;
-    void ex.close().catch(() => undefined);
+  if (users === 0 && shared && !lingerTimer) {
+    lingerTimer = setTimeout(() => {
+      lingerTimer = null;
+      if (users > 0 || !shared) return;
+      const ex = shared;
+      shared = null;
+      void ex.close().catch(() => undefined);
+    }, LINGER_MS);
+    lingerTimer.unref();
   }
 }
