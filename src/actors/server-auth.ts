@@ -52,6 +52,8 @@ export interface ServerAuthConfig {
   authorizedFile?: AuthorizedKeys | null;
   /** CA public key blobs trusted to sign user certificates for any user (sshd's TrustedUserCAKeys). */
   trustedUserCaKeys?: readonly Uint8Array[] | null;
+  /** Revoked key blobs (sshd's RevokedKeys as a key list): a certificate, its key or its CA listed here is refused. */
+  revokedKeys?: readonly Uint8Array[] | null;
 }
 
 /** Per connection: the client address, and the authorized_keys entry of the key that was accepted. */
@@ -139,7 +141,7 @@ async function decideAsync(cfg: ServerAuthConfig, request: DecisionRequest, stat
       try {
         const grant = authorizeUserCertificate(
           request.certificate as OpenSSHCertificate,
-          { trustedCaKeys: cfg.trustedUserCaKeys ?? [], authorizedKeys: cfg.authorizedFile ?? undefined },
+          { trustedCaKeys: cfg.trustedUserCaKeys ?? [], authorizedKeys: cfg.authorizedFile ?? undefined, revokedKeys: cfg.revokedKeys ?? [] },
           { username, clientAddr: state?.clientAddr ?? '', now: Date.now() },
         );
         if (state) {

@@ -46,6 +46,8 @@ export interface ListenOptions extends AlgorithmOptions, ServerForwardOptions {
   processFactory?: (process: SSHServerProcess) => unknown;
   /** CA keys (SSHKey objects or public key file paths) trusted to sign user certificates for any user, as sshd's TrustedUserCAKeys. */
   trustedUserCaKeys?: readonly (SSHKey | string)[];
+  /** Keys (or public key files) whose certificates are refused: the certified key or the CA, as sshd's RevokedKeys. */
+  revokedKeys?: readonly (SSHKey | string)[];
   /** AsyncSSH's lower-level alternative to processFactory: a session object with per-request and per-data callbacks. */
   sessionFactory?: SessionFactory;
   /** Serve `scp -t`/`scp -f` through the SFTP file layer: true (the local file system) or SFTP server options (e.g. `chroot`). */
@@ -181,7 +183,8 @@ export async function makeServerAcceptor(options: ListenOptions, owner: () => Ev
   const authorizedFile = typeof options.authorizedClientKeys === 'string' ? await readAuthorizedKeys(options.authorizedClientKeys) : null;
   const handler = options.handler ?? {};
   const trustedUserCaKeys = (await loadPublicKeys('trustedUserCaKeys', options.trustedUserCaKeys ?? [])).map((k) => k.publicBlob);
-  const auth: ServerAuthConfig = { handler, passwords: options.passwords ?? null, authorizedKeys: authorized, authorizedFile, trustedUserCaKeys };
+  const revokedKeys = (await loadPublicKeys('revokedKeys', options.revokedKeys ?? [])).map((k) => k.publicBlob);
+  const auth: ServerAuthConfig = { handler, passwords: options.passwords ?? null, authorizedKeys: authorized, authorizedFile, trustedUserCaKeys, revokedKeys };
   const methods: AuthMethodName[] = [];
   if (handler.validatePublicKey || authorized || trustedUserCaKeys.length > 0) methods.push('publickey');
   if (handler.getKbdintChallenge) methods.push('keyboard-interactive');

@@ -103,3 +103,21 @@ test('our client loads <key>-cert.pub beside a key file and logs in with it', { 
     conn.close();
   }
 });
+
+test('revokedKeys: a certificate whose key or CA is revoked is refused', { skip }, async () => {
+  const ca3 = generatePrivateKey('ssh-ed25519');
+  const key = await keygen('ed25519', undefined, { dir });
+  const cert = createCertificate(ca3, importPublicKey(key.publicLine), { type: 'user', keyId: 'rev', principals: ['alice'], validAfter: '-5m', validBefore: '+1h' });
+  writeFileSync(key.privatePath + '-cert.pub', cert.exportCertificate() + '\n');
+  const base = { host: '127.0.0.1', port: 0, serverHostKeys: [generatePrivateKey('ssh-ed25519')], trustedUserCaKeys: [ca3.publicOnly()], processFactory: (p: { stdout: NodeJS.WritableStream; exit(n: number): void }) => (p.stdout.write('in\n'), p.exit(0)) };
+  for (const revoked of [[], [importPublicKey(key.publicLine)], [ca3.publicOnly()]]) {
+    const s = await listen({ ...base, revokedKeys: revoked } as never);
+    try {
+      const r = await runSsh(['x'], { target: { port: s.port, user: 'alice', identityFile: key.privatePath }, timeoutMs: 30_000 });
+      if (revoked.length === 0) assert.equal(r.code, 0, r.stderr);
+      else assert.equal(r.code, 255, 'revoked: refused');
+    } finally {
+      await s.close();
+    }
+  }
+});
