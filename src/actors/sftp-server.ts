@@ -76,6 +76,8 @@ export class SFTPServer {
 class SftpServerSession {
   private readonly deframer = new SftpDeframer(SFTP_MAX_PACKET);
   private readonly handles = new Map<string, Handle>();
+  /** Per handle: resolves once the replies to every request so far on it were sent. */
+  private readonly handleOrder = new Map<string, Promise<void>>();
   private nextHandle = 1;
   private initialised = false;
   private ended = false;
@@ -165,15 +167,34 @@ class SftpServerSession {
     if (!this.initialised) return this.end();
     const id = req.id;
     this.inflight++;
-    this.handle(req).then(
-      (reply) => {
-        if (reply) this.send(...reply);
+    // Requests on one handle are answered in the order they came, as OpenSSH's
+    // sftp-server does: its client takes an EOF status as the end of the file
+    // even when the data of an earlier read is still to come (found with scp
+    // in SFTP mode: downloads cut at a block boundary). Reads and writes still
+    // run concurrently; only their replies wait for the earlier ones. A CLOSE
+    // (or anything that is not a read or write) starts only after the earlier
+    // requests on its handle are done.
+    const key = 'handle' in req && req.handle instanceof Uint8Array ? new TextDecoder().decode(req.handle) : null;
+    const prev = key === null ? null : (this.handleOrder.get(key) ?? null);
+    const concurrent = req.kind === 'read' || req.kind === 'write';
+    const work = prev && !concurrent ? prev.then(() => this.handle(req)) : this.handle(req);
+    const reply = work.then(
+      (r) => () => {
+        if (r) this.send(...r);
       },
-      (e: unknown) => {
+      (e: unknown) => () => {
         const s = statusOf(e);
         this.send(statusReply(id, s.code, s.message));
       },
-    ).finally(() => {
+    );
+    const sent = (prev ? prev.then(() => reply) : reply).then((send) => send());
+    if (key !== null) {
+      this.handleOrder.set(key, sent);
+      void sent.then(() => {
+        if (this.handleOrder.get(key) === sent) this.handleOrder.delete(key);
+      });
+    }
+    void sent.finally(() => {
       this.inflight--;
       if (this.inflight <= 64 && !this.ended && this.readable.isPaused()) this.readable.resume();
     });
