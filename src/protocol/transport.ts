@@ -8,11 +8,11 @@
 import type { CipherName, CompressionName, SignatureName } from './algorithms.js';
 import { keyTypeForSignature } from './algorithms.js';
 import { certKeyTypeForAlgorithm } from './certificate.js';
-import type { DhGroup, HandshakeRequest, HandshakeResult, SigningKeyRef, TransportCrypto } from './crypto-api.js';
+import type { DhGroup, HandshakeRequest, HandshakeResult, SigningKeyRef } from './crypto-api.js';
 import type { DecisionRequest } from './layer.js';
 import { ConnectionLost, DisconnectError, ProtocolError } from './errors.js';
 import { directionKeys } from './key-derivation.js';
-import { STRICT_C, STRICT_S, localKexInit } from './kex-offer.js';
+import { STRICT_C, STRICT_S, localKexInit, type KexOfferOptions } from './kex-offer.js';
 import { KexExchange, type KexResult } from './kex-exchange.js';
 import { KEX_MARKERS, decodeKexInit, encodeKexInit, guessIsRight, negotiate, type KexInitMessage, type Negotiated } from './kexinit.js';
 import { Msg } from './messages.js';
@@ -21,16 +21,8 @@ import { VersionExchange } from './version-exchange.js';
 import { Reader, Writer, concatBytes, fromUtf8, utf8 } from './wire.js';
 import { createNullSealerOpener } from './null-cipher.js';
 
-export interface TransportOptions {
-  role: 'client' | 'server';
-  crypto: TransportCrypto;
-  kexAlgs: readonly string[];
-  cipherAlgs: readonly string[];
-  macAlgs: readonly string[];
-  compressionAlgs: readonly string[];
-  signatureAlgs: readonly SignatureName[];
+export interface TransportOptions extends KexOfferOptions {
   publicKeyAlgs: readonly SignatureName[];
-  hostKeys: readonly SigningKeyRef[];
   rekeyBytes: number;
   rekeySeconds: number;
   softwareVersion: string;
@@ -347,6 +339,12 @@ export class Transport {
     return directionKeys(this.o.crypto, r.result!, r.negotiated!, this.sessionId!, dir);
   }
 
+  /** When a negotiated compression starts: at NEWKEYS ('zlib'), after user auth ('zlib@openssh.com'), or never. */
+  private compressionStart(comp: CompressionName): 'now' | 'afterAuth' | null {
+    if (comp === 'zlib' || (comp === 'zlib@openssh.com' && this.authenticated)) return 'now';
+    return comp === 'zlib@openssh.com' ? 'afterAuth' : null;
+  }
+
   private installOutbound(r: KexRound): void {
     const k = this.keysFor(r, this.o.role === 'client' ? 'cs' : 'sc');
     this.writer.sealer.dispose();
@@ -357,11 +355,9 @@ export class Transport {
     const n = r.negotiated!;
     const comp = (this.o.role === 'client' ? n.compressionCS : n.compressionSC) as CompressionName;
     if (!this.writer.compressor) {
-      if (comp === 'zlib') this.writer.compressor = this.o.crypto.createCompressor(comp);
-      else if (comp === 'zlib@openssh.com') {
-        if (this.authenticated) this.writer.compressor = this.o.crypto.createCompressor(comp);
-        else this.pendingCompression = { ...(this.pendingCompression ?? { in: 'none' }), out: comp };
-      }
+      const when = this.compressionStart(comp);
+      if (when === 'now') this.writer.compressor = this.o.crypto.createCompressor(comp);
+      else if (when === 'afterAuth') this.pendingCompression = { ...(this.pendingCompression ?? { in: 'none' }), out: comp };
     }
   }
 
@@ -376,12 +372,11 @@ export class Transport {
     const n = r.negotiated!;
     const comp = (this.o.role === 'client' ? n.compressionSC : n.compressionCS) as CompressionName;
     if (!this.reader.decompressor) {
-      if (comp === 'zlib') this.reader.decompressor = this.o.crypto.createDecompressor(comp);
-      else if (comp === 'zlib@openssh.com') {
-        if (this.authenticated) this.reader.decompressor = this.o.crypto.createDecompressor(comp);
-        else this.pendingCompression = { ...(this.pendingCompression ?? { out: 'none' }), in: comp };
-      }
+      const when = this.compressionStart(comp);
+      if (when === 'now') this.reader.decompressor = this.o.crypto.createDecompressor(comp);
+      else if (when === 'afterAuth') this.pendingCompression = { ...(this.pendingCompression ?? { out: 'none' }), in: comp };
     }
+
   }
 
   private maybeFinishRound(): void {
