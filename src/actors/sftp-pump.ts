@@ -4,12 +4,15 @@
  * across all files of one transfer share one budget (`RequestBudget`), so
  * memory stays at about blockSize × maxRequests however many files move.
  */
-import { constants, type Stats } from 'node:fs';
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { SFTPFile } from './sftp-file.js';
 
 export interface BlockSource {
-  /** Up to `len` bytes at `offset`; fewer only at end of file. */
+  /**
+   * Up to `len` bytes at `offset`, in one request: a reply may be short (a
+   * server's own limit, or end of file); empty means end of file.
+   */
   readAt(offset: number, len: number): Promise<Uint8Array>;
   close(): Promise<void>;
 }
@@ -43,31 +46,49 @@ export class RequestBudget {
 
 export interface PumpOptions {
   start: number;
-  /** Expected size (stat); reading continues past it until EOF in case the file grew. */
+  /** Expected size (stat); reading continues past it while full blocks come back (the file grew). */
   size: number;
   blockSize: number;
   budget: RequestBudget;
   onProgress?: (bytesDone: number) => void;
 }
 
-/** Copies source -> sink from `start` until EOF; returns the final length. */
+/**
+ * Copies source -> sink from `start` until end of file; returns the final
+ * length. Every request asks for a whole block, the last one too: a short
+ * reply that reaches the expected size is the end of the file, so a small
+ * file costs one read, not a read and an end-of-file probe. A short reply
+ * before the expected size is followed by a request for the rest of its
+ * block (a server may answer less than asked); a full block at or past the
+ * expected size means the file grew, and reading goes on one block at a
+ * time until a short reply.
+ */
 export async function pump(src: BlockSource, dst: BlockSink, o: PumpOptions): Promise<number> {
   let next = o.start;
   let eofAt = Infinity;
   let done = o.start;
   let failure: unknown = null;
+  const block = async (at: number): Promise<void> => {
+    let got = 0;
+    while (got < o.blockSize && at + got < eofAt) {
+      const data = await src.readAt(at + got, o.blockSize - got);
+      if (data.length > 0) await dst.writeAt(at + got, data);
+      got += data.length;
+      done += data.length;
+      if (data.length > 0) o.onProgress?.(done);
+      if (data.length === 0 || (got < o.blockSize && at + got >= o.size)) {
+        eofAt = Math.min(eofAt, at + got);
+        return;
+      }
+    }
+  };
   const slot = async (): Promise<void> => {
-    while (failure === null && next < o.size && next < eofAt) {
+    while (failure === null && next < Math.max(o.size, o.start + 1) && next < eofAt) {
       await o.budget.acquire();
       const at = next;
-      const len = Math.min(o.blockSize, o.size - at);
-      next += len;
+      next += o.blockSize;
       try {
-        const data = await src.readAt(at, len);
-        if (data.length < len) eofAt = Math.min(eofAt, at + data.length);
-        if (data.length > 0) await dst.writeAt(at, data);
-        done += data.length;
-        o.onProgress?.(done);
+        await block(at);
       } catch (e) {
         failure ??= e;
       } finally {
@@ -78,21 +99,16 @@ export async function pump(src: BlockSource, dst: BlockSink, o: PumpOptions): Pr
   const slots = Math.max(1, Math.min(64, Math.ceil((o.size - o.start) / o.blockSize)));
   await Promise.all(Array.from({ length: slots }, slot));
   if (failure !== null) throw failure;
-  if (eofAt !== Infinity) return eofAt;
-  // Reached the stat size: follow a file that grew, one block at a time, until EOF.
-  let at = Math.max(o.size, o.start);
-  for (;;) {
-    const data = await src.readAt(at, o.blockSize);
-    if (data.length > 0) await dst.writeAt(at, data);
-    at += data.length;
-    if (data.length > 0) o.onProgress?.(at);
-    if (data.length < o.blockSize) return at;
-  }
+  // Every block up to the expected size came back full: the file grew; follow it.
+  for (let at = next; eofAt === Infinity; at += o.blockSize) await block(at);
+  return eofAt;
 }
 
 export function remoteSource(file: SFTPFile): BlockSource {
-  return { readAt: (offset, len) => file.readAt(offset, len), close: () => file.close() };
+  return { readAt: async (offset, len) => (await file.readBlock(offset, len)) ?? EMPTY, close: () => file.close() };
 }
+
+const EMPTY = new Uint8Array(0);
 
 export function remoteSink(file: SFTPFile): BlockSink {
   return {
@@ -103,28 +119,29 @@ export function remoteSink(file: SFTPFile): BlockSink {
   };
 }
 
-export async function localSource(path: string): Promise<{ source: BlockSource; stats: Stats }> {
-  const fh = await open(path, constants.O_RDONLY);
-  try {
-    const stats = await fh.stat();
-    return { source: fileHandleSource(fh), stats };
-  } catch (e) {
-    await fh.close();
-    throw e;
-  }
+/** A local file to read blocks from, expected to hold `size` bytes (buffers are sized by it). */
+export async function localSource(path: string, size: number): Promise<BlockSource> {
+  return fileHandleSource(await open(path, constants.O_RDONLY), size);
 }
 
-function fileHandleSource(fh: FileHandle): BlockSource {
+/**
+ * One pread per block (a regular file reads short only at its end), into a
+ * buffer no larger than the expected rest of the file plus one byte, so a
+ * small file does not cost a whole block; that byte shows when the file
+ * grew, and the rest of the block is read then.
+ */
+function fileHandleSource(fh: FileHandle, size: number): BlockSource {
+  const readInto = async (offset: number, len: number): Promise<Buffer> => {
+    const buf = Buffer.allocUnsafe(len);
+    const { bytesRead } = await fh.read(buf, 0, len, offset);
+    return buf.subarray(0, bytesRead);
+  };
   return {
     readAt: async (offset, len) => {
-      const buf = Buffer.allocUnsafe(len);
-      let got = 0;
-      while (got < len) {
-        const { bytesRead } = await fh.read(buf, got, len - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return buf.subarray(0, got);
+      const want = Math.min(len, Math.max(size - offset, 0) + 1);
+      const first = await readInto(offset, want);
+      if (first.length < want || want === len) return first;
+      return Buffer.concat([first, await readInto(offset + want, len - want)]);
     },
     close: () => fh.close(),
   };

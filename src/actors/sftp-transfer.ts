@@ -1,11 +1,17 @@
 /**
  * High-level SFTP transfers (AsyncSSH's get/put/copy and their m* forms):
  * recursion, preserve, symlinks, error and progress handlers, resume, and
- * pipelined blocks through sftp-pump.ts. A recursive get trusts nothing the
- * server names: entries with '/', '.', '..', NUL or empty names are refused,
- * as are symlinks whose target leaves the local destination, and local
- * files are opened without following a symlink at the last component.
+ * pipelined blocks through sftp-pump.ts. Many files move at once over the
+ * one session: a walker lists the tree (creating directories as it goes,
+ * ahead of the files in them) and hands each file to a bounded `JobPool`,
+ * so open/write/close of different files overlap while memory stays bounded
+ * by `maxFiles` and `maxRequests`, not by the size of the tree. A recursive
+ * get trusts nothing the server names: entries with '/', '.', '..', NUL or
+ * empty names are refused, as are symlinks whose target leaves the local
+ * destination, and local files are opened without following a symlink at
+ * the last component.
  */
+import type { Stats } from 'node:fs';
 import { lstat, mkdir, readdir, readlink, stat, symlink, utimes, chmod } from 'node:fs/promises';
 import { basename, dirname, join, posix, relative, resolve as resolveLocal, sep } from 'node:path';
 import type { SFTPAttrs } from '../protocol/sftp-attrs.js';
@@ -13,8 +19,10 @@ import { isDirAttrs, isRegularAttrs, isSymlinkAttrs } from '../protocol/sftp-att
 import { FxfFlag, FxStatus, SftpExt } from '../protocol/sftp-constants.js';
 import type { SFTPClient } from './sftp-client.js';
 import { SFTPError } from './sftp-errors.js';
+import type { SFTPFile } from './sftp-file.js';
 import { globLocal } from './sftp-glob.js';
-import { localSink, localSource, pump, remoteSink, remoteSource, RequestBudget } from './sftp-pump.js';
+import { JobPool } from './sftp-job-pool.js';
+import { localSink, localSource, pump, remoteSink, remoteSource, RequestBudget, type BlockSink } from './sftp-pump.js';
 
 export interface TransferOptions {
   recurse?: boolean;
@@ -27,7 +35,7 @@ export interface TransferOptions {
   blockSize?: number;
   /** Requests in flight across the whole transfer (default 64). */
   maxRequests?: number;
-  /** Files transferred at once in recursive and multi-file transfers (default 8). */
+  /** Files transferred at once (default 32, at most half the server's open-handle limit). */
   maxFiles?: number;
   /** Continue partial destination files (reget/reput). */
   resume?: boolean;
@@ -40,14 +48,18 @@ interface Ctx {
   o: TransferOptions;
   blockSize: number;
   budget: RequestBudget;
-  files: RequestBudget;
+  pool: JobPool;
 }
+
+const DEFAULT_MAX_FILES = 32;
 
 function context(client: SFTPClient, o: TransferOptions): Ctx {
   const limit = Math.min(client.limits.maxReadLength, client.limits.maxWriteLength);
   const blockSize = o.blockSize ?? limit;
   if (!Number.isInteger(blockSize) || blockSize < 1) throw new RangeError(`blockSize: expected a positive integer, got ${blockSize}`);
-  return { client, o, blockSize: Math.min(blockSize, limit), budget: new RequestBudget(o.maxRequests ?? 64), files: new RequestBudget(o.maxFiles ?? 8) };
+  const handles = client.limits.maxOpenHandles;
+  const maxFiles = o.maxFiles ?? (handles > 0 ? Math.max(1, Math.min(DEFAULT_MAX_FILES, Math.floor(handles / 2))) : DEFAULT_MAX_FILES);
+  return { client, o, blockSize: Math.min(blockSize, limit), budget: new RequestBudget(o.maxRequests ?? 64), pool: new JobPool(maxFiles) };
 }
 
 const asList = (p: string | string[]): string[] => (Array.isArray(p) ? p : [p]);
@@ -55,6 +67,46 @@ const asList = (p: string | string[]): string[] => (Array.isArray(p) ? p : [p]);
 function report(ctx: Ctx, e: unknown): void {
   if (ctx.o.errorHandler) ctx.o.errorHandler(e as Error);
   else throw e;
+}
+
+/** Runs `fn`, handing a failure to the error handler (or throwing it). */
+async function reported(ctx: Ctx, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    report(ctx, e);
+  }
+}
+
+/** A started job (its completion in `done`), or a walked directory (done at once). */
+type Started = { done: Promise<void> };
+const WALKED: Started = { done: Promise.resolve() };
+
+/** Starts `fn` as one file's job in the pool; resolves once it has started. */
+function submit(ctx: Ctx, fn: () => Promise<void>): Promise<Started> {
+  return ctx.pool.submit(() => reported(ctx, fn));
+}
+
+/** Sets a directory's attributes once the jobs for the files in it are done. */
+function afterJobs(ctx: Ctx, jobs: Started[], fn: () => Promise<void>): void {
+  void ctx.pool.track(async () => {
+    await Promise.all(jobs.map((j) => j.done));
+    await reported(ctx, fn);
+  });
+}
+
+/** `fn` over every item, at most `limit` at once, results in order. */
+async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 /** A name from a directory listing that is safe to use as one local path component. */
@@ -67,22 +119,23 @@ function inside(root: string, p: string): boolean {
   return rel === '' || (!rel.startsWith('..' + sep) && rel !== '..' && !rel.startsWith(sep) && !/^[a-zA-Z]:/.test(rel));
 }
 
-/** Runs `fn` on every item concurrently; file tokens are taken only around single-file transfers, never nested. */
-async function forEachItem<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
-  let failure: unknown = null;
-  await Promise.all(items.map((item) => fn(item).catch((e: unknown) => {
-    failure ??= e;
-  })));
-  if (failure !== null) throw failure;
-}
-
-async function withFileToken<T>(ctx: Ctx, fn: () => Promise<T>): Promise<T> {
-  await ctx.files.acquire();
+/**
+ * The top-level sources of a transfer: each is resolved (stat'ed, many at
+ * once) and then walked in order; the walk feeds the pool.
+ */
+async function runSources<A>(ctx: Ctx, srcs: string[], probe: (src: string) => Promise<A>, walk: (src: string, attrs: A) => Promise<void>): Promise<void> {
+  const probed = await mapBounded(srcs, ctx.pool.size, (src) => probe(src).then((a) => ({ a }), (e: unknown) => ({ e })));
   try {
-    return await fn();
-  } finally {
-    ctx.files.release();
+    for (let i = 0; i < srcs.length; i++) {
+      ctx.pool.check();
+      const p = probed[i]!;
+      await reported(ctx, () => ('e' in p ? Promise.reject(p.e) : walk(srcs[i]!, p.a)));
+    }
+  } catch (e) {
+    await ctx.pool.settle(); // no job outlives the call
+    throw e;
   }
+  await ctx.pool.drain();
 }
 
 // ---- get ----
@@ -92,54 +145,48 @@ export async function get(client: SFTPClient, remotePaths: string | string[], lo
   const srcs = o.glob ? await client.glob(remotePaths) : asList(remotePaths);
   const dstIsDir = localPath !== undefined && (await stat(localPath).then((s) => s.isDirectory(), () => false));
   if (srcs.length > 1 && localPath !== undefined && !dstIsDir) throw new SFTPError(FxStatus.FAILURE, `${localPath} must be a directory for several sources`);
-  await forEachItem(srcs, async (src) => {
+  await runSources(ctx, srcs, (src) => client.stat(src), async (src, attrs) => {
     const base = posix.basename(src.replace(/\/+$/, '')) || '.';
     const dst = localPath === undefined ? base : dstIsDir ? join(localPath, base) : localPath;
-    try {
-      const attrs = await client.stat(src);
-      await getEntry(ctx, src, dst, attrs, resolveLocal(dirname(dst)));
-    } catch (e) {
-      report(ctx, e);
-    }
+    await getEntry(ctx, src, dst, attrs, resolveLocal(dirname(dst)));
   });
 }
 
-async function getEntry(ctx: Ctx, src: string, dst: string, attrs: SFTPAttrs, root: string): Promise<void> {
+/** Walks one remote entry: directories here, in order; files and symlinks as jobs. */
+async function getEntry(ctx: Ctx, src: string, dst: string, attrs: SFTPAttrs, root: string): Promise<Started> {
   if (!inside(root, resolveLocal(dst))) throw new SFTPError(FxStatus.PERMISSION_DENIED, `refusing to write ${dst} outside ${root}`);
-  if (isDirAttrs(attrs)) {
-    if (!ctx.o.recurse) throw new SFTPError(FxStatus.FAILURE, `${src} is a directory`);
-    const existing = await lstat(dst).catch(() => null);
-    if (existing && !existing.isDirectory()) throw new SFTPError(FxStatus.FAILURE, `${dst} exists and is not a directory`);
-    if (!existing) await mkdir(dst);
-    const entries = (await ctx.client.readdir(src)).filter((n) => n.filename !== '.' && n.filename !== '..');
-    const jobs: Array<() => Promise<void>> = [];
-    for (const n of entries) {
-      if (!isSafeName(n.filename)) {
-        report(ctx, new SFTPError(FxStatus.PERMISSION_DENIED, `refusing unsafe name ${JSON.stringify(n.filename)} from the server in ${src}`));
-        continue;
-      }
-      const s = posix.join(src, n.filename);
-      const d = join(dst, n.filename);
-      jobs.push(async () => {
-        try {
-          let a = n.attrs;
-          if (isSymlinkAttrs(a)) {
-            if (ctx.o.followSymlinks) a = await ctx.client.stat(s);
-            else return await getSymlink(ctx, s, d, root);
-          }
-          await getEntry(ctx, s, d, a, root);
-        } catch (e) {
-          report(ctx, e);
-        }
-      });
-    }
-    // All entries at once: the file budget bounds how many files are open.
-    await Promise.all(jobs.map((j) => j()));
-    if (ctx.o.preserve) await setLocalAttrs(dst, attrs);
-    return;
+  if (!isDirAttrs(attrs)) {
+    if (!isRegularAttrs(attrs) && attrs.permissions !== undefined) throw new SFTPError(FxStatus.FAILURE, `${src} is not a regular file`);
+    return submit(ctx, () => getFile(ctx, src, dst, attrs));
   }
-  if (!isRegularAttrs(attrs) && attrs.permissions !== undefined) throw new SFTPError(FxStatus.FAILURE, `${src} is not a regular file`);
-  await withFileToken(ctx, () => getFile(ctx, src, dst, attrs));
+  if (!ctx.o.recurse) throw new SFTPError(FxStatus.FAILURE, `${src} is a directory`);
+  const existing = await lstat(dst).catch(() => null);
+  if (existing && !existing.isDirectory()) throw new SFTPError(FxStatus.FAILURE, `${dst} exists and is not a directory`);
+  if (!existing) await mkdir(dst);
+  const jobs: Started[] = [];
+  for await (const n of ctx.client.scandir(src)) {
+    if (n.filename === '.' || n.filename === '..') continue;
+    ctx.pool.check();
+    if (!isSafeName(n.filename)) {
+      report(ctx, new SFTPError(FxStatus.PERMISSION_DENIED, `refusing unsafe name ${JSON.stringify(n.filename)} from the server in ${src}`));
+      continue;
+    }
+    const s = posix.join(src, n.filename);
+    const d = join(dst, n.filename);
+    await reported(ctx, async () => {
+      let a = n.attrs;
+      if (isSymlinkAttrs(a)) {
+        if (!ctx.o.followSymlinks) {
+          jobs.push(await submit(ctx, () => getSymlink(ctx, s, d, root)));
+          return;
+        }
+        a = await ctx.client.stat(s);
+      }
+      jobs.push(await getEntry(ctx, s, d, a, root));
+    });
+  }
+  if (ctx.o.preserve) afterJobs(ctx, jobs, () => setLocalAttrs(dst, attrs));
+  return WALKED;
 }
 
 async function getSymlink(ctx: Ctx, src: string, dst: string, root: string): Promise<void> {
@@ -151,23 +198,33 @@ async function getSymlink(ctx: Ctx, src: string, dst: string, root: string): Pro
   await symlink(target, dst);
 }
 
+/** Closes a remote file and a local one together; the first failure is thrown. */
+async function closeBoth(a: () => Promise<void>, b: () => Promise<void>): Promise<void> {
+  const [x, y] = await Promise.allSettled([a(), b()]);
+  if (x.status === 'rejected') throw x.reason;
+  if (y.status === 'rejected') throw y.reason;
+}
+
 async function getFile(ctx: Ctx, src: string, dst: string, attrs: SFTPAttrs): Promise<void> {
   const file = await ctx.client.open(src, 'r', {}, { blockSize: ctx.blockSize });
+  let sink: BlockSink | null = null;
   try {
     const size = attrs.size ?? (await file.stat()).size ?? 0;
-    const { sink, size: have } = await localSink(dst, { resume: ctx.o.resume ?? false, mode: attrs.permissions !== undefined ? attrs.permissions & 0o777 : undefined });
-    try {
-      const progress = ctx.o.progressHandler;
-      await pump(remoteSource(file), sink, {
-        start: Math.min(have, size), size, blockSize: ctx.blockSize, budget: ctx.budget,
-        onProgress: progress && ((n) => progress(src, dst, n, size)),
-      });
-    } finally {
-      await sink.close();
-    }
-  } finally {
-    await file.close().catch(() => undefined);
+    const opened = await localSink(dst, { resume: ctx.o.resume ?? false, mode: attrs.permissions !== undefined ? attrs.permissions & 0o777 : undefined });
+    sink = opened.sink;
+    const progress = ctx.o.progressHandler;
+    await pump(remoteSource(file), sink, {
+      start: Math.min(opened.size, size), size, blockSize: ctx.blockSize, budget: ctx.budget,
+      onProgress: progress && ((n) => progress(src, dst, n, size)),
+    });
+  } catch (e) {
+    const opened = sink;
+    await closeBoth(() => file.close(), () => opened?.close() ?? Promise.resolve()).catch(() => undefined);
+    throw e;
   }
+  // The remote close is a courtesy for a read: only the local one can lose data.
+  const done = sink;
+  await closeBoth(() => file.close().catch(() => undefined), () => done.close());
   if (ctx.o.preserve) await setLocalAttrs(dst, attrs);
 }
 
@@ -183,62 +240,75 @@ export async function put(client: SFTPClient, localPaths: string | string[], rem
   const srcs = o.glob ? await globLocal(localPaths) : asList(localPaths);
   const dstIsDir = remotePath !== undefined && (await client.isdir(remotePath));
   if (srcs.length > 1 && remotePath !== undefined && !dstIsDir) throw new SFTPError(FxStatus.FAILURE, `${remotePath} must be a directory for several sources`);
-  await forEachItem(srcs, async (src) => {
+  await runSources(ctx, srcs, (src) => stat(src), async (src, st) => {
     const base = basename(src);
     const dst = remotePath === undefined ? base : dstIsDir ? posix.join(remotePath, base) : remotePath;
-    try {
-      await putEntry(ctx, src, dst, true);
-    } catch (e) {
-      report(ctx, e);
-    }
+    await putEntry(ctx, src, dst, st);
   });
 }
 
-async function putEntry(ctx: Ctx, src: string, dst: string, top: boolean): Promise<void> {
-  const st = top || ctx.o.followSymlinks ? await stat(src) : await lstat(src);
-  if (st.isSymbolicLink()) {
-    await ctx.client.symlink(await readlink(src), dst);
-    return;
+const localAttrs = (st: Stats): SFTPAttrs => ({ permissions: st.mode & 0o7777, atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000) });
+
+/** Walks one local entry whose stat is known: directories here, in order; files and symlinks as jobs. */
+async function putEntry(ctx: Ctx, src: string, dst: string, st: Stats): Promise<Started> {
+  if (st.isSymbolicLink()) return submit(ctx, async () => ctx.client.symlink(await readlink(src), dst));
+  if (st.isFile()) return submit(ctx, () => putFile(ctx, src, dst, st));
+  if (!st.isDirectory()) throw new SFTPError(FxStatus.FAILURE, `${src} is not a regular file`);
+  if (!ctx.o.recurse) throw new SFTPError(FxStatus.FAILURE, `${src} is a directory`);
+  await makeRemoteDir(ctx.client, dst);
+  const entries = (await readdir(src, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const jobs: Started[] = [];
+  for (const ent of entries) {
+    ctx.pool.check();
+    await reported(ctx, async () => {
+      const s = join(src, ent.name);
+      const d = posix.join(dst, ent.name);
+      if (ent.isFile()) jobs.push(await submit(ctx, () => putFileAt(ctx, s, d)));
+      else jobs.push(await putEntry(ctx, s, d, ctx.o.followSymlinks && ent.isSymbolicLink() ? await stat(s) : await lstat(s)));
+    });
   }
-  const attrs: SFTPAttrs = { permissions: st.mode & 0o7777, atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000) };
-  if (st.isDirectory()) {
-    if (!ctx.o.recurse) throw new SFTPError(FxStatus.FAILURE, `${src} is a directory`);
-    if (!(await ctx.client.isdir(dst))) await ctx.client.mkdir(dst);
-    const names = (await readdir(src)).sort();
-    await Promise.all(names.map(async (name) => {
-      try {
-        await putEntry(ctx, join(src, name), posix.join(dst, name), false);
-      } catch (e) {
-        report(ctx, e);
-      }
-    }));
-    if (ctx.o.preserve) await ctx.client.setstat(dst, attrs);
-    return;
-  }
-  if (!st.isFile()) throw new SFTPError(FxStatus.FAILURE, `${src} is not a regular file`);
-  await withFileToken(ctx, () => putFile(ctx, src, dst, st.size, attrs));
+  if (ctx.o.preserve) afterJobs(ctx, jobs, () => ctx.client.setstat(dst, localAttrs(st)));
+  return WALKED;
 }
 
-async function putFile(ctx: Ctx, src: string, dst: string, size: number, attrs: SFTPAttrs): Promise<void> {
-  const { source } = await localSource(src);
+/** mkdir, and only when that fails, check whether a directory is already there (one round trip for a new tree). */
+async function makeRemoteDir(client: SFTPClient, dst: string): Promise<void> {
+  try {
+    await client.mkdir(dst);
+  } catch (e) {
+    if (!(await client.isdir(dst))) throw e;
+  }
+}
+
+/** A regular file found by readdir: its lstat is taken in the job, not by the walker. */
+async function putFileAt(ctx: Ctx, src: string, dst: string): Promise<void> {
+  const st = await lstat(src);
+  if (!st.isFile()) throw new SFTPError(FxStatus.FAILURE, `${src} is not a regular file`);
+  await putFile(ctx, src, dst, st);
+}
+
+async function putFile(ctx: Ctx, src: string, dst: string, st: Stats): Promise<void> {
+  const attrs = localAttrs(st);
+  const source = await localSource(src, st.size);
+  let file: SFTPFile | undefined;
   try {
     let start = 0;
-    if (ctx.o.resume) start = Math.min(size, (await ctx.client.stat(dst).catch(() => ({ size: 0 }))).size ?? 0);
+    if (ctx.o.resume) start = Math.min(st.size, (await ctx.client.stat(dst).catch(() => ({ size: 0 }))).size ?? 0);
     const flags = ctx.o.resume ? FxfFlag.WRITE | FxfFlag.CREAT : 'w';
-    const file = await ctx.client.open(dst, flags, ctx.o.preserve ? { permissions: attrs.permissions } : {}, { blockSize: ctx.blockSize });
-    try {
-      const progress = ctx.o.progressHandler;
-      await pump(source, remoteSink(file), {
-        start, size, blockSize: ctx.blockSize, budget: ctx.budget,
-        onProgress: progress && ((n) => progress(src, dst, n, size)),
-      });
-      if (ctx.o.preserve) await file.setstat(attrs);
-    } finally {
-      await file.close();
-    }
-  } finally {
-    await source.close();
+    file = await ctx.client.open(dst, flags, ctx.o.preserve ? { permissions: attrs.permissions } : {}, { blockSize: ctx.blockSize });
+    const progress = ctx.o.progressHandler;
+    await pump(source, remoteSink(file), {
+      start, size: st.size, blockSize: ctx.blockSize, budget: ctx.budget,
+      onProgress: progress && ((n) => progress(src, dst, n, st.size)),
+    });
+    if (ctx.o.preserve) await file.setstat(attrs);
+  } catch (e) {
+    const opened = file;
+    await closeBoth(() => source.close(), () => opened?.close() ?? Promise.resolve()).catch(() => undefined);
+    throw e;
   }
+  const done = file;
+  await closeBoth(() => source.close(), () => done.close());
 }
 
 // ---- copy (remote to remote on the same server) ----
@@ -248,50 +318,52 @@ export async function copy(client: SFTPClient, srcPaths: string | string[], dstP
   const srcs = o.glob ? await client.glob(srcPaths) : asList(srcPaths);
   const dstIsDir = dstPath !== undefined && (await client.isdir(dstPath));
   if (srcs.length > 1 && dstPath !== undefined && !dstIsDir) throw new SFTPError(FxStatus.FAILURE, `${dstPath} must be a directory for several sources`);
-  await forEachItem(srcs, async (src) => {
+  await runSources(ctx, srcs, (src) => client.stat(src), async (src, attrs) => {
     const base = posix.basename(src);
     const dst = dstPath === undefined ? base : dstIsDir ? posix.join(dstPath, base) : dstPath;
-    try {
-      await copyEntry(ctx, src, dst, await client.stat(src));
-    } catch (e) {
-      report(ctx, e);
-    }
+    await copyEntry(ctx, src, dst, attrs);
   });
 }
 
-async function copyEntry(ctx: Ctx, src: string, dst: string, attrs: SFTPAttrs): Promise<void> {
+const preserved = (a: SFTPAttrs): SFTPAttrs => ({ permissions: a.permissions, atime: a.atime, mtime: a.mtime });
+
+/** Walks one remote entry: directories here, in order; files and symlinks as jobs. */
+async function copyEntry(ctx: Ctx, src: string, dst: string, attrs: SFTPAttrs): Promise<Started> {
   const c = ctx.client;
-  if (isDirAttrs(attrs)) {
-    if (!ctx.o.recurse) throw new SFTPError(FxStatus.FAILURE, `${src} is a directory`);
-    if (!(await c.isdir(dst))) await c.mkdir(dst);
-    for (const n of await c.readdir(src)) {
-      if (n.filename === '.' || n.filename === '..') continue;
-      const s = posix.join(src, n.filename);
-      const d = posix.join(dst, n.filename);
-      try {
-        if (isSymlinkAttrs(n.attrs) && !ctx.o.followSymlinks) await c.symlink(await c.readlink(s), d);
-        else await copyEntry(ctx, s, d, isSymlinkAttrs(n.attrs) ? await c.stat(s) : n.attrs);
-      } catch (e) {
-        report(ctx, e);
-      }
-    }
-  } else {
-    const from = await c.open(src, 'r', {}, { blockSize: ctx.blockSize });
+  if (!isDirAttrs(attrs)) return submit(ctx, () => copyFile(ctx, src, dst, attrs));
+  if (!ctx.o.recurse) throw new SFTPError(FxStatus.FAILURE, `${src} is a directory`);
+  await makeRemoteDir(c, dst);
+  const jobs: Started[] = [];
+  for await (const n of c.scandir(src)) {
+    if (n.filename === '.' || n.filename === '..') continue;
+    ctx.pool.check();
+    const s = posix.join(src, n.filename);
+    const d = posix.join(dst, n.filename);
+    await reported(ctx, async () => {
+      if (isSymlinkAttrs(n.attrs) && !ctx.o.followSymlinks) jobs.push(await submit(ctx, async () => c.symlink(await c.readlink(s), d)));
+      else jobs.push(await copyEntry(ctx, s, d, isSymlinkAttrs(n.attrs) ? await c.stat(s) : n.attrs));
+    });
+  }
+  if (ctx.o.preserve) afterJobs(ctx, jobs, () => c.setstat(dst, preserved(attrs)));
+  return WALKED;
+}
+
+async function copyFile(ctx: Ctx, src: string, dst: string, attrs: SFTPAttrs): Promise<void> {
+  const c = ctx.client;
+  const from = await c.open(src, 'r', {}, { blockSize: ctx.blockSize });
+  try {
+    const to = await c.open(dst, 'w', {}, { blockSize: ctx.blockSize });
     try {
-      const to = await c.open(dst, 'w', {}, { blockSize: ctx.blockSize });
-      try {
-        if (c.extensions.has(SftpExt.COPY_DATA)) {
-          await c.session.extendedStatus({ name: SftpExt.COPY_DATA, readHandle: from.handle, readOffset: 0, length: 0, writeHandle: to.handle, writeOffset: 0 });
-        } else {
-          const size = attrs.size ?? 0;
-          await pump(remoteSource(from), remoteSink(to), { start: 0, size, blockSize: ctx.blockSize, budget: ctx.budget });
-        }
-      } finally {
-        await to.close();
+      if (c.extensions.has(SftpExt.COPY_DATA)) {
+        await c.session.extendedStatus({ name: SftpExt.COPY_DATA, readHandle: from.handle, readOffset: 0, length: 0, writeHandle: to.handle, writeOffset: 0 });
+      } else {
+        await pump(remoteSource(from), remoteSink(to), { start: 0, size: attrs.size ?? 0, blockSize: ctx.blockSize, budget: ctx.budget });
       }
     } finally {
-      await from.close();
+      await to.close();
     }
+  } finally {
+    await from.close();
   }
-  if (ctx.o.preserve) await c.setstat(dst, { permissions: attrs.permissions, atime: attrs.atime, mtime: attrs.mtime });
+  if (ctx.o.preserve) await c.setstat(dst, preserved(attrs));
 }
