@@ -2,12 +2,21 @@
  * SFTP through SSH against OpenSSH sshd (curve25519, aes128-gcm), in one
  * run, interleaved, medians of N rounds:
  *  - one big file (default 256 MiB) get and put: fleetssh get/put vs
- *    OpenSSH `sftp -b` get/put vs ssh2 fastGet/fastPut;
+ *    OpenSSH `sftp -b` get/put vs `scp` vs ssh2 fastGet/fastPut;
  *  - a tree of small files (default 10,000 of 1-8 KiB): fleetssh
- *    put/get with recurse vs `sftp -r`.
+ *    put/get with recurse vs `sftp -r` vs `scp -r`.
  * Each client runs in its own process, so its peak RSS is its own (VmHWM
- * for the Node clients, /usr/bin/time for OpenSSH sftp).
- *   node --import tsx load-tests/sftp-ssh-bench.ts [--mib=256] [--files=10000] [--rounds=3] [--only=big|tree]
+ * for the Node clients, /usr/bin/time for OpenSSH sftp/scp). The Node
+ * clients time the transfer alone; OpenSSH's tools are timed whole, minus
+ * the fastest of three `sftp -b` runs of an empty batch (connect, start the
+ * subsystem, exit) taken before each round.
+ *   node --import tsx load-tests/sftp-ssh-bench.ts [--mib=256] [--files=10000] [--rounds=3]
+ *     [--only=big|tree] [--impls=fleetssh,openssh-sftp,openssh-scp,ssh2] [--dist] [--dir=/dev/shm]
+ * --dist runs the fleetssh client from the compiled build (`npm run build`);
+ * --prof=DIR writes a CPU profile of each Node client there (node --cpu-prof);
+ * --dir puts the files (and sshd's dir) under another directory: on this
+ * machine's ext4 creating a file costs ~0.6 ms of kernel CPU, which bounds
+ * any tree transfer; tmpfs (/dev/shm) shows the protocol instead.
  * Prints one JSON line per measurement and a summary table; asserts nothing.
  */
 import { spawn } from 'node:child_process';
@@ -18,7 +27,8 @@ import { emit, median, numFlag, parseFlags, printTable, round, ROOT, type Row } 
 import { startSshd } from '../test/helpers/openssh.js';
 import { makeTempDir } from '../test/helpers/ssh-client.js';
 
-type Impl = 'fleetssh' | 'openssh-sftp' | 'ssh2';
+type Impl = 'fleetssh' | 'openssh-sftp' | 'openssh-scp' | 'ssh2';
+type Result = { seconds: number; peakMiB: number; baseMiB?: number; peak?: Record<string, number> };
 type Job = { impl: Impl; op: 'get' | 'put'; kind: 'big' | 'tree' };
 
 const { flags } = parseFlags(process.argv.slice(2));
@@ -26,11 +36,15 @@ const mib = numFlag(flags, 'mib', 256);
 const fileCount = numFlag(flags, 'files', 10_000);
 const rounds = numFlag(flags, 'rounds', 3);
 const only = flags.get('only');
+const impls = new Set(String(flags.get('impls') ?? 'fleetssh,openssh-sftp,openssh-scp,ssh2').split(','));
+const dist = flags.has('dist');
+if (flags.get('dir')) process.env.TMPDIR = String(flags.get('dir'));
 
 /** Runs one transfer in a child: resolves with seconds and the child's peak RSS (MiB). */
-function runChild(args: string[]): Promise<{ seconds: number; peakMiB: number }> {
+function runChild(args: string[]): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'load-tests/sftp-ssh-client.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
+    const prof = flags.get('prof') ? ['--cpu-prof', `--cpu-prof-dir=${String(flags.get('prof'))}`] : [];
+    const child = spawn(process.execPath, [...prof, '--import', 'tsx', join(ROOT, 'load-tests/sftp-ssh-client.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 20 * 60_000);
@@ -38,22 +52,22 @@ function runChild(args: string[]): Promise<{ seconds: number; peakMiB: number }>
       clearTimeout(timer);
       const last = out.trim().split('\n').at(-1) ?? '';
       if (code !== 0 || !last.startsWith('{')) return reject(new Error(`client ${args.join(' ')} exited ${code}: ${out.slice(-500)}`));
-      resolve(JSON.parse(last) as { seconds: number; peakMiB: number });
+      resolve(JSON.parse(last) as Result);
     });
   });
 }
 
-/** OpenSSH sftp -b in batch mode; its peak RSS is read by /usr/bin/time when present, else reported as -1. */
-function runSftp(args: string[], batch: string): Promise<{ seconds: number; peakMiB: number }> {
+/** An OpenSSH tool timed whole; its peak RSS is read by /usr/bin/time. */
+function runTool(tool: string, args: string[]): Promise<Result> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-f', 'MAXRSS %M', 'sftp', '-b', batch, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', 'MAXRSS %M', tool, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.once('error', reject);
     child.once('exit', (code) => {
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (code !== 0) return reject(new Error(`sftp exited ${code}: ${err.slice(-500)}`));
+      if (code !== 0) return reject(new Error(`${tool} exited ${code}: ${err.slice(-500)}`));
       const m = /MAXRSS (\d+)/.exec(err);
       resolve({ seconds, peakMiB: m ? Math.round(Number(m[1]) / 1024) : -1 });
     });
@@ -78,26 +92,40 @@ async function main(): Promise<void> {
     const treeBytes = fileCount * (1024 + 3584);
     const key = sshd.clientKeys.ed25519.privatePath;
     const target = [`--port=${sshd.port}`, `--key=${key}`, `--known=${sshd.knownHostsFile}`];
-    const sftpArgs = ['-q', '-F', 'none', '-P', String(sshd.port), '-i', key, '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${sshd.knownHostsFile}`,
-      '-o', 'Ciphers=aes128-gcm@openssh.com', '-o', 'KexAlgorithms=curve25519-sha256', '-o', 'IdentityAgent=none', 'root@127.0.0.1'];
+    if (dist) target.push('--dist');
+    const sshOpts = ['-q', '-F', 'none', '-i', key, '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${sshd.knownHostsFile}`,
+      '-o', 'Ciphers=aes128-gcm@openssh.com', '-o', 'KexAlgorithms=curve25519-sha256', '-o', 'IdentityAgent=none'];
+    const sftpArgs = [...sshOpts, '-P', String(sshd.port), 'root@127.0.0.1'];
+    const scpArgs = [...sshOpts, '-P', String(sshd.port)];
+    const remote = (p: string): string => `root@127.0.0.1:${p}`;
+    const emptyBatch = join(work, 'empty-batch');
+    writeFileSync(emptyBatch, '');
 
     const jobs: Job[] = [];
-    if (only !== 'tree') for (const op of ['get', 'put'] as const) for (const impl of ['fleetssh', 'openssh-sftp', 'ssh2'] as const) jobs.push({ impl, op, kind: 'big' });
-    if (only !== 'big') for (const op of ['put', 'get'] as const) for (const impl of ['fleetssh', 'openssh-sftp'] as const) jobs.push({ impl, op, kind: 'tree' });
-    const results = new Map<string, { mibps: number[]; seconds: number[]; peak: number[] }>();
+    if (only !== 'tree') for (const op of ['get', 'put'] as const) for (const impl of ['fleetssh', 'openssh-sftp', 'openssh-scp', 'ssh2'] as const) jobs.push({ impl, op, kind: 'big' });
+    if (only !== 'big') for (const op of ['put', 'get'] as const) for (const impl of ['fleetssh', 'openssh-sftp', 'openssh-scp'] as const) jobs.push({ impl, op, kind: 'tree' });
+    const results = new Map<string, { mibps: number[]; seconds: number[]; peak: number[]; base: number[] }>();
     for (let r = 0; r < rounds; r++) {
-      for (const job of jobs) {
+      let connectSecs = Infinity;
+      for (let i = 0; i < 3; i++) connectSecs = Math.min(connectSecs, (await runTool('sftp', ['-b', emptyBatch, ...sftpArgs])).seconds);
+      console.log(JSON.stringify({ bench: 'sftp-ssh', round: r, opensshConnectSeconds: round(connectSecs, 3) }));
+      for (const job of jobs.filter((j) => impls.has(j.impl))) {
         const src = job.kind === 'big' ? big : tree;
         const dst = join(work, `out-${job.impl}-${job.op}-${job.kind}`);
         rmSync(dst, { recursive: true, force: true });
         // get reads the source from the server side; put writes it there: both are local paths of the same machine.
         const [from, to] = [src, dst];
-        let res: { seconds: number; peakMiB: number };
+        let res: Result;
         if (job.impl === 'openssh-sftp') {
           const batch = join(work, 'batch');
           const rflag = job.kind === 'tree' ? ' -r' : '';
           writeFileSync(batch, `${job.op}${rflag} ${from} ${to}\n`);
-          res = await runSftp(sftpArgs, batch);
+          res = await runTool('sftp', ['-b', batch, ...sftpArgs]);
+          res.seconds = Math.max(1e-3, res.seconds - connectSecs);
+        } else if (job.impl === 'openssh-scp') {
+          const rflag = job.kind === 'tree' ? ['-r'] : [];
+          res = await runTool('scp', [...rflag, ...scpArgs, ...(job.op === 'get' ? [remote(from), to] : [from, remote(to)])]);
+          res.seconds = Math.max(1e-3, res.seconds - connectSecs);
         } else {
           res = await runChild([job.impl, job.op, from, to, ...target]);
         }
@@ -107,25 +135,32 @@ async function main(): Promise<void> {
         rmSync(dst, { recursive: true, force: true });
         const mibps = bytes / 1048576 / res.seconds;
         const key2 = `${job.kind} ${job.op} ${job.impl}`;
-        const e = results.get(key2) ?? { mibps: [], seconds: [], peak: [] };
+        const e = results.get(key2) ?? { mibps: [], seconds: [], peak: [], base: [] };
         e.mibps.push(mibps);
         e.seconds.push(res.seconds);
         e.peak.push(res.peakMiB);
+        if (res.baseMiB !== undefined) e.base.push(res.baseMiB);
         results.set(key2, e);
-        console.log(JSON.stringify({ bench: 'sftp-ssh', round: r, ...job, seconds: round(res.seconds, 3), mibPerSec: round(mibps), peakRssMiB: res.peakMiB }));
+        console.log(JSON.stringify({ bench: 'sftp-ssh', round: r, ...job, seconds: round(res.seconds, 3), mibPerSec: round(mibps), peakRssMiB: res.peakMiB, baseRssMiB: res.baseMiB, peakDuring: res.peak }));
       }
     }
     const rows: Row[] = [];
     for (const [k, v] of results) {
       const [kind, op, impl] = k.split(' ');
-      rows.push(emit({ bench: 'sftp-ssh', impl: impl!, params: { kind: kind!, op: op!, files: kind === 'tree' ? fileCount : 1, mib: kind === 'big' ? mib : round(treeBytes / 1048576), rounds, peakRssMiB: Math.max(...v.peak) }, value: round(kind === 'tree' ? median(v.seconds) : median(v.mibps), kind === 'tree' ? 2 : 1), unit: kind === 'tree' ? 's' : 'MiB/s' }));
+      const params: Record<string, string | number> = { kind: kind!, op: op!, files: kind === 'tree' ? fileCount : 1, mib: kind === 'big' ? mib : round(treeBytes / 1048576), rounds, peakRssMiB: Math.max(...v.peak) };
+      if (v.base.length) params.growthMiB = Math.max(...v.peak.map((p, i) => p - v.base[i]!));
+      if (kind === 'tree') params.filesPerSec = Math.round(fileCount / median(v.seconds));
+      rows.push(emit({ bench: 'sftp-ssh', impl: impl!, params, value: round(kind === 'tree' ? median(v.seconds) : median(v.mibps), kind === 'tree' ? 2 : 1), unit: kind === 'tree' ? 's' : 'MiB/s' }));
     }
     printTable(`SFTP over SSH vs sshd (aes128-gcm, curve25519), median of ${rounds}`, rows);
     for (const kind of ['big', 'tree']) {
       for (const op of ['get', 'put']) {
         const f = results.get(`${kind} ${op} fleetssh`);
         const o = results.get(`${kind} ${op} openssh-sftp`);
-        if (f && o) console.log(JSON.stringify({ bench: 'sftp-ssh', summary: `${kind} ${op}`, ratioVsOpenssh: round(median(o.seconds) / median(f.seconds), 2) }));
+        const c = results.get(`${kind} ${op} openssh-scp`);
+        const s2 = results.get(`${kind} ${op} ssh2`);
+        const ratio = (x: typeof f): number | undefined => (f && x ? round(median(x.seconds) / median(f.seconds), 2) : undefined);
+        if (f) console.log(JSON.stringify({ bench: 'sftp-ssh', summary: `${kind} ${op}`, ratioVsSftp: ratio(o), ratioVsScp: ratio(c), ratioVsSsh2: ratio(s2) }));
       }
     }
   } finally {

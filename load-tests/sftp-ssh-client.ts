@@ -2,23 +2,45 @@
  * One SFTP transfer in its own process, for sftp-ssh-bench.ts:
  *   sftp-ssh-client.ts fleetssh|ssh2 get|put <from> <to> --port=N --key=PATH --known=PATH
  * Connects (curve25519, aes128-gcm), times only the transfer, and prints
- * {"seconds": s, "peakMiB": VmHWM of this process}.
+ * {"seconds": s, "peakMiB": VmHWM of this process, "baseMiB": RSS once
+ * connected, before the transfer, "peak": the largest heapUsed/external/
+ * arrayBuffers sampled every 20 ms during the transfer (MiB)}.
+ * With --dist, fleetssh comes from the compiled build (dist/, `npm run build`).
  */
 import { readFileSync, statSync } from 'node:fs';
 import { Client as Ssh2Client, type SFTPWrapper } from 'ssh2';
-import { connect } from '../src/actors/client.js';
-import { importPrivateKey } from '../src/crypto/keys/ssh-key.js';
-import { parseFlags } from './common.js';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseFlags, ROOT } from './common.js';
 
 const { names, flags } = parseFlags(process.argv.slice(2));
 const [impl, op, from, to] = names as [string, 'get' | 'put', string, string];
 const port = Number(flags.get('port'));
 const keyPath = String(flags.get('key'));
 const known = String(flags.get('known'));
+const src = flags.has('dist') ? (p: string): string => pathToFileURL(join(ROOT, 'dist', p.replace(/\.ts$/, '.js'))).href : (p: string): string => pathToFileURL(join(ROOT, p)).href;
+const { connect } = (await import(src('src/actors/client.ts'))) as typeof import('../src/actors/client.js');
+const { importPrivateKey } = (await import(src('src/crypto/keys/ssh-key.ts'))) as typeof import('../src/crypto/keys/ssh-key.js');
 
-function peakMiB(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+function statusMiB(field: 'VmHWM' | 'VmRSS'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync('/proc/self/status', 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : -1;
+}
+
+let baseMiB = -1;
+const peak = { heapUsed: 0, external: 0, arrayBuffers: 0 };
+/** Starts sampling memory; call once connected, just before the transfer. */
+function startSampling(): () => void {
+  baseMiB = statusMiB('VmRSS');
+  const sample = (): void => {
+    const m = process.memoryUsage();
+    for (const k of ['heapUsed', 'external', 'arrayBuffers'] as const) peak[k] = Math.max(peak[k], m[k]);
+  };
+  const t = setInterval(sample, 20);
+  return () => {
+    sample();
+    clearInterval(t);
+  };
 }
 
 async function fleetssh(): Promise<number> {
@@ -28,10 +50,12 @@ async function fleetssh(): Promise<number> {
   });
   const sftp = await conn.startSftpClient();
   const recurse = op === 'put' ? statSync(from).isDirectory() : await sftp.isdir(from);
+  const stop = startSampling();
   const t0 = process.hrtime.bigint();
   if (op === 'get') await sftp.get(from, to, { recurse });
   else await sftp.put(from, to, { recurse });
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  stop();
   sftp.exit();
   conn.close();
   return secs;
@@ -44,10 +68,12 @@ function ssh2(): Promise<number> {
     c.once('ready', () => {
       c.sftp((err: Error | undefined, sftp: SFTPWrapper) => {
         if (err) return reject(err);
+        const stop = startSampling();
         const t0 = process.hrtime.bigint();
         const done = (e?: Error | null): void => {
           if (e) return reject(e);
           const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+          stop();
           c.end();
           resolve(secs);
         };
@@ -63,5 +89,6 @@ function ssh2(): Promise<number> {
 }
 
 const seconds = impl === 'ssh2' ? await ssh2() : await fleetssh();
-console.log(JSON.stringify({ seconds, peakMiB: peakMiB() }));
+const mib = (n: number): number => Math.round(n / 104857.6) / 10;
+console.log(JSON.stringify({ seconds, peakMiB: statusMiB('VmHWM'), baseMiB, peak: { heapUsed: mib(peak.heapUsed), external: mib(peak.external), arrayBuffers: mib(peak.arrayBuffers) } }));
 process.exit(0);
