@@ -103,6 +103,8 @@ export interface ConnectOptions extends AlgorithmOptions {
    * string "[user@]host[:port],..." connected with these same options.
    */
   tunnel?: TunnelConnection | string;
+  /** ms a shared hop of a `tunnel` string stays open after its last user closed (default 3000; 0 closes it at once). */
+  tunnelLinger?: number;
   /** Request X11 forwarding on sessions (x11-req with a fake cookie, as OpenSSH). */
   x11Forwarding?: boolean;
   /** The local X display to connect x11 channels to (default $DISPLAY). */
@@ -176,6 +178,7 @@ export function checkConnectOptions(host: unknown, o: ConnectOptions): void {
     throw new TypeError('tunnel: expected a client connection or a "[user@]host[:port],..." string');
   }
   if (o.tunnel !== undefined && o.sock !== undefined) throw new TypeError('tunnel: cannot be combined with sock');
+  checkPositive('tunnelLinger', o.tunnelLinger, { allowZero: true, max: 0x7fffffff });
   if (o.x11Forwarding !== undefined && typeof o.x11Forwarding !== 'boolean') throw new TypeError('x11Forwarding: expected a boolean');
   checkString('x11Display', o.x11Display);
 }

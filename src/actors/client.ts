@@ -321,7 +321,7 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   let releaseTunnel = (): void => undefined;
   let socket: Duplex;
   if (options.tunnel !== undefined) {
-    const t = await openTunnel(options.tunnel, host, port, (hop, through) => connectHop(hop, through, options));
+    const t = await openTunnel(options.tunnel, host, port, (hop, through) => connectHop(hop, through, options), options.tunnelLinger);
     socket = t.sock;
     releaseTunnel = t.release;
   } else {

@@ -103,6 +103,17 @@ export class ClientForwarding {
     });
   }
 
+  /**
+   * Whether this connection's TCP socket keeps the process alive (net.Socket
+   * ref/unref). A shared jump host with no user left is unref'd while it
+   * lingers (tunnel.ts). No effect on a connection that runs over a channel.
+   */
+  keepProcessAlive(on: boolean): void {
+    const s = this.actor.socket as Duplex & { ref?: () => unknown; unref?: () => unknown };
+    if (on) s.ref?.();
+    else s.unref?.();
+  }
+
   // ---- outgoing channels ----------------------------------------------------
 
   /** A direct-tcpip channel to destHost:destPort as seen from the server. */

@@ -6,8 +6,11 @@
  * through the one before, with the caller's key and known_hosts options.
  *
  * Connections made from the same string share the hops: a process-wide pool
- * keyed by the (prefix of the) string, reference counted; a hop is closed
- * when the last connection through it closed.
+ * keyed by the (prefix of the) string, reference counted. A hop lingers
+ * `tunnelLinger` ms (default 3 s) after the last connection through it
+ * closed, so sequential connections reuse it; while no connection uses a
+ * chain, neither its timers nor its first hop's socket keep the process
+ * alive. When a lingering hop closes, the hops under it close at once.
  */
 import type { Duplex } from 'node:stream';
 
@@ -17,6 +20,8 @@ export interface TunnelConnection {
   close(): Promise<void>;
   waitClosed(): Promise<void>;
   readonly closed: boolean;
+  /** Present on client connections: lets a lingering hop stop holding the process open. */
+  readonly forwarding?: { keepProcessAlive(on: boolean): void };
 }
 
 export interface JumpHop {
@@ -57,18 +62,37 @@ export function parseJumpHosts(spec: string): JumpHop[] {
 
 export type HopConnector = (hop: JumpHop, through: TunnelConnection | null) => Promise<TunnelConnection>;
 
+/** How long a shared hop stays open after its last user closed, by default (ms). */
+export const DEFAULT_TUNNEL_LINGER = 3000;
+
 interface PoolEntry {
   conn: Promise<TunnelConnection>;
   refs: number;
   /** Releases the hop this one runs through. */
-  releaseParent: () => void;
+  releaseParent: (lingerMs: number) => void;
+  /** Closes the hop once its linger ran out with no new user; unref'd. */
+  lingerTimer: ReturnType<typeof setTimeout> | null;
 }
 
 const pool = new Map<string, PoolEntry>();
+/** Open tunnels (not hops) per first hop: while 0, the first hop's socket does not keep the process alive. */
+const usersByRoot = new Map<string, number>();
 
 /** Number of hop connections held by the pool (for tests and diagnostics). */
 export function tunnelPoolSize(): number {
   return pool.size;
+}
+
+function hopKey(hops: readonly JumpHop[], n: number): string {
+  return hops
+    .slice(0, n + 1)
+    .map((h) => `${h.username ?? ''}@${h.host}:${h.port}`)
+    .join(',');
+}
+
+/** The connection's socket keeps the process alive or not (only a first hop has a TCP socket). */
+function keepAlive(conn: TunnelConnection, on: boolean): void {
+  conn.forwarding?.keepProcessAlive(on);
 }
 
 function dropEntry(key: string, entry: PoolEntry): void {
@@ -76,21 +100,19 @@ function dropEntry(key: string, entry: PoolEntry): void {
   entry.conn.then(
     (c) => c.close().catch(() => undefined),
     () => undefined,
-  ).finally(() => entry.releaseParent());
+  ).finally(() => entry.releaseParent(0));
 }
 
 /** A reference to the connection to the last hop of `hops[0..n]`, opened on first use. */
-async function acquire(hops: readonly JumpHop[], n: number, connectHop: HopConnector): Promise<{ conn: TunnelConnection; release: () => void }> {
-  const key = hops
-    .slice(0, n + 1)
-    .map((h) => `${h.username ?? ''}@${h.host}:${h.port}`)
-    .join(',');
+async function acquire(hops: readonly JumpHop[], n: number, connectHop: HopConnector): Promise<{ conn: TunnelConnection; release: (lingerMs: number) => void }> {
+  const key = hopKey(hops, n);
   let entry = pool.get(key);
   if (!entry) {
-    let releaseParent = (): void => undefined;
+    let releaseParent = (_lingerMs: number): void => undefined;
     const created: PoolEntry = {
       refs: 0,
-      releaseParent: () => releaseParent(),
+      lingerTimer: null,
+      releaseParent: (ms) => releaseParent(ms),
       conn: (async () => {
         let through: TunnelConnection | null = null;
         if (n > 0) {
@@ -105,7 +127,7 @@ async function acquire(hops: readonly JumpHop[], n: number, connectHop: HopConne
           });
           return c;
         } catch (err) {
-          releaseParent();
+          releaseParent(0);
           releaseParent = () => undefined;
           throw err;
         }
@@ -117,40 +139,77 @@ async function acquire(hops: readonly JumpHop[], n: number, connectHop: HopConne
   }
   const e = entry;
   e.refs++;
+  if (e.lingerTimer) {
+    clearTimeout(e.lingerTimer);
+    e.lingerTimer = null;
+  }
   let released = false;
-  const release = (): void => {
+  const release = (lingerMs: number): void => {
     if (released) return;
     released = true;
     e.refs--;
-    if (e.refs === 0) dropEntry(key, e);
+    if (e.refs > 0) return;
+    if (lingerMs <= 0 || pool.get(key) !== e) return dropEntry(key, e);
+    e.lingerTimer = setTimeout(() => {
+      e.lingerTimer = null;
+      if (e.refs === 0) dropEntry(key, e);
+    }, lingerMs);
+    e.lingerTimer.unref();
   };
   try {
     const conn = await e.conn;
     if (conn.closed) throw new Error(`jump host ${hops[n]!.host}:${hops[n]!.port}: connection closed`);
     return { conn, release };
   } catch (err) {
-    release();
+    release(0);
     throw err;
   }
 }
 
+/** Counts an open tunnel through the first hop of `hops`; returns the function that uncounts it. */
+async function countUser(hops: readonly JumpHop[]): Promise<() => void> {
+  const root = hopKey(hops, 0);
+  usersByRoot.set(root, (usersByRoot.get(root) ?? 0) + 1);
+  const rootConn = await pool.get(root)?.conn.catch(() => null);
+  if (rootConn) keepAlive(rootConn, true);
+  return () => {
+    const left = (usersByRoot.get(root) ?? 1) - 1;
+    if (left > 0) return void usersByRoot.set(root, left);
+    usersByRoot.delete(root);
+    // Lingering hops must not hold the process open: their timers are
+    // unref'd, and so is the first hop's socket until a new user comes.
+    void pool.get(root)?.conn.then((c) => usersByRoot.has(root) || keepAlive(c, false), () => undefined);
+  };
+}
+
 /**
  * A channel to host:port through `tunnel` and a release function to call once
- * the connection running over it has closed.
+ * the connection running over it has closed. Hops of a string tunnel stay
+ * open `lingerMs` after their last user released them (0: close at once), so
+ * connections made one after another share them.
  */
 export async function openTunnel(
   tunnel: TunnelConnection | string,
   host: string,
   port: number,
   connectHop: HopConnector,
+  lingerMs = DEFAULT_TUNNEL_LINGER,
 ): Promise<{ sock: Duplex; release: () => void }> {
   if (typeof tunnel !== 'string') return { sock: await tunnel.openConnection(host, port), release: () => undefined };
   const hops = parseJumpHosts(tunnel);
   const last = await acquire(hops, hops.length - 1, connectHop);
   try {
-    return { sock: await last.conn.openConnection(host, port), release: last.release };
+    const sock = await last.conn.openConnection(host, port);
+    const uncount = await countUser(hops);
+    return {
+      sock,
+      release: () => {
+        uncount();
+        last.release(lingerMs);
+      },
+    };
   } catch (err) {
-    last.release();
+    last.release(lingerMs);
     throw err;
   }
 }

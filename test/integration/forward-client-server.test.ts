@@ -195,14 +195,14 @@ describe('forwarding, fleetssh client <-> fleetssh server', { timeout: 60_000 },
     assert.equal(conn.closed, false);
   });
 
-  test('tunnel strings share one bastion connection, closed when the last user closes', async () => {
+  test('tunnel strings share one bastion connection, closed when the last user closes (tunnelLinger: 0)', async () => {
     const spec = `u@127.0.0.1:${server.port}`;
     // Earlier tests' tunnelled connections finish closing on the server first.
     await within(5000, 'earlier connections closed', (async () => {
       while (server.connectionCount !== 1) await new Promise((r) => setTimeout(r, 20));
     })());
     const before = server.connectionCount;
-    const opts = { port: server.port, username: 'u', password: 'pw', knownHosts: null, clientKeys: null, tunnel: spec };
+    const opts = { port: server.port, username: 'u', password: 'pw', knownHosts: null, clientKeys: null, tunnel: spec, tunnelLinger: 0 };
     const [a, b] = await Promise.all([connect('127.0.0.1', opts), connect('127.0.0.1', opts)]);
     assert.equal(server.connectionCount, before + 3, 'one bastion connection + two tunnelled');
     assert.equal(tunnelPoolSize(), 1);
