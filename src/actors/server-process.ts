@@ -11,6 +11,7 @@ import { ChannelIO } from './channel-io.js';
 import type { ConnectionActor } from './connection-actor.js';
 import { checkKeyPermission, type AuthorizedKeyEntry } from '../protocol/authorized-keys.js';
 import { AGENT_REQUEST, ServerAgentListener } from './agent-forward.js';
+import { ServerX11Listener, validX11Request, type ServerX11Options, type X11Session } from './x11-server.js';
 import {
   decodeBreak,
   decodeEnv,
@@ -19,6 +20,7 @@ import {
   decodeSignal,
   decodeSubsystem,
   decodeWindowChange,
+  decodeX11Request,
   encodeExitSignal,
   encodeExitStatus,
   type TermSize,
@@ -39,6 +41,8 @@ export interface ServerSessionConfig {
   certForceCommand?: string;
   /** Accept auth-agent-req@openssh.com (listen option agentForwarding). */
   agentForwarding?: boolean;
+  /** X11 forwarding options; x11-req is refused unless `x11Forwarding` is true. */
+  x11?: ServerX11Options;
 }
 
 export class SSHServerProcess extends EventEmitter {
@@ -52,6 +56,8 @@ export class SSHServerProcess extends EventEmitter {
   forcedCommand = false;
   /** The forwarded agent's socket (set SSH_AUTH_SOCK to it) when the client asked for agent forwarding; removed on close. */
   agentPath: string | null = null;
+  /** The forwarded X display when the client asked for X11 forwarding (DISPLAY is in env too); its listener closes with the session. */
+  x11: X11Session | null = null;
   private exited = false;
 
   /** @internal */
@@ -124,6 +130,8 @@ export class ServerSession implements ChannelSink {
   private exitSent = false;
   private agentReady: Promise<void> | null = null;
   private agentListener: ServerAgentListener | null = null;
+  private x11Ready: Promise<void> | null = null;
+  private x11Listener: ServerX11Listener | null = null;
 
   constructor(
     private readonly actor: ConnectionActor,
@@ -177,6 +185,7 @@ export class ServerSession implements ChannelSink {
     if (this.closed) return;
     this.closed = true;
     this.agentListener?.close();
+    this.x11Listener?.close();
     this.io.onClose();
     this.process.emit('close');
   }
@@ -221,10 +230,29 @@ export class ServerSession implements ChannelSink {
         else if (data.length !== 0) return false;
         this.applyKeyOptions(requestType);
         this.started = true;
-        // Start the application after our reply is queued, as its own message (and once a forwarded agent listens).
+        // Start the application after our reply is queued, as its own message (and once a forwarded agent and X display listen).
         const start = (): void => this.actor.post(() => this.startProcess());
-        if (this.agentReady) void this.agentReady.then(start);
+        if (this.agentReady || this.x11Ready) void Promise.all([this.agentReady, this.x11Ready]).then(start);
         else start();
+        return true;
+      }
+      case 'x11-req': {
+        const x11 = this.config.x11;
+        if (this.started || this.x11Ready || !x11?.x11Forwarding) return false;
+        if (!checkKeyPermission(this.config.keyEntry ?? null, 'x11-forwarding')) return false;
+        const req = decodeX11Request(data);
+        if (!validX11Request(req)) return false;
+        // Answered at once (replies go in request order); exec/shell waits for the display.
+        this.x11Ready = ServerX11Listener.start(this.actor, req, x11).then(
+          (l) => {
+            this.x11Listener = l;
+            if (this.closed) return l.close();
+            p.x11 = l.session;
+            p.env.DISPLAY = l.session.display;
+            if (x11.x11AuthFile) p.env.XAUTHORITY = x11.x11AuthFile;
+          },
+          (err: unknown) => this.config.onHandlerError?.(err),
+        );
         return true;
       }
       case AGENT_REQUEST: {

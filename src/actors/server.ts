@@ -19,6 +19,7 @@ import { sessionFactoryAdapter, type SessionFactory } from './server-session-fac
 import { checkFunction, checkPositive, checkSignal, resolveAlgorithms, type AlgorithmOptions } from './client-options.js';
 import { loadAuthorizedKeys, loadPrivateKeys, loadPublicKeys } from './key-files.js';
 import { acquireWorkRunner, releaseWorkRunner } from './work-runner.js';
+import { checkX11Options, type ServerX11Options } from './x11-server.js';
 import { ServerSession, type SSHServerProcess } from './server-process.js';
 import { serverDecide, type ServerAuthHandler, type ServerAuthConfig } from './server-auth.js';
 import { createAuthState, keyOptionOf, keyPermissionOf, readAuthorizedKeys, type ServerAuthState } from './server-auth.js';
@@ -32,7 +33,7 @@ export interface ServerHandler extends ServerAuthHandler, ServerForwardHandler<S
   sessionRequested?(conn: SSHServerConnection): boolean | Promise<boolean>;
 }
 
-export interface ListenOptions extends AlgorithmOptions, ServerForwardOptions {
+export interface ListenOptions extends AlgorithmOptions, ServerForwardOptions, ServerX11Options {
   host?: string;
   port?: number;
   /** Host keys or private key file paths (required). */
@@ -170,6 +171,7 @@ function checkListenOptions(o: ListenOptions): void {
   if (o.handler !== undefined && (typeof o.handler !== 'object' || o.handler === null)) throw new TypeError('handler: expected an object');
   if (o.passwords !== undefined && (typeof o.passwords !== 'object' || o.passwords === null)) throw new TypeError('passwords: expected an object of username -> password');
   checkSignal(o.signal);
+  checkX11Options(o);
 }
 
 type Acceptor = (sock: Duplex, addr?: string, port?: number) => SSHServerConnection;
@@ -240,6 +242,7 @@ export async function makeServerAcceptor(options: ListenOptions, owner: () => Ev
                 keyEntry: authState.matched,
                 certForceCommand: authState.certForceCommand,
                 agentForwarding: options.agentForwarding === true,
+                x11: options,
                 onHandlerError: (err) => server?.emit('handlerError', err, conn),
               });
               actor.acceptChannel(id, session);

@@ -99,3 +99,8 @@ export function encodeBreak(ms: number): Uint8Array {
 export function decodeBreak(data: Uint8Array): number {
   return decode('break', data).breakLength;
 }
+
+export function decodeX11Request(data: Uint8Array): { singleConnection: boolean; authProtocol: string; authCookie: string; screen: number } {
+  const { type: _t, ...rest } = decode('x11-req', data);
+  return rest;
+}
