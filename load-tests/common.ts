@@ -233,6 +233,25 @@ export async function startServerChild(o: ServerChildOptions): Promise<ServerChi
   };
 }
 
+let compiled: boolean | null = null;
+
+/**
+ * Node arguments that run a bench child script (e.g. 'fanout-client'): its
+ * tsc-compiled form (load-tests/tsconfig.bench.json -> dist/bench, built
+ * once per run from the current tree) unless `tsx` is set or the build
+ * fails, then the TypeScript source under tsx. Memory and CPU figures of
+ * the library should come from compiled code: tsx's transform gives every
+ * closure a property dictionary (esbuild keepNames).
+ */
+export function childScript(name: string, tsx = false): string[] {
+  if (!tsx && compiled === null) {
+    const r = spawnSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(HERE, 'tsconfig.bench.json')], { cwd: ROOT, encoding: 'utf8' });
+    compiled = r.status === 0;
+    if (!compiled) console.log(`# bench build failed, running ${name} under tsx: ${(r.stdout + r.stderr).slice(0, 300)}`);
+  }
+  return !tsx && compiled ? [join(ROOT, 'dist/bench/load-tests', `${name}.js`)] : ['--import', 'tsx', join(HERE, `${name}.ts`)];
+}
+
 /** Runs a command to completion (killed after timeoutMs); resolves with stdout + stderr, rejects on a non-zero exit. */
 export function runChild(cmd: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {

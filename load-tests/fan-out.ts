@@ -7,13 +7,14 @@
  * connection above the baseline), client CPU, each core's utilisation
  * (/proc/stat deltas), server RSS. fleetssh vs ssh2 on the same servers.
  *
- *   node --import tsx load-tests/fan-out.ts [--fanout=1000,5000] [--full] [--inflight=200] [--timeout=180]
- * Default N: 1,000 and 5,000; --full adds 10,000.
+ *   node --import tsx load-tests/fan-out.ts [--fanout=1000,5000] [--full] [--inflight=200] [--timeout=180] [--impls=fleetssh,ssh2] [--tsx]
+ * Default N: 1,000 and 5,000; --full adds 10,000. The client child runs the
+ * tsc-compiled build (dist/bench) unless --tsx.
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { testKeys } from '../test/helpers/openssh.js';
-import { coreTimes, coreUtil, emit, HERE, numFlag, parseFlags, printTable, round, runChild, sleep, startServerChild, type Row } from './common.js';
+import { childScript, coreTimes, coreUtil, emit, numFlag, parseFlags, printTable, round, runChild, sleep, startServerChild, type Row } from './common.js';
 import type { ImplName } from './peers.js';
 
 interface FanoutResult {
@@ -25,6 +26,11 @@ interface FanoutResult {
   peakRss: number;
   cpuMs: number;
   firstError: string | null;
+  heapUsed?: number;
+  heapTotal?: number;
+  threads?: number;
+  external?: number;
+  arrayBuffers?: number;
 }
 
 const MB = 1024 * 1024;
@@ -44,7 +50,11 @@ export async function runFanOut(argv: readonly string[]): Promise<Row[]> {
   const hosts = Array.from({ length: addresses }, (_, i) => `127.0.1.${i + 1}`);
   const rows: Row[] = [];
   for (const n of list) {
-    const runs: { impl: ImplName; mode: string | undefined }[] = [...modes.map((mode) => ({ impl: 'fleetssh' as ImplName, mode })), { impl: 'ssh2', mode: undefined }];
+    const impls = typeof flags.get('impls') === 'string' ? String(flags.get('impls')).split(',') : ['fleetssh', 'ssh2'];
+    const runs: { impl: ImplName; mode: string | undefined }[] = [
+      ...(impls.includes('fleetssh') ? modes.map((mode) => ({ impl: 'fleetssh' as ImplName, mode })) : []),
+      ...(impls.includes('ssh2') ? [{ impl: 'ssh2' as ImplName, mode: undefined }] : []),
+    ];
     for (const { impl, mode } of runs) {
       // A fresh server process per run, so one run's leftovers do not weigh on the next.
       const server = await startServerChild({ hosts, authorizedKeys: [keys.client.ed25519.publicLine], nofile });
@@ -54,7 +64,7 @@ export async function runFanOut(argv: readonly string[]): Promise<Row[]> {
         const cmd = `ulimit -n ${nofile} 2>/dev/null || ulimit -n $(ulimit -Hn); exec "$@"`;
         let out: string;
         try {
-          out = await runChild('bash', ['-c', cmd, 'bash', process.execPath, '--expose-gc', '--import', 'tsx', join(HERE, 'fanout-client.ts')], { FLEETSSH_BENCH_ARGS: JSON.stringify(args) }, (timeoutS + 60) * 1000);
+          out = await runChild('bash', ['-c', cmd, 'bash', process.execPath, '--expose-gc', ...childScript('fanout-client', flags.has('tsx'))], { FLEETSSH_BENCH_ARGS: JSON.stringify(args) }, (timeoutS + 60) * 1000);
         } catch (e) {
           console.log(`# fan-out ${impl} N=${n} failed: ${(e as Error).message}`);
           continue;
@@ -67,11 +77,17 @@ export async function runFanOut(argv: readonly string[]): Promise<Row[]> {
         }
         const r = JSON.parse(line) as FanoutResult;
         if (r.firstError) console.log(`# fan-out ${impl} N=${n}: ${r.failed} failed, first: ${r.firstError}`);
-        const params = { n, up: r.up, inflight, coresPct: util.join('/'), ...(mode ? { mode } : {}) };
+        const params = { n, up: r.up, inflight, coresPct: util.join('/'), ...(r.threads ? { threads: r.threads } : {}), ...(mode ? { mode } : {}) };
         rows.push(emit({ bench: 'fan-out', impl, params: { ...params, metric: 'wall' }, value: round(r.wallMs / 1000, 2), unit: 's' }));
         rows.push(emit({ bench: 'fan-out', impl, params: { ...params, metric: 'rate' }, value: round(r.up / (r.wallMs / 1000)), unit: 'conn/s' }));
         rows.push(emit({ bench: 'fan-out', impl, params: { ...params, metric: 'peakRss' }, value: round(r.peakRss / MB), unit: 'MB' }));
+        rows.push(emit({ bench: 'fan-out', impl, params: { ...params, metric: 'rssAllUp' }, value: round(r.rssAllUp / MB), unit: 'MB' }));
         rows.push(emit({ bench: 'fan-out', impl, params: { ...params, metric: 'rssPerConn' }, value: r.up ? round((r.rssAllUp - r.rssBase) / r.up / 1024) : NaN, unit: 'KiB/conn' }));
+        if (r.heapUsed !== undefined && r.up) {
+          rows.push(emit({ bench: 'fan-out', impl, params: { ...params, metric: 'heapPerConn' }, value: round(r.heapUsed / r.up / 1024), unit: 'KiB/conn' }));
+          rows.push(emit({ bench: 'fan-out', impl, params: { ...params, metric: 'heapTotalPerConn' }, value: round((r.heapTotal ?? 0) / r.up / 1024), unit: 'KiB/conn' }));
+          rows.push(emit({ bench: 'fan-out', impl, params: { ...params, metric: 'externalPerConn' }, value: round((r.external ?? 0) / r.up / 1024), unit: 'KiB/conn' }));
+        }
         rows.push(emit({ bench: 'fan-out', impl, params: { ...params, metric: 'clientCpuPerConn' }, value: r.up ? round(r.cpuMs / r.up, 2) : NaN, unit: 'ms/conn' }));
       } finally {
         await server.stop();

@@ -3,7 +3,8 @@
  * spread over many listeners, at most `inflight` handshakes at a time; each
  * authenticates, runs `true` to completion and stays open until all are up
  * (or `timeoutMs` passed). Then reports and closes everything.
- * Prints {"up","failed","wallMs","rssBase","rssAllUp","peakRss","cpuMs","firstError"}.
+ * Prints {"up","failed","wallMs","rssBase","rssAllUp","peakRss","cpuMs","firstError",
+ * "heapUsed","external","arrayBuffers"} (the last three after gc, all up).
  * Arguments in FLEETSSH_BENCH_ARGS (JSON: impl, listeners, n, keyPath, inflight, timeoutMs).
  */
 import { readFileSync } from 'node:fs';
@@ -24,10 +25,11 @@ interface Args {
 
 const a = JSON.parse(process.env.FLEETSSH_BENCH_ARGS ?? '{}') as Args;
 
-function peakRss(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
+function status(field: string): number {
+  const m = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) : NaN;
 }
+const peakRss = (): number => status('VmHWM') * 1024;
 
 if (a.handshakeMode) configureWorkRunner({ mode: a.handshakeMode });
 
@@ -68,9 +70,27 @@ await Promise.all(Array.from({ length: Math.min(a.inflight, a.n) }, () => worker
 const wallMs = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
 globalThis.gc?.();
-const rssAllUp = process.memoryUsage.rss();
+const mem = process.memoryUsage();
+// FLEETSSH_BENCH_SNAPSHOT=<file>: a heap snapshot with every connection up (to see what each one holds).
+if (process.env.FLEETSSH_BENCH_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.FLEETSSH_BENCH_SNAPSHOT);
+const rssAllUp = mem.rss;
 console.log(
-  JSON.stringify({ up: a.n - failed - (a.n - next), failed: failed + (a.n - next), wallMs, rssBase, rssAllUp, peakRss: peakRss(), cpuMs: (cpu.user + cpu.system) / 1000, firstError }),
+  JSON.stringify({
+    up: a.n - failed - (a.n - next),
+    failed: failed + (a.n - next),
+    wallMs,
+    rssBase,
+    rssAllUp,
+    peakRss: peakRss(),
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    firstError,
+    // Where the RSS sits once all are up (after gc): JS heap, and off-heap buffers.
+    heapUsed: mem.heapUsed,
+    heapTotal: mem.heapTotal,
+    threads: status('Threads'),
+    external: mem.external,
+    arrayBuffers: mem.arrayBuffers,
+  }),
 );
 await Promise.race([Promise.allSettled(conns.map((c) => c.close())), new Promise((r) => setTimeout(r, 10_000))]);
 process.exit(0);

@@ -9,12 +9,12 @@
  * mlkem768x25519-sha256 runs against our own server (server-child.ts):
  * OpenSSH 9.2's sshd/ssh and ssh2 do not implement it.
  *
- *   node --import tsx load-tests/handshake.ts [--n=50]
+ *   node --import tsx load-tests/handshake.ts [--n=50] [--reps=1] [--kex=a,b] [--impls=fleetssh,ssh2,openssh] [--tsx]
+ * The library children run the tsc-compiled build (dist/bench) unless --tsx.
  */
 import { pathToFileURL } from 'node:url';
-import { join } from 'node:path';
 import { startSshd } from '../test/helpers/openssh.js';
-import { emit, HERE, numFlag, parseFlags, printTable, round, runChild, startServerChild, type Row } from './common.js';
+import { childScript, emit, median, numFlag, parseFlags, printTable, round, runChild, startServerChild, type Row } from './common.js';
 import { sshArgv, type ImplName, type Target } from './peers.js';
 
 interface Measured {
@@ -23,9 +23,9 @@ interface Measured {
   wallMs: number;
 }
 
-async function measureLibrary(impl: ImplName, target: Target, kex: string, n: number): Promise<Measured> {
+async function measureLibrary(impl: ImplName, target: Target, kex: string, n: number, tsx: boolean): Promise<Measured> {
   const args = { impl, target, kex, n, warmup: 5, budgetMs: 60_000 };
-  const out = await runChild(process.execPath, ['--import', 'tsx', join(HERE, 'handshake-client.ts')], { FLEETSSH_BENCH_ARGS: JSON.stringify(args) }, 120_000);
+  const out = await runChild(process.execPath, childScript('handshake-client', tsx), { FLEETSSH_BENCH_ARGS: JSON.stringify(args) }, 120_000);
   const line = out.split('\n').find((l) => l.startsWith('{"n"'));
   if (!line) throw new Error(`${impl}: no result (${out.slice(-300)})`);
   return JSON.parse(line) as Measured;
@@ -57,6 +57,15 @@ async function measureOpenssh(target: Target, kex: string, n: number): Promise<M
 export async function runHandshake(argv: readonly string[]): Promise<Row[]> {
   const { flags } = parseFlags(argv);
   const n = Math.round(numFlag(flags, 'n', 50));
+  // --reps=R: R interleaved runs of every case, median reported; --kex= / --impls= filter (comma lists).
+  const reps = Math.round(numFlag(flags, 'reps', 1));
+  const only = (name: string): ((v: string) => boolean) => {
+    const f = flags.get(name);
+    return typeof f === 'string' ? (v) => f.split(',').includes(v) : () => true;
+  };
+  const kexOk = only('kex');
+  const implOk = only('impls');
+  const tsx = flags.has('tsx');
   const rows: Row[] = [];
   const sshd = await startSshd({ hostKeys: ['ed25519'], config: { LogLevel: 'INFO' } });
   const ours = await startServerChild({ authorizedKeys: [sshd.clientKeys.ed25519.publicLine] });
@@ -70,13 +79,23 @@ export async function runHandshake(argv: readonly string[]): Promise<Row[]> {
       { kex: 'mlkem768x25519-sha256', server: 'fleetssh', target: vsOurs, impls: ['fleetssh'] },
     ];
     for (const c of cases) {
-      for (const impl of c.impls) {
-        try {
-          const m = impl === 'openssh' ? await measureOpenssh(c.target, c.kex, n) : await measureLibrary(impl, c.target, c.kex, n);
-          rows.push(emit({ bench: 'handshake', impl, params: { kex: c.kex, server: c.server, n: m.n, wallMs: round(m.wallMs) }, value: round(m.cpuMs, 2), unit: 'client CPU ms/conn' }));
-        } catch (e) {
-          console.log(`# handshake ${impl} ${c.kex} vs ${c.server} failed: ${(e as Error).message}`);
+      if (!kexOk(c.kex)) continue;
+      const impls = c.impls.filter(implOk);
+      const got = new Map<ImplName, Measured[]>();
+      for (let r = 0; r < reps; r++) {
+        for (const impl of impls) {
+          try {
+            const m = impl === 'openssh' ? await measureOpenssh(c.target, c.kex, n) : await measureLibrary(impl, c.target, c.kex, n, tsx);
+            got.set(impl, [...(got.get(impl) ?? []), m]);
+          } catch (e) {
+            console.log(`# handshake ${impl} ${c.kex} vs ${c.server} failed: ${(e as Error).message}`);
+          }
         }
+      }
+      for (const [impl, ms] of got) {
+        const cpu = median(ms.map((m) => m.cpuMs));
+        const params = { kex: c.kex, server: c.server, n: ms[0]!.n, wallMs: round(median(ms.map((m) => m.wallMs))), ...(reps > 1 ? { reps: ms.length } : {}) };
+        rows.push(emit({ bench: 'handshake', impl, params, value: round(cpu, 2), unit: 'client CPU ms/conn' }));
       }
     }
   } finally {

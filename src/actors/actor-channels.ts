@@ -1,13 +1,13 @@
 /**
  * The channels of one connection actor: the sink each open channel's events go
  * to, the promises of channel opens and of channel requests waiting for their
- * reply, and the ids the core has freed in the batch being dispatched. Every
+ * reply. Every
  * method runs in actor context unless it says otherwise; calls on a closed or
  * closing channel are no-ops.
  */
 import { ChannelOpenError, ConnectionLost } from '../protocol/errors.js';
 import type { ConnectionEvent } from '../protocol/connection.js';
-import type { ActorEvent, ChannelSink } from './actor-types.js';
+import type { ChannelSink } from './actor-types.js';
 import type { ActorHooks, ActorHost, Deferred } from './actor-options.js';
 
 /** A request to send on a session channel right before its exec/shell/subsystem, or null. */
@@ -18,7 +18,6 @@ export type ChannelEvent = Exclude<ConnectionEvent, { type: 'globalRequest' | 'g
 
 export class ActorChannels {
   private readonly sinks = new Map<number, ChannelSink>();
-  private readonly dying = new Set<number>();
   private readonly opening = new Map<number, Deferred<number>>();
   private readonly requestReplies = new Map<number, Deferred<boolean>[]>();
 
@@ -27,15 +26,6 @@ export class ActorChannels {
     private readonly hooks: ActorHooks,
     private readonly sessionPreludes: readonly SessionPrelude[],
   ) {}
-
-  /**
-   * Before a batch of events is dispatched: the core frees a channel id when it
-   * emits channelClose, so earlier events of the same batch must not call into
-   * that channel any more.
-   */
-  markClosing(events: readonly ActorEvent[]): void {
-    for (const e of events) if (e.type === 'channelClose') this.dying.add(e.id);
-  }
 
   /** The socket drained: every channel may write again. */
   socketDrained(): void {
@@ -74,7 +64,6 @@ export class ActorChannels {
         this.sinks.get(e.id)?.onEof();
         return;
       case 'channelClose': {
-        this.dying.delete(e.id);
         const sink = this.sinks.get(e.id);
         this.sinks.delete(e.id);
         const replies = this.requestReplies.get(e.id) ?? [];
@@ -95,9 +84,9 @@ export class ActorChannels {
     }
   }
 
-  /** The connection closed: pending opens fail with `failure`, pending requests answer false. */
-  failPending(failure: Error): void {
-    for (const d of this.opening.values()) d.reject(failure);
+  /** The connection closed: pending opens fail with `failure()`, pending requests answer false. */
+  failPending(failure: () => Error): void {
+    for (const d of this.opening.values()) d.reject(failure());
     this.opening.clear();
     for (const list of this.requestReplies.values()) for (const r of list) r.resolve(false);
     this.requestReplies.clear();
@@ -116,34 +105,39 @@ export class ActorChannels {
     }
   }
 
-  private usable(id: number): boolean {
-    return !this.actor.closed && !this.dying.has(id);
+  /**
+   * Calls below go to the core while the connection is open: the core keeps a
+   * channel the peer closed until the batch naming it is dispatched, and
+   * ignores calls for it meanwhile.
+   */
+  private get live(): boolean {
+    return !this.actor.closed;
   }
 
   /** Hands data to the channel; a closed channel swallows it. */
   sendData(id: number, data: Uint8Array, extended?: number): number {
-    return this.usable(id) ? this.actor.core.connection.sendData(id, data, extended) : data.length;
+    return this.live ? this.actor.core.connection.sendData(id, data, extended) : data.length;
   }
 
   sendEof(id: number): void {
-    if (this.usable(id)) this.actor.core.connection.sendEof(id);
+    if (this.live) this.actor.core.connection.sendEof(id);
   }
 
   consume(id: number, n: number): void {
-    if (this.usable(id)) this.actor.core.connection.consume(id, n);
+    if (this.live) this.actor.core.connection.consume(id, n);
   }
 
   replyRequest(id: number, ok: boolean): void {
-    if (this.usable(id)) this.actor.core.connection.replyRequest(id, ok);
+    if (this.live) this.actor.core.connection.replyRequest(id, ok);
   }
 
   close(id: number): void {
-    if (this.usable(id)) this.actor.core.connection.close(id);
+    if (this.live) this.actor.core.connection.close(id);
   }
 
   /** Sends a channel request without waiting for a reply. */
   sendRequestNoReply(id: number, requestType: string, data: Uint8Array): void {
-    if (this.usable(id)) this.actor.core.connection.sendRequest(id, requestType, false, data);
+    if (this.live) this.actor.core.connection.sendRequest(id, requestType, false, data);
   }
 
   /** Any context. */
@@ -178,7 +172,7 @@ export class ActorChannels {
   sendRequest(id: number, requestType: string, wantReply: boolean, data: Uint8Array): Promise<boolean> {
     return new Promise((resolve) =>
       this.actor.post(() => {
-        if (!this.usable(id) || !this.sinks.has(id)) return resolve(false);
+        if (!this.live || !this.sinks.has(id)) return resolve(false);
         if (requestType === 'exec' || requestType === 'shell' || requestType === 'subsystem') this.sendPreludes(id);
         this.actor.core.connection.sendRequest(id, requestType, wantReply, data);
         if (!wantReply) return resolve(true);

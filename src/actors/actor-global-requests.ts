@@ -36,8 +36,8 @@ export class ActorGlobalRequests {
   }
 
   /** The connection closed: our requests still waiting fail with `failure`. */
-  failPending(failure: Error): void {
-    for (const d of this.replies.splice(0)) d.reject(failure);
+  failPending(failure: () => Error): void {
+    for (const d of this.replies.splice(0)) d.reject(failure());
   }
 
   incoming(name: string, wantReply: boolean, data: Uint8Array): void {

@@ -2,7 +2,7 @@
  * Client options: validation (TypeError/RangeError naming the option) and
  * resolution into what the core and the actor need.
  */
-import { userInfo } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
 import {
   CIPHER_ALGORITHMS,
@@ -113,20 +113,33 @@ export interface ConnectOptions extends AlgorithmOptions {
 }
 
 export interface ResolvedAlgorithms {
-  kexAlgs: KexName[];
-  encryptionAlgs: CipherName[];
-  macAlgs: MacName[];
-  compressionAlgs: CompressionName[];
-  signatureAlgs: SignatureName[];
+  kexAlgs: readonly KexName[];
+  encryptionAlgs: readonly CipherName[];
+  macAlgs: readonly MacName[];
+  compressionAlgs: readonly CompressionName[];
+  signatureAlgs: readonly SignatureName[];
+}
+
+/** Resolved lists, shared by every connection that asked for the same one (each connection keeps its lists). */
+const internedLists = new Map<string, readonly string[]>();
+
+function intern<T extends string>(list: readonly T[]): readonly T[] {
+  const key = list.join(',');
+  const hit = internedLists.get(key);
+  if (hit) return hit as readonly T[];
+  if (internedLists.size >= 256) internedLists.clear();
+  const frozen = Object.freeze([...list]);
+  internedLists.set(key, frozen);
+  return frozen;
 }
 
 export function resolveAlgorithms(o: AlgorithmOptions, hostKeyOption = 'serverHostKeyAlgs'): ResolvedAlgorithms {
   return {
-    kexAlgs: resolveAlgorithmList('kexAlgs', o.kexAlgs, KEX_ALGORITHMS, DEFAULT_KEX),
-    encryptionAlgs: resolveAlgorithmList('encryptionAlgs', o.encryptionAlgs, CIPHER_ALGORITHMS, DEFAULT_CIPHERS),
-    macAlgs: resolveAlgorithmList('macAlgs', o.macAlgs, MAC_ALGORITHMS, DEFAULT_MACS),
-    compressionAlgs: resolveAlgorithmList('compressionAlgs', o.compressionAlgs, COMPRESSION_ALGORITHMS, DEFAULT_COMPRESSION),
-    signatureAlgs: resolveAlgorithmList(hostKeyOption, o.serverHostKeyAlgs, SIGNATURE_ALGORITHMS, DEFAULT_SIGNATURES),
+    kexAlgs: intern(resolveAlgorithmList('kexAlgs', o.kexAlgs, KEX_ALGORITHMS, DEFAULT_KEX)),
+    encryptionAlgs: intern(resolveAlgorithmList('encryptionAlgs', o.encryptionAlgs, CIPHER_ALGORITHMS, DEFAULT_CIPHERS)),
+    macAlgs: intern(resolveAlgorithmList('macAlgs', o.macAlgs, MAC_ALGORITHMS, DEFAULT_MACS)),
+    compressionAlgs: intern(resolveAlgorithmList('compressionAlgs', o.compressionAlgs, COMPRESSION_ALGORITHMS, DEFAULT_COMPRESSION)),
+    signatureAlgs: intern(resolveAlgorithmList(hostKeyOption, o.serverHostKeyAlgs, SIGNATURE_ALGORITHMS, DEFAULT_SIGNATURES)),
   };
 }
 
@@ -224,8 +237,12 @@ export function sessionEnvironment(o: ConnectOptions): Record<string, string> {
       if (value !== undefined && matchPattern(name, pat)) out[name] = value;
     }
   }
-  return { ...out, ...(o.env ?? {}) };
+  const env = { ...out, ...(o.env ?? {}) };
+  return Object.keys(env).length === 0 ? NO_ENV : env;
 }
+
+/** The environment of connections that send none (shared, frozen). */
+const NO_ENV: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /** A config algorithm list (with +, -, ^) over our defaults, keeping only names we implement. */
 function configAlgorithms(option: string, spec: string | undefined, all: readonly string[], defaults: readonly string[]): string[] | undefined {
@@ -261,13 +278,14 @@ function resolveJumpHop(config: SshConfig, spec: string, base: ReturnType<typeof
 export function applySshConfig(host: string, o: ConnectOptions): { host: string; options: ConnectOptions; configHost: string } {
   if (o.config === null || o.sock !== undefined) return { host, options: o, configHost: host };
   const paths = o.config === undefined ? [undefined] : typeof o.config === 'string' ? [o.config] : [...o.config];
-  const loaded = paths.map((p) => loadSshConfig(p));
+  const now = Date.now();
+  const loaded = paths.map((p) => cachedSshConfig(p, now));
   for (const [i, c] of loaded.entries()) {
     const unreadable = c.errors.find((e) => e.line === 0);
     if (unreadable && paths[i] !== undefined) throw new TypeError(`config: ${unreadable.file}: ${unreadable.message}`);
   }
   const config: SshConfig = loaded.length === 1 ? loaded[0]! : { file: '<config>', items: [{ kind: 'include', patterns: [], line: 0, configs: loaded }], errors: [] };
-  const resolveOpts = localResolveOptions({ user: o.username, port: o.port });
+  const resolveOpts = { ...cachedLocalOptions(now), user: o.username, port: o.port };
   const cfg = resolveSshConfig(config, host, resolveOpts);
   const out: ConnectOptions = { ...o };
   out.port ??= cfg.port;
@@ -319,6 +337,34 @@ export function applySshConfig(host: string, o: ConnectOptions): { host: string;
   const jumps = typeof o.tunnel === 'string' ? o.tunnel : o.tunnel === undefined ? cfg.proxyJump : undefined;
   if (jumps !== undefined) out.tunnel = jumps.split(',').map((hop) => resolveJumpHop(config, hop.trim(), resolveOpts)).join(',');
   return { host: cfg.hostName, options: out, configHost: host };
+}
+
+/**
+ * ssh_config files and the local user's facts (name, home, host name) are
+ * read at most once a second: the connections of a fleet share them, and an
+ * edit is seen within a second. (Per connection they cost a file read, a
+ * parse and three system calls.)
+ */
+const CONFIG_TTL_MS = 1000;
+const configCache = new Map<string, { at: number; config: SshConfig }>();
+let localCache: { at: number; home: string; options: ReturnType<typeof localResolveOptions> } | null = null;
+
+function cachedSshConfig(path: string | undefined, now: number): SshConfig {
+  // The default file and relative Includes depend on the home directory ($HOME).
+  const key = `${homedir()}\0${path ?? ''}`;
+  const hit = configCache.get(key);
+  if (hit && now - hit.at < CONFIG_TTL_MS && now >= hit.at) return hit.config;
+  const config = loadSshConfig(path);
+  if (configCache.size > 64) configCache.clear();
+  configCache.set(key, { at: now, config });
+  return config;
+}
+
+function cachedLocalOptions(now: number): ReturnType<typeof localResolveOptions> {
+  const home = homedir();
+  if (localCache && localCache.home === home && now - localCache.at < CONFIG_TTL_MS && now >= localCache.at) return localCache.options;
+  localCache = { at: now, home, options: localResolveOptions() };
+  return localCache.options;
 }
 
 /** Applies `hostKeyPolicy: 'accept-new'` to a known_hosts path option (explicit or the default file). */

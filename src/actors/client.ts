@@ -38,9 +38,11 @@ export interface RunOptions extends ProcessOptions, WaitOptions {
   input?: string | Uint8Array;
 }
 
+/** Stateless (factories and tables): one for every client connection of the process. */
+const transportCrypto = createTransportCrypto();
+
 export class SSHClientConnection extends EventEmitter {
-  /** @internal forwarding state of this connection (forward-client.ts). */
-  readonly forwarding: ClientForwarding;
+  #forwarding: ClientForwarding | null = null;
 
   /** @internal */
   constructor(
@@ -49,11 +51,15 @@ export class SSHClientConnection extends EventEmitter {
     readonly port: number,
   ) {
     super();
-    this.forwarding = new ClientForwarding(actor);
     actor.on('close', (err: Error | null) => {
       releaseWorkRunner();
       this.emit('close', err);
     });
+  }
+
+  /** @internal forwarding state of this connection (forward-client.ts), made when first used. */
+  get forwarding(): ClientForwarding {
+    return (this.#forwarding ??= new ClientForwarding(this.actor));
   }
 
   get username(): string | null {
@@ -305,7 +311,7 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
 
   const core = new SSHCore({
     role: 'client',
-    crypto: createTransportCrypto(),
+    crypto: transportCrypto,
     ...algs,
     rekeyBytes: options.rekeyBytes,
     rekeySeconds: options.rekeySeconds,

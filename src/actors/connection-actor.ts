@@ -132,7 +132,6 @@ export class ConnectionActor extends EventEmitter {
       for (const c of this.core.takeOutbound()) chunks.push(c);
       const events = this.core.takeEvents() as ActorEvent[];
       if (events.length === 0) break;
-      this.channels.markClosing(events);
       for (const e of events) this.dispatch(e);
     }
     if (chunks.length > 0) this.write(chunks);
@@ -283,9 +282,11 @@ export class ConnectionActor extends EventEmitter {
     this.tickAt = null;
     const err = this.localError ?? error;
     this.closeError = err;
-    const failure = err ?? new ConnectionLost('connection closed');
-    this.channels.failPending(failure);
-    this.globals.failPending(failure);
+    // Made only when something is pending (an Error costs a stack trace).
+    let failure: Error | null = err;
+    const failed = (): Error => (failure ??= new ConnectionLost('connection closed'));
+    this.channels.failPending(failed);
+    this.globals.failPending(failed);
     this.channels.closeAll(err);
     this.resolveClosed(err);
     this.emit('close', err);

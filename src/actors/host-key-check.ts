@@ -5,7 +5,7 @@
  * known_hosts codec in src/protocol/known-hosts.ts.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { checkHostKey, importKnownHosts, keyTypeOfBlob, type HostKeyStatus, type KnownHosts } from '../protocol/known-hosts.js';
@@ -79,6 +79,10 @@ export async function loadHostKeyVerifier(option: KnownHostsOption): Promise<Kno
     throw new TypeError('knownHosts: expected a file path, parsed known hosts, a callback or null');
   }
   const path = option ?? defaultKnownHostsPath();
+  // A fleet's connections share the file: it is parsed again only when it changed.
+  const version = await stat(path).then((st) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`, () => null);
+  const hit = version === null ? undefined : parsedFiles.get(path);
+  if (hit && hit.version === version) return hit.verifier;
   let text = '';
   try {
     text = await readFile(path, 'utf8');
@@ -86,5 +90,13 @@ export async function loadHostKeyVerifier(option: KnownHostsOption): Promise<Kno
     // The default file may be missing (nothing known); a named one must be readable.
     if (option !== undefined) throw new TypeError(`knownHosts: cannot read ${path}: ${(err as Error).message}`);
   }
-  return knownHostsVerifier(parseKnownHosts(text));
+  const verifier = knownHostsVerifier(parseKnownHosts(text));
+  if (version !== null) {
+    if (parsedFiles.size >= 16) parsedFiles.clear();
+    parsedFiles.set(path, { version, verifier });
+  }
+  return verifier;
 }
+
+/** Parsed known_hosts files by path, with the stat identity (device, inode, size, mtime) they were read at. */
+const parsedFiles = new Map<string, { version: string; verifier: KnownHostsCallback }>();

@@ -37,6 +37,12 @@ export class Channel {
   eofSent = false;
   eofReceived = false;
   closeSent = false;
+  /**
+   * The peer's CLOSE arrived (and ours went out): the channel is gone, but its
+   * id stays reserved until the events naming it have been handed out and
+   * dispatched (ConnectionLayer.eventsTaken).
+   */
+  closed = false;
   /** Our requests that want a reply and have none yet. */
   outstandingReplies = 0;
   readonly incoming: ReplyQueue;

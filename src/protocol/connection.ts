@@ -9,6 +9,12 @@
  * reuse the payload buffer, so the core must hand each payload in its own
  * buffer. All other byte fields (typeData, request data) are copies.
  *
+ * Channel ids: a channel the peer closed keeps its id until the application
+ * has seen every event of the batch that closed it (two eventsTaken calls
+ * later, which SSHCore.takeEvents makes), so that an event earlier in that
+ * batch never reaches, or reopens, another channel with the same id. Calls
+ * for such a channel are no-ops meanwhile.
+ *
  * Replies: incoming requests that want a reply carry a `seq`; answer them with
  * replyRequest / replyGlobalRequest (default: the oldest unanswered). Replies
  * go out in request order whatever the order of the answers.
@@ -54,6 +60,9 @@ export class ConnectionLayer {
   private readonly limits: ChannelLimits;
   private readonly maxChannels: number;
   private readonly channels = new Map<number, Channel>();
+  /** Ids of channels closed since the last eventsTaken, and those closed before it (see the file comment). */
+  private closedNow: number[] = [];
+  private closedHandedOut: number[] = [];
   private readonly globalIncoming = new ReplyQueue();
   private globalOutstanding = 0;
   private failed = false;
@@ -72,7 +81,20 @@ export class ConnectionLayer {
 
   /** Local ids of the channels in use. */
   get channelIds(): number[] {
-    return [...this.channels.keys()];
+    const ids: number[] = [];
+    for (const [id, ch] of this.channels) if (!ch.closed) ids.push(id);
+    return ids;
+  }
+
+  /**
+   * The events emitted so far are being handed to the application: the ids of
+   * channels closed before the previous hand-over are free again (their
+   * events have been dispatched by now).
+   */
+  eventsTaken(): void {
+    for (const id of this.closedHandedOut) this.channels.delete(id);
+    this.closedHandedOut = this.closedNow;
+    this.closedNow = [];
   }
 
   handle(payload: Uint8Array): void {
@@ -115,6 +137,7 @@ export class ConnectionLayer {
   /** Sends what the peer's window allows now; returns the number of bytes accepted. */
   sendData(id: number, data: Uint8Array, extended?: number): number {
     const ch = this.openChannelFor(id);
+    if (ch.closed) return data.length; // gone: swallowed
     if (ch.eofSent || ch.closeSent) throw new RangeError(`id: channel ${id} has already sent ${ch.closeSent ? 'CLOSE' : 'EOF'}`);
     const chunks = ch.takeSendable(data);
     let sent = 0;
@@ -161,6 +184,7 @@ export class ConnectionLayer {
 
   sendRequest(id: number, requestType: string, wantReply: boolean, data: Uint8Array = new Uint8Array(0)): void {
     const ch = this.openChannelFor(id);
+    if (ch.closed) return;
     if (ch.closeSent) throw new RangeError(`id: channel ${id} is closing`);
     if (wantReply) ch.outstandingReplies++;
     this.send({ msg: 'channelRequest', recipient: ch.remoteId, requestType, wantReply, data });
@@ -269,7 +293,8 @@ export class ConnectionLayer {
           ch.closeSent = true;
           this.send({ msg: 'channelClose', recipient: ch.remoteId });
         }
-        this.channels.delete(ch.localId);
+        ch.closed = true;
+        this.closedNow.push(ch.localId);
         return this.emit({ type: 'channelClose', id: ch.localId });
       }
       case 'channelRequest': {
@@ -324,7 +349,7 @@ export class ConnectionLayer {
   /** A channel named by the peer: unknown ids and wrong states are protocol errors. */
   private peerChannel(id: number, state: 'open' | 'awaitingConfirmation'): Channel {
     const ch = this.channels.get(id);
-    if (!ch) throw new ProtocolError(`message for unknown channel ${id}`);
+    if (!ch || ch.closed) throw new ProtocolError(`message for unknown channel ${id}`);
     if (ch.state.kind !== state) throw new ProtocolError(`channel ${id}: unexpected message while ${ch.state.kind}`);
     return ch;
   }

@@ -76,12 +76,13 @@ export class SSHCore {
   private events: CoreEvent[] = [];
   private outbound: Uint8Array[] = [];
   private nextId = 1;
-  private readonly works = new Map<number, WorkDone>();
-  private readonly decisions = new Map<number, (answer: unknown) => void>();
+  /** Work and decisions waiting for their answer, by id (one id space). */
+  private readonly waiting = new Map<number, { work: WorkDone } | { decide: (answer: unknown) => void }>();
   private authed = false;
   readonly connection: ConnectionLayer;
-  readonly authClient: AuthClient | null = null;
-  readonly authServer: AuthServer | null = null;
+  /** The auth layer of the role; dropped once authentication succeeded (nothing of it is used after). */
+  private authClient: AuthClient | null = null;
+  private authServer: AuthServer | null = null;
   readonly role: 'client' | 'server';
 
   constructor(o: CoreOptions) {
@@ -169,7 +170,9 @@ export class SSHCore {
     return out;
   }
 
+  /** The events since the last call; call again once they are dispatched (ids of closed channels are freed then). */
   takeEvents(): CoreEvent[] {
+    this.connection.eventsTaken();
     const ev = this.events;
     this.events = [];
     return ev;
@@ -208,9 +211,10 @@ export class SSHCore {
   }
 
   completeWork(id: number, err: Error | null, result?: HandshakeResult): void {
-    const done = this.works.get(id);
-    if (!done) return;
-    this.works.delete(id);
+    const w = this.waiting.get(id);
+    if (!w || !('work' in w)) return;
+    this.waiting.delete(id);
+    const done = w.work;
     if (this.closed) return;
     try {
       done(err, result);
@@ -220,9 +224,10 @@ export class SSHCore {
   }
 
   decide(id: number, answer: unknown): void {
-    const done = this.decisions.get(id);
-    if (!done) return;
-    this.decisions.delete(id);
+    const w = this.waiting.get(id);
+    if (!w || !('decide' in w)) return;
+    this.waiting.delete(id);
+    const done = w.decide;
     if (this.closed) return;
     try {
       done(answer);
@@ -246,13 +251,13 @@ export class SSHCore {
 
   private requestWork(request: HandshakeRequest, done: WorkDone): void {
     const id = this.nextId++;
-    this.works.set(id, done);
+    this.waiting.set(id, { work: done });
     this.events.push({ type: 'work', id, request });
   }
 
   private requestDecision(request: DecisionRequest, done: (answer: unknown) => void): void {
     const id = this.nextId++;
-    this.decisions.set(id, done);
+    this.waiting.set(id, { decide: done });
     this.events.push({ type: 'decision', id, request });
   }
 
@@ -264,6 +269,8 @@ export class SSHCore {
   private onLayerEvent(e: CoreEventBase): void {
     if (e.type === 'authSuccess' && !this.authed) {
       this.authed = true;
+      this.authClient = null;
+      this.authServer = null;
       this.transport.authSucceeded();
     }
     this.events.push(e as CoreEvent);

@@ -6,7 +6,7 @@
  * UNIMPLEMENTED). Service payloads (5, 6, 50+) go up through `onPayload`.
  */
 import type { CipherName, CompressionName, SignatureName } from './algorithms.js';
-import { keyTypeForSignature } from './algorithms.js';
+import { SIGNATURE_ALGORITHMS, keyTypeForSignature } from './algorithms.js';
 import { certKeyTypeForAlgorithm } from './certificate.js';
 import type { DhGroup, HandshakeRequest, HandshakeResult, SigningKeyRef } from './crypto-api.js';
 import type { DecisionRequest } from './layer.js';
@@ -67,7 +67,8 @@ export class Transport {
   private pendingInput: Uint8Array[] = [];
   private inboundPaused = false;
   sessionId: Uint8Array | null = null;
-  serverSigAlgs: string[] | null = null;
+  /** The names of server-sig-algs that we implement (shared constants, not per-connection strings). */
+  serverSigAlgs: readonly SignatureName[] | null = null;
   private strict = false;
   private firstKexDone = false;
   private peerWantsExtInfo = false;
@@ -199,7 +200,10 @@ export class Transport {
     for (let i = 0; i < n; i++) {
       const name = fromUtf8(r.string('extension name', 256));
       const value = r.string('extension value', 65536);
-      if (name === 'server-sig-algs') this.serverSigAlgs = new TextDecoder().decode(value).split(',').filter(Boolean);
+      if (name === 'server-sig-algs') {
+        const announced = new TextDecoder().decode(value).split(',');
+        this.serverSigAlgs = SIGNATURE_ALGORITHMS.filter((a) => announced.includes(a));
+      }
     }
     r.end();
   }

@@ -119,7 +119,7 @@ describe('actor global requests', () => {
     g.replied(true, Uint8Array.of(1));
     assert.deepEqual(await a, { ok: true, data: Uint8Array.of(1) });
     const lost = new ConnectionLost('gone');
-    g.failPending(lost);
+    g.failPending(() => lost);
     await assert.rejects(b, (e) => e === lost);
     host.closed = true;
     await assert.rejects(g.send('d', true, new Uint8Array(0)), ConnectionLost);
@@ -128,26 +128,22 @@ describe('actor global requests', () => {
 });
 
 describe('actor channels', () => {
-  test('a channel closed later in the same batch swallows calls made by earlier events', () => {
+  test('calls go to the core while the connection is open; once it is closed they are swallowed', () => {
     const host = new FakeHost();
     const log: string[] = [];
     const ch = new ActorChannels(host, { decide: () => false }, []);
     ch.accept(5, nullSink(log));
-    const batch: ActorEvent[] = [
-      { type: 'channelData', id: 5, data: new Uint8Array(3) },
-      { type: 'channelClose', id: 5 },
-    ];
-    ch.markClosing(batch);
+    ch.sendEof(5);
+    assert.deepEqual(host.calls.at(-1), ['sendEof', 5]);
+    host.closed = true;
     assert.equal(ch.sendData(5, new Uint8Array(10)), 10, 'swallowed data counts as taken');
     ch.sendEof(5);
     ch.close(5);
-    for (const e of batch) if (e.type === 'channelData' || e.type === 'channelClose') ch.dispatch(e);
-    assert.deepEqual(host.calls, [['acceptChannel', 5]]);
-    assert.deepEqual(log, ['data 3', 'close clean']);
-    // A later channel reusing the id is usable again.
-    ch.accept(5, nullSink());
-    ch.sendEof(5);
-    assert.deepEqual(host.calls.at(-1), ['sendEof', 5]);
+    ch.consume(5, 3);
+    assert.deepEqual(host.calls, [
+      ['acceptChannel', 5],
+      ['sendEof', 5],
+    ]);
   });
 
   test('data and requests for an unknown channel are consumed and refused; open requests without a hook rejected', () => {
@@ -200,7 +196,7 @@ describe('actor channels', () => {
     ch.accept(8, nullSink(log));
     const reply = ch.sendRequest(8, 'shell', true, new Uint8Array(0));
     const lost = new ConnectionLost('gone');
-    ch.failPending(lost);
+    ch.failPending(() => lost);
     ch.closeAll(lost);
     await assert.rejects(pending, (e) => e === lost);
     assert.equal(await reply, false);

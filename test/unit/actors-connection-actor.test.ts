@@ -15,7 +15,7 @@ import { ConnectionActor } from '../../src/actors/connection-actor.js';
 import type { ActorConnectionLayer, ActorCore } from '../../src/actors/actor-types.js';
 import { fingerprintSha256, loadHostKeyVerifier } from '../../src/actors/host-key-check.js';
 import type { CoreEventBase } from '../../src/protocol/layer.js';
-import { importPublicKey } from '../../src/crypto/keys/ssh-key.js';
+import { generatePrivateKey, importPublicKey } from '../../src/crypto/keys/ssh-key.js';
 
 class FakeSocket extends Duplex {
   writes: Buffer[] = [];
@@ -183,6 +183,27 @@ describe('host key verifier', () => {
     assert.equal(await verify('example.org', 22, key), false);
     assert.equal(await verify('other.org', 2222, key), false);
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a known_hosts file is parsed once while unchanged, and read again once it changed', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'fleetssh-khc-'));
+    try {
+      const a = generatePrivateKey('ssh-ed25519');
+      const b = generatePrivateKey('ssh-ed25519');
+      const kh = join(d, 'known_hosts');
+      const asKey = (k: typeof a) => ({ keyType: k.keyType, publicBlob: k.publicBlob, fingerprint: '' });
+      writeFileSync(kh, `host.example ${a.keyType} ${Buffer.from(a.publicBlob).toString('base64')}\n`);
+      const first = (await loadHostKeyVerifier(kh))!;
+      assert.equal(await loadHostKeyVerifier(kh), first, 'unchanged file: the parsed verifier is shared');
+      assert.equal(await first('host.example', 22, asKey(a)), true);
+      writeFileSync(kh, `host.example ${b.keyType} ${Buffer.from(b.publicBlob).toString('base64')}\n# changed\n`);
+      const second = (await loadHostKeyVerifier(kh))!;
+      assert.notEqual(second, first);
+      assert.equal(await second('host.example', 22, asKey(a)), false, 'the old key is no longer trusted');
+      assert.equal(await second('host.example', 22, asKey(b)), true);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 
   test('null disables checking; a missing named file is a TypeError', async () => {

@@ -73,6 +73,11 @@ function pair(clientOpts: Partial<ConnectionOptions> = {}, serverOpts: Partial<C
       assert.ok(i < 1_000_000, 'did not settle');
       queue.shift()!();
     }
+    // As SSHCore does once the application has dispatched every event: closed ids are free again.
+    for (const l of [c, s]) {
+      l.eventsTaken();
+      l.eventsTaken();
+    }
   };
   return { c, s, cs, ss, run };
 }
@@ -385,4 +390,48 @@ test('API misuse throws RangeError/TypeError naming the argument', () => {
   assert.throws(() => new ConnectionLayer(new Side([]), { role: 'client', windowSize: 0 }), /windowSize/);
   s.sendEof(0);
   assert.throws(() => s.sendData(0, new Uint8Array(1)), /EOF/);
+});
+
+test('a channel the peer closed keeps its id until its batch is dispatched; calls for it meanwhile are no-ops', () => {
+  const p = pair();
+  const [cid, sid] = openSession(p);
+  p.c.eventsTaken(); // the batch before the close
+  p.s.sendData(sid, Buffer.from('bye'));
+  p.s.close(sid);
+  const before = p.cs.sent.length;
+  // Deliver DATA and CLOSE to the client as one batch (the events are not dispatched yet).
+  p.run = () => undefined;
+  const deliver = p.ss.sent.slice(-2);
+  for (const m of deliver) p.c.handle(m);
+  assert.deepEqual(p.cs.events.slice(-2).map((e) => e.type), ['channelData', 'channelClose']);
+  const after = p.cs.sent.length;
+  assert.equal(after, before + 1, 'the client answered CLOSE');
+  // While the batch is dispatched: calls for the closed id do nothing and do not throw.
+  assert.equal(p.c.sendData(cid, Buffer.from('late')), 4, 'swallowed');
+  p.c.consume(cid, 3);
+  p.c.sendEof(cid);
+  p.c.sendRequest(cid, 'signal', false);
+  assert.equal(p.c.replyRequest(cid, true), false);
+  p.c.close(cid);
+  assert.equal(p.cs.sent.length, after, 'nothing sent for the closed channel');
+  assert.deepEqual(p.c.channelIds, []);
+  // A channel opened meanwhile does not take the id: later events of the batch still name the old channel.
+  const other = p.c.openChannel('session');
+  assert.notEqual(other, cid);
+  p.c.eventsTaken(); // the batch with the close is handed out
+  assert.notEqual(p.c.openChannel('session'), cid, 'still reserved while that batch is dispatched');
+  p.c.eventsTaken(); // ... and dispatched
+  assert.equal(p.c.openChannel('session'), cid, 'free again');
+  assert.equal(p.cs.failure, null);
+});
+
+test('a message for a channel the peer already closed is a protocol error, though its id is still reserved', () => {
+  const p = pair();
+  const [cid, sid] = openSession(p);
+  p.s.close(sid);
+  const close = p.ss.sent.at(-1)!;
+  p.c.handle(close);
+  p.c.handle(encodeConnectionMessage({ msg: 'channelData', recipient: cid, data: Uint8Array.of(1) }));
+  assert.ok(p.cs.failure instanceof ProtocolError);
+  assert.match(p.cs.failure.message, /unknown channel/);
 });

@@ -293,3 +293,26 @@ test('re-key by time: tick() past rekeySeconds starts a key exchange, and not be
   send(p, p.client, pattern(50_000, 9));
   assert.equal(sha(p.server.received), sha(pattern(50_000, 9)));
 });
+
+test('a channel closed by the peer keeps its id until the next takeEvents; calls from its batch are no-ops', () => {
+  const p = established();
+  const cid = p.client.channelId!;
+  const s = p.server.core.connection;
+  s.sendData(p.server.channelId!, Buffer.from('last words'));
+  s.close(p.server.channelId!);
+  // DATA and CLOSE reach the client in one receive: one batch of events.
+  p.client.core.receive(Buffer.concat(p.server.core.takeOutbound()));
+  const batch = p.client.core.takeEvents();
+  assert.deepEqual(batch.map((e) => e.type), ['channelData', 'channelClose']);
+  const c = p.client.core.connection;
+  // Dispatching channelData: the application answers on a channel the batch will close.
+  assert.equal(c.sendData(cid, Buffer.from('reply')), 5);
+  c.consume(cid, 10);
+  c.sendRequest(cid, 'signal', false);
+  c.sendEof(cid);
+  const other = c.openChannel('session');
+  assert.notEqual(other, cid, 'not reused while its batch is dispatched');
+  assert.equal(p.client.closed, null);
+  assert.deepEqual(p.client.core.takeEvents(), []);
+  assert.equal(c.openChannel('session'), cid, 'free after the batch');
+});
