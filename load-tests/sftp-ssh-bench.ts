@@ -13,6 +13,7 @@
  *   node --import tsx load-tests/sftp-ssh-bench.ts [--mib=256] [--files=10000] [--rounds=3]
  *     [--only=big|tree] [--impls=fleetssh,openssh-sftp,openssh-scp,ssh2] [--dist] [--dir=/dev/shm]
  * --dist runs the fleetssh client from the compiled build (`npm run build`);
+ * --max-requests / --max-files pass those options to fleetssh's transfers;
  * --prof=DIR writes a CPU profile of each Node client there (node --cpu-prof);
  * --dir puts the files (and sshd's dir) under another directory: on this
  * machine's ext4 creating a file costs ~0.6 ms of kernel CPU, which bounds
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
     const key = sshd.clientKeys.ed25519.privatePath;
     const target = [`--port=${sshd.port}`, `--key=${key}`, `--known=${sshd.knownHostsFile}`];
     if (dist) target.push('--dist');
+    for (const f of ['max-requests', 'max-files']) if (flags.get(f)) target.push(`--${f}=${String(flags.get(f))}`);
     const sshOpts = ['-q', '-F', 'none', '-i', key, '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${sshd.knownHostsFile}`,
       '-o', 'Ciphers=aes128-gcm@openssh.com', '-o', 'KexAlgorithms=curve25519-sha256', '-o', 'IdentityAgent=none'];
     const sftpArgs = [...sshOpts, '-P', String(sshd.port), 'root@127.0.0.1'];

@@ -5,7 +5,8 @@
  * {"seconds": s, "peakMiB": VmHWM of this process, "baseMiB": RSS once
  * connected, before the transfer, "peak": the largest heapUsed/external/
  * arrayBuffers sampled every 20 ms during the transfer (MiB)}.
- * With --dist, fleetssh comes from the compiled build (dist/, `npm run build`).
+ * With --dist, fleetssh comes from the compiled build (dist/, `npm run build`);
+ * --max-requests / --max-files set the transfer's options (defaults otherwise).
  */
 import { readFileSync, statSync } from 'node:fs';
 import { Client as Ssh2Client, type SFTPWrapper } from 'ssh2';
@@ -52,8 +53,13 @@ async function fleetssh(): Promise<number> {
   const recurse = op === 'put' ? statSync(from).isDirectory() : await sftp.isdir(from);
   const stop = startSampling();
   const t0 = process.hrtime.bigint();
-  if (op === 'get') await sftp.get(from, to, { recurse });
-  else await sftp.put(from, to, { recurse });
+  const opts = {
+    recurse,
+    ...(flags.get('max-requests') ? { maxRequests: Number(flags.get('max-requests')) } : {}),
+    ...(flags.get('max-files') ? { maxFiles: Number(flags.get('max-files')) } : {}),
+  };
+  if (op === 'get') await sftp.get(from, to, opts);
+  else await sftp.put(from, to, opts);
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   stop();
   sftp.exit();
