@@ -1,6 +1,7 @@
 /**
  * SFTPServer: serves SFTP v3 with the OpenSSH extensions over any byte
- * stream. Requests run concurrently and are answered in completion order;
+ * stream. Requests run concurrently and are answered in completion order
+ * (replies on one handle keep request order, as OpenSSH's client needs);
  * every request gets a reply with the status its failure maps to (a bad
  * request gets BAD_MESSAGE, an unknown one OP_UNSUPPORTED); only a framing
  * error or a second INIT ends the session. File-system work goes through an
@@ -18,6 +19,7 @@ import { Writer } from '../protocol/wire.js';
 import { SFTPError, statusOf } from './sftp-errors.js';
 import { LocalFileSystem, namesById, PathMapper, type SFTPFileSystem, type SFTPOpenFile } from './sftp-server-fs.js';
 import type { SFTPByteStream } from './sftp-session.js';
+import { TickWriter } from './sftp-tick-writer.js';
 
 export interface SFTPServerOptions {
   /** Confine every path to this local directory. */
@@ -81,7 +83,7 @@ class SftpServerSession {
   private nextHandle = 1;
   private initialised = false;
   private ended = false;
-  private corked = false;
+  private readonly out: TickWriter;
   private inflight = 0;
   private finish: () => void = () => undefined;
 
@@ -92,7 +94,9 @@ class SftpServerSession {
     private readonly maxRead: number,
     private readonly readable: Readable,
     private readonly writable: Writable,
-  ) {}
+  ) {
+    this.out = new TickWriter(writable);
+  }
 
   run(): Promise<void> {
     return new Promise((resolve) => {
@@ -118,16 +122,7 @@ class SftpServerSession {
   }
 
   private send(...parts: Uint8Array[]): void {
-    if (this.ended) return;
-    if (!this.corked) {
-      this.corked = true;
-      this.writable.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.writable.uncork();
-      });
-    }
-    for (const p of parts) this.writable.write(p);
+    if (!this.ended) this.out.write(...parts);
   }
 
   private onData(chunk: Uint8Array): void {

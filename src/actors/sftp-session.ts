@@ -2,7 +2,7 @@
  * The client side of one SFTP session over a byte stream: INIT/VERSION,
  * request ids, pipelined requests matched to replies by id in any order, and
  * typed expectations on the replies. Packets sent in the same tick go out in
- * one corked write. A malformed reply or the end of the stream fails every
+ * one corked write (TickWriter). A malformed reply or the end of the stream fails every
  * outstanding request with SFTPConnectionLost and ends the session.
  */
 import type { Duplex, Readable, Writable } from 'node:stream';
@@ -15,6 +15,7 @@ import { decodeReply, type SFTPName, type SftpReply } from '../protocol/sftp-rep
 import { encodeRequest, type SftpRequest } from '../protocol/sftp-requests.js';
 import { Reader } from '../protocol/wire.js';
 import { SFTPConnectionLost, SFTPError, SFTPOpUnsupported } from './sftp-errors.js';
+import { TickWriter } from './sftp-tick-writer.js';
 
 /** A Duplex, or separate readable/writable halves (a child's stdout/stdin). */
 export type SFTPByteStream = Duplex | { readable: Readable; writable: Writable };
@@ -43,13 +44,14 @@ export class SftpSession {
   private nextId = 0;
   private readonly deframer = new SftpDeframer(SFTP_MAX_PACKET + 1024);
   private failure: Error | null = null;
-  private corked = false;
+  private readonly out: TickWriter;
   private readonly closeWaiters: Array<() => void> = [];
 
   constructor(stream: SFTPByteStream) {
     const { readable, writable } = halves(stream);
     this.readable = readable;
     this.writable = writable;
+    this.out = new TickWriter(writable);
     readable.on('data', (chunk: Uint8Array) => this.onData(chunk));
     readable.on('end', () => this.fail(new SFTPConnectionLost('SFTP stream ended')));
     readable.on('close', () => this.fail(new SFTPConnectionLost('SFTP stream closed')));
@@ -191,15 +193,7 @@ export class SftpSession {
   }
 
   private send(b: Uint8Array): void {
-    if (!this.corked) {
-      this.corked = true;
-      this.writable.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.writable.uncork();
-      });
-    }
-    this.writable.write(b);
+    this.out.write(b);
   }
 
   private onData(chunk: Uint8Array): void {
