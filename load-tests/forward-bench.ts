@@ -1,6 +1,7 @@
 /**
  * Forwarding throughput: MB/s of a hashed upload (the hash server replies
- * with the sha256 of what it got after EOF) through a local port forward,
+ * with the sha256 of what it got after EOF; --dirs=up,down adds a checked
+ * download of random bytes) through a local port forward,
  * fleetssh vs OpenSSH `ssh -L` on the same path, in two shapes:
  *   direct:    client -> sshd B -> hash server
  *   tunnelled: client -> sshd A -> (direct-tcpip) -> sshd B -> hash server
@@ -13,7 +14,7 @@
  * curve25519 and aes128-gcm everywhere.
  *
  *   npm run build && node --import tsx load-tests/forward-bench.ts [--mib=128] [--reps=5] [--lib=auto|dist|src]
- *     [--paths=fleetssh/tunnelled,...] [--base=DIR (another build, as impl fleetssh-base)] [--profile=DIR (node --cpu-prof of the fleetssh client)]
+ *     [--dirs=up,down] [--paths=fleetssh/tunnelled,...] [--base=DIR (another build, as impl fleetssh-base)] [--profile=DIR (node --cpu-prof of the fleetssh client)]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -42,6 +43,20 @@ async function timedUpload(port: number, bytes: number, digest: string): Promise
   sock.end();
   const r = await withTimeout(reading, 120_000, 'upload');
   if (r.text !== digest) throw new Error(`digest mismatch through the forward on port ${port}`);
+  return bytes / 1e6 / ((performance.now() - t) / 1000);
+}
+
+/** Asks the hash server for `bytes` random bytes through the forward and checks them; returns MB/s. */
+async function timedDownload(port: number, bytes: number, sentDigests: () => string[]): Promise<number> {
+  const t = performance.now();
+  const sock = await dialTcp(port);
+  const reading = readAll(sock);
+  const req = Buffer.alloc(5);
+  req[0] = 0x44;
+  req.writeUInt32BE(bytes, 1);
+  sock.write(req);
+  const r = await withTimeout(reading, 120_000, 'download');
+  if (r.bytes !== bytes || r.sha256 !== sentDigests().at(-1)) throw new Error(`download through the forward on port ${port} is not byte-exact`);
   return bytes / 1e6 / ((performance.now() - t) / 1000);
 }
 
@@ -168,6 +183,8 @@ export async function runForwardBench(argv: readonly string[]): Promise<Row[]> {
   const base = typeof flags.get('base') === 'string' ? join(String(flags.get('base')), 'src/index.js') : null;
   const profileDir = typeof flags.get('profile') === 'string' ? String(flags.get('profile')) : null;
   const only = typeof flags.get('paths') === 'string' ? String(flags.get('paths')).split(',') : null;
+  const dirs = typeof flags.get('dirs') === 'string' ? String(flags.get('dirs')).split(',') : ['up'];
+  if (dirs.some((d) => d !== 'up' && d !== 'down')) throw new RangeError(`--dirs: expected up and/or down, got ${String(flags.get('dirs'))}`);
   const digest = digestOf(bytes);
   const load = [loadavg()[0]!];
   const [a, b] = await Promise.all([startSshd({ hostKeys: ['ed25519'] }), startSshd({ hostKeys: ['ed25519'] })]);
@@ -207,13 +224,16 @@ export async function runForwardBench(argv: readonly string[]): Promise<Row[]> {
     for (const p of paths) await timedUpload(p.port, warm, digestOf(warm));
     const mb = bytes / 1e6;
     for (let i = 0; i < reps; i++) {
-      for (let j = 0; j < paths.length; j++) {
-        const p = paths[(i + j) % paths.length]!;
-        const [c0, a0, b0] = [await p.clientCpu(), treeCpuMs(a.pid), treeCpuMs(b.pid)];
-        add(mbs, p.key, await timedUpload(p.port, bytes, digest));
-        const [c1, a1, b1] = [await p.clientCpu(), treeCpuMs(a.pid), treeCpuMs(b.pid)];
-        add(clientMsPerMB, p.key, (c1 - c0) / mb);
-        add(pathMsPerMB, p.key, (c1 - c0 + (a1 - a0) + (b1 - b0)) / mb);
+      for (const dir of dirs) {
+        for (let j = 0; j < paths.length; j++) {
+          const p = paths[(i + j) % paths.length]!;
+          const k = `${dir}:${p.key}`;
+          const [c0, a0, b0] = [await p.clientCpu(), treeCpuMs(a.pid), treeCpuMs(b.pid)];
+          add(mbs, k, dir === 'up' ? await timedUpload(p.port, bytes, digest) : await timedDownload(p.port, bytes, () => hash.sent));
+          const [c1, a1, b1] = [await p.clientCpu(), treeCpuMs(a.pid), treeCpuMs(b.pid)];
+          add(clientMsPerMB, k, (c1 - c0) / mb);
+          add(pathMsPerMB, k, (c1 - c0 + (a1 - a0) + (b1 - b0)) / mb);
+        }
       }
     }
   } finally {
@@ -228,20 +248,25 @@ export async function runForwardBench(argv: readonly string[]): Promise<Row[]> {
   const rows: Row[] = [];
   const med = (m: Map<string, number[]>, k: string): number => median(m.get(k) ?? []);
   const params = { mib: bytes / 1024 / 1024, reps, lib: ours.lib };
-  for (const impl of ['fleetssh', 'fleetssh-base', 'openssh']) {
-    for (const shape of ['direct', 'tunnelled']) {
-      const k = `${impl}/${shape}`;
-      if (!mbs.has(k)) continue;
-      rows.push(emit({ bench: 'forward', impl, params: { shape, ...params }, value: round(med(mbs, k)), unit: 'MB/s' }));
-      rows.push(emit({ bench: 'forward-cpu', impl, params: { shape, side: 'client' }, value: round(med(clientMsPerMB, k), 2), unit: 'ms/MB' }));
-      rows.push(emit({ bench: 'forward-cpu', impl, params: { shape, side: 'client+sshds' }, value: round(med(pathMsPerMB, k), 2), unit: 'ms/MB' }));
+  for (const dir of dirs) {
+    for (const impl of ['fleetssh', 'fleetssh-base', 'openssh']) {
+      const key = (shape: string): string => `${dir}:${impl}/${shape}`;
+      for (const shape of ['direct', 'tunnelled']) {
+        const k = key(shape);
+        if (!mbs.has(k)) continue;
+        rows.push(emit({ bench: 'forward', impl, params: { dir, shape, ...params }, value: round(med(mbs, k)), unit: 'MB/s' }));
+        rows.push(emit({ bench: 'forward-cpu', impl, params: { dir, shape, side: 'client' }, value: round(med(clientMsPerMB, k), 2), unit: 'ms/MB' }));
+        rows.push(emit({ bench: 'forward-cpu', impl, params: { dir, shape, side: 'client+sshds' }, value: round(med(pathMsPerMB, k), 2), unit: 'ms/MB' }));
+      }
+      if (!mbs.has(key('tunnelled')) || !mbs.has(key('direct'))) continue;
+      const perRep = (mbs.get(key('tunnelled')) ?? []).map((t, i) => t / (mbs.get(key('direct')) ?? [])[i]!);
+      rows.push(emit({ bench: 'forward', impl, params: { dir, shape: 'tunnelled/direct', of: 'medians' }, value: round(med(mbs, key('tunnelled')) / med(mbs, key('direct')), 2), unit: 'ratio' }));
+      rows.push(emit({ bench: 'forward', impl, params: { dir, shape: 'tunnelled/direct', of: 'worst rep' }, value: round(Math.min(...perRep), 2), unit: 'ratio' }));
+      // What the ratio would be if throughput were set by total CPU alone (client + both sshds per MB).
+      rows.push(emit({ bench: 'forward', impl, params: { dir, shape: 'direct/tunnelled', of: 'path CPU per MB' }, value: round(med(pathMsPerMB, key('direct')) / med(pathMsPerMB, key('tunnelled')), 2), unit: 'ratio' }));
     }
-    if (!mbs.has(`${impl}/tunnelled`) || !mbs.has(`${impl}/direct`)) continue;
-    const perRep = (mbs.get(`${impl}/tunnelled`) ?? []).map((t, i) => t / (mbs.get(`${impl}/direct`) ?? [])[i]!);
-    rows.push(emit({ bench: 'forward', impl, params: { shape: 'tunnelled/direct', of: 'medians' }, value: round(med(mbs, `${impl}/tunnelled`) / med(mbs, `${impl}/direct`), 2), unit: 'ratio' }));
-    rows.push(emit({ bench: 'forward', impl, params: { shape: 'tunnelled/direct', of: 'worst rep' }, value: round(Math.min(...perRep), 2), unit: 'ratio' }));
   }
-  printTable(`forward: hashed upload through a local port forward (MB/s higher is better, ms/MB lower); load average ${load.map((l) => l.toFixed(2)).join(' -> ')}`, rows);
+  printTable(`forward: hashed transfers through a local port forward (MB/s higher is better, ms/MB lower); load average ${load.map((l) => l.toFixed(2)).join(' -> ')}`, rows);
   return rows;
 }
 
