@@ -7,9 +7,11 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { Client as Ssh2Client, type ClientChannel } from 'ssh2';
+import { isAbsolute, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { connect } from '../src/actors/client.js';
 import { importPrivateKey } from '../src/crypto/keys/ssh-key.js';
-import { withTimeout } from './common.js';
+import { ROOT, withTimeout } from './common.js';
 
 export type ImplName = 'fleetssh' | 'ssh2' | 'openssh';
 
@@ -40,9 +42,31 @@ export interface ConnectSpec {
   cipher?: string;
 }
 
-export async function openFleetssh(t: Target, spec: ConnectSpec): Promise<OpenConn> {
-  const key = importPrivateKey(readFileSync(t.keyPath, 'utf8'));
-  const conn = await connect(t.host, {
+/** The two entry points a bench needs from one copy of fleetssh (the sources, or a build). */
+export interface FleetsshLib {
+  connect: typeof connect;
+  importPrivateKey: typeof importPrivateKey;
+}
+
+/** The sources this process was started with (through tsx). */
+export const SOURCE_LIB: FleetsshLib = { connect, importPrivateKey };
+
+/**
+ * Loads fleetssh from a directory laid out like `src/` (`dist/src` after
+ * `npm run build`, or a copy of an older build for a before/after run in one
+ * process); relative paths are from the repository root.
+ */
+export async function loadFleetssh(dir: string): Promise<FleetsshLib> {
+  if (dir === 'src') return SOURCE_LIB;
+  const root = isAbsolute(dir) ? dir : join(ROOT, dir);
+  const client = (await import(pathToFileURL(join(root, 'actors/client.js')).href)) as { connect: typeof connect };
+  const keys = (await import(pathToFileURL(join(root, 'crypto/keys/ssh-key.js')).href)) as { importPrivateKey: typeof importPrivateKey };
+  return { connect: client.connect, importPrivateKey: keys.importPrivateKey };
+}
+
+export async function openFleetssh(t: Target, spec: ConnectSpec, lib: FleetsshLib = SOURCE_LIB): Promise<OpenConn> {
+  const key = lib.importPrivateKey(readFileSync(t.keyPath, 'utf8'));
+  const conn = await lib.connect(t.host, {
     port: t.port,
     username: t.username,
     clientKeys: [key],

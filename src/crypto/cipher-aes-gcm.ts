@@ -7,9 +7,11 @@
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import { gcm } from '@noble/ciphers/aes.js';
 import type { PacketKeys, PacketOpener, PacketSealer } from '../protocol/crypto-api.js';
+import type { PieceSealer } from '../protocol/packet-codec.js';
 import { MacError } from '../protocol/errors.js';
 import { takeKey, type CipherEntry } from './cipher-table.js';
 import { cipherSegments, copyOf, checkPacketLength, checkSealInput, checkSealParts, checkWireLength, joinParts, readUint32BE } from './packet-length.js';
+import { WirePieces } from './packet-pieces.js';
 
 const TAG = 16;
 const BLOCK = 16;
@@ -29,6 +31,11 @@ interface GcmCore {
    * AAD) in clear, then ciphertext of packet[4..n], then the tag.
    */
   seal(nonce: Uint8Array, parts: readonly Uint8Array[], n: number): Uint8Array;
+  /**
+   * The same wire bytes as seal(), as pieces in order, where the large parts'
+   * ciphertext stays in the buffers the cipher returned (no joined copy).
+   */
+  sealPieces?(nonce: Uint8Array, parts: readonly Uint8Array[], n: number): Uint8Array[];
   /** Plaintext of wire[4..end] or null when the tag does not verify. */
   open(nonce: Uint8Array, wire: Uint8Array, end: number): Uint8Array | null;
   dispose(): void;
@@ -58,6 +65,18 @@ function nodeCore(e: CipherEntry, key: Uint8Array): GcmCore {
       if (last.length > 0) out.set(last, o);
       out.set(c.getAuthTag(), n);
       return out;
+    },
+    sealPieces(nonce, parts, n) {
+      const c = createCipheriv(e.openssl as 'aes-128-gcm', live(), nonce, { authTagLength: TAG });
+      const head = parts[0]!;
+      c.setAAD(head.subarray(0, 4));
+      const out = new WirePieces();
+      out.add(head.slice(0, 4));
+      for (const seg of cipherSegments(parts, 4)) out.add(c.update(seg));
+      c.final();
+      out.add(c.getAuthTag());
+      if (out.total !== n + TAG) throw new Error(`aes-gcm: sealed ${out.total} of ${n + TAG} bytes`);
+      return out.finish();
     },
     open(nonce, wire, end) {
       const d = createDecipheriv(e.openssl as 'aes-128-gcm', live(), nonce, { authTagLength: TAG });
@@ -109,7 +128,7 @@ function makeCore(e: CipherEntry, keys: PacketKeys, impl: 'node' | 'noble'): { c
 
 export function createGcmSealer(e: CipherEntry, keys: PacketKeys, impl: 'node' | 'noble'): PacketSealer {
   const { core, nonce } = makeCore(e, keys, impl);
-  return {
+  const sealer: PacketSealer = {
     blockSize: BLOCK,
     aadLength: 4,
     macLength: TAG,
@@ -130,6 +149,18 @@ export function createGcmSealer(e: CipherEntry, keys: PacketKeys, impl: 'node' |
       nonce.fill(0);
     },
   };
+  const pieces = core.sealPieces;
+  if (!pieces) return sealer;
+  const withPieces: PieceSealer = {
+    ...sealer,
+    sealPieces(_seq, parts) {
+      const n = checkSealParts(parts, BLOCK, 4);
+      const out = pieces(nonce, parts, n);
+      nextNonce(nonce);
+      return out;
+    },
+  };
+  return withPieces;
 }
 
 export function createGcmOpener(e: CipherEntry, keys: PacketKeys, impl: 'node' | 'noble'): PacketOpener {

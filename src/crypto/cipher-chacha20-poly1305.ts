@@ -16,7 +16,9 @@ import type { PacketKeys, PacketOpener, PacketSealer } from '../protocol/crypto-
 import { MacError } from '../protocol/errors.js';
 import { takeKey, type CipherEntry } from './cipher-table.js';
 import { constantTimeEqual } from './mac-hmac.js';
-import { cipherSegments, copyOf, checkPacketLength, checkSealInput, checkSealParts, checkWireLength, readUint32BE, writeUint32BE } from './packet-length.js';
+import { cipherSegments, copyOf, checkPacketLength, checkSealInput, checkSealParts, checkWireLength, joinParts, readUint32BE, writeUint32BE } from './packet-length.js';
+import { WirePieces } from './packet-pieces.js';
+import type { PieceSealer } from '../protocol/packet-codec.js';
 import { Poly1305Wasm } from './poly1305-wasm.js';
 
 const TAG = 16;
@@ -28,8 +30,8 @@ interface ChachaCore {
   cryptLength(seq: number, src: Uint8Array): Uint8Array;
   /** Poly1305 key (K_2 block 0) and a function XORing data from K_2 block 1 on. */
   payload(seq: number): { polyKey: Uint8Array; crypt(src: Uint8Array): Uint8Array };
-  /** Poly1305 tag written to out[offset..]. */
-  tag(polyKey: Uint8Array, data: Uint8Array, out: Uint8Array, offset: number): void;
+  /** Poly1305 tag of the concatenation of `data` written to out[offset..]. */
+  tag(polyKey: Uint8Array, data: Uint8Array | readonly Uint8Array[], out: Uint8Array, offset: number): void;
   dispose(): void;
 }
 
@@ -61,7 +63,7 @@ function nodeCore(key: Uint8Array): ChachaCore {
       };
     },
     tag(polyKey, data, out, offset) {
-      poly.macInto(polyKey, data, out, offset);
+      poly.macPartsInto(polyKey, data instanceof Uint8Array ? [data] : data, out, offset);
       polyKey.fill(0);
     },
     dispose() {
@@ -88,7 +90,7 @@ function nobleCore(key: Uint8Array): ChachaCore {
       return { polyKey, crypt: (src) => chacha20(k2, n, src, undefined, 1) };
     },
     tag(polyKey, data, out, offset) {
-      out.set(poly1305(data, polyKey), offset);
+      out.set(poly1305(data instanceof Uint8Array ? data : joinParts(data), polyKey), offset);
       polyKey.fill(0);
     },
     dispose() {
@@ -121,6 +123,20 @@ function sealPacket(core: ChachaCore, seq: number, parts: readonly Uint8Array[],
   return out;
 }
 
+/** sealPacket() as pieces: the large parts' ciphertext stays where the cipher put it. */
+function sealPacketPieces(core: ChachaCore, seq: number, parts: readonly Uint8Array[], n: number): Uint8Array[] {
+  const enc: Uint8Array[] = [core.cryptLength(seq, parts[0]!.subarray(0, 4))];
+  const p = core.payload(seq);
+  for (const seg of cipherSegments(parts, 4)) enc.push(p.crypt(seg));
+  const tag = new Uint8Array(TAG);
+  core.tag(p.polyKey, enc, tag, 0);
+  const out = new WirePieces();
+  for (const e of enc) out.add(e);
+  out.add(tag);
+  if (out.total !== n + TAG) throw new Error(`chacha20-poly1305: sealed ${out.total} of ${n + TAG} bytes`);
+  return out.finish();
+}
+
 export function createChachaSealer(e: CipherEntry, keys: PacketKeys, impl: 'node' | 'noble'): PacketSealer {
   const core = makeCore(e, keys, impl);
   const sealer: PacketSealer = {
@@ -133,14 +149,18 @@ export function createChachaSealer(e: CipherEntry, keys: PacketKeys, impl: 'node
     },
     dispose: () => core.dispose(),
   };
-  if (impl === 'node') {
-    // Every byte of the output is written, so it need not be zeroed first.
-    sealer.sealParts = (seq, parts) => {
-      const n = checkSealParts(parts, BLOCK, 4);
-      return sealPacket(core, seq, parts, n, Buffer.allocUnsafe(n + TAG));
-    };
-  }
-  return sealer;
+  if (impl !== 'node') return sealer;
+  // Every byte of the output is written, so it need not be zeroed first.
+  sealer.sealParts = (seq, parts) => {
+    const n = checkSealParts(parts, BLOCK, 4);
+    return sealPacket(core, seq, parts, n, Buffer.allocUnsafe(n + TAG));
+  };
+  const withPieces: PieceSealer = {
+    ...sealer,
+    sealParts: sealer.sealParts,
+    sealPieces: (seq, parts) => sealPacketPieces(core, seq, parts, checkSealParts(parts, BLOCK, 4)),
+  };
+  return withPieces;
 }
 
 export function createChachaOpener(e: CipherEntry, keys: PacketKeys, impl: 'node' | 'noble'): PacketOpener {

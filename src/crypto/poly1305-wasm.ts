@@ -181,8 +181,15 @@ export class Poly1305Wasm {
 
   /** Writes the 16-byte tag of `data` under the 32-byte one-time `key` into out[outOffset..]. */
   macInto(key: Uint8Array, data: Uint8Array, out: Uint8Array, outOffset = 0): void {
+    this.macPartsInto(key, [data], out, outOffset);
+  }
+
+  /** macInto() of the concatenation of `parts`, without joining them first. */
+  macPartsInto(key: Uint8Array, parts: readonly Uint8Array[], out: Uint8Array, outOffset = 0): void {
     if (key.length !== 32) throw new RangeError('poly1305: key must be 32 bytes');
-    this.#ensure(data.length);
+    let len = 0;
+    for (const p of parts) len += p.length;
+    this.#ensure(len);
     const w = this.#words;
     const mem = this.#mem;
     const t0 = le32(key, 0), t1 = le32(key, 4), t2 = le32(key, 8), t3 = le32(key, 12);
@@ -196,8 +203,11 @@ export class Poly1305Wasm {
     w[10] = r0; w[12] = r1; w[14] = r2; w[16] = r3; w[18] = r4;
     w[20] = r1 * 5; w[22] = r2 * 5; w[24] = r3 * 5; w[26] = r4 * 5;
 
-    const len = data.length;
-    mem.set(data, DATA_OFFSET);
+    let at = DATA_OFFSET;
+    for (const p of parts) {
+      mem.set(p, at);
+      at += p.length;
+    }
     const full = len & ~15;
     if (full > 0) this.#exports.blocks(DATA_OFFSET, full, 1 << 24);
     const rest = len - full;

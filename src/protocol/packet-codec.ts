@@ -40,6 +40,20 @@ class PaddingPool {
   }
 }
 
+/**
+ * A sealer that can also return a packet's wire bytes as several pieces (in
+ * order; their concatenation is what sealParts() returns), so that a large
+ * part's ciphertext need not be copied into one joined packet. The pieces
+ * are the caller's to keep.
+ */
+export interface PieceSealer extends PacketSealer {
+  sealPieces(seq: number, parts: readonly Uint8Array[]): Uint8Array[];
+}
+
+function canSealPieces(s: PacketSealer): s is PieceSealer {
+  return typeof (s as Partial<PieceSealer>).sealPieces === 'function';
+}
+
 export class PacketWriter {
   seq = 0;
   /** Total bytes of payload sealed since the last reset (for rekey by volume). */
@@ -59,24 +73,12 @@ export class PacketWriter {
 
   /** Seals a payload given as pieces: each piece is copied once, into the packet. */
   sealParts(partsIn: readonly Uint8Array[]): Uint8Array {
-    const parts = this.compressor ? [this.compressor.compress(partsIn.length === 1 ? partsIn[0]! : concatBytes(...partsIn))] : partsIn;
-    let payloadLength = 0;
-    for (const p of parts) payloadLength += p.length;
+    const parts = this.compress(partsIn);
+    const { packetLength, padLen } = this.layout(parts);
     const s = this.sealer;
-    const block = Math.max(8, s.blockSize);
-    const unpadded = 4 + 1 + payloadLength - s.aadLength;
-    let padLen = block - (unpadded % block);
-    if (padLen < 4) padLen += block;
-    const packetLength = 1 + payloadLength + padLen;
     if (s.sealParts) {
       // No assembled packet: the sealer reads the pieces straight into its output.
-      const head = new Uint8Array(5);
-      head[0] = packetLength >>> 24;
-      head[1] = (packetLength >>> 16) & 0xff;
-      head[2] = (packetLength >>> 8) & 0xff;
-      head[3] = packetLength & 0xff;
-      head[4] = padLen;
-      return this.account(s.sealParts(this.seq, [head, ...parts, this.padding.take(padLen)]));
+      return this.account(s.sealParts(this.seq, this.frame(parts, packetLength, padLen)));
     }
     const packet = new Uint8Array(4 + packetLength);
     packet[0] = packetLength >>> 24;
@@ -89,15 +91,63 @@ export class PacketWriter {
       packet.set(p, o);
       o += p.length;
     }
-    this.padding.fill(packet.subarray(5 + payloadLength));
+    this.padding.fill(packet.subarray(o));
     return this.account(s.seal(this.seq, packet));
   }
 
+  /**
+   * Seals a payload given as pieces into wire bytes given as pieces (their
+   * concatenation is the packet): with a sealer that supports it, a large
+   * part's ciphertext is not copied into one joined buffer.
+   */
+  sealToPieces(partsIn: readonly Uint8Array[]): Uint8Array[] {
+    const s = this.sealer;
+    if (!canSealPieces(s)) return [this.sealParts(partsIn)];
+    const parts = this.compress(partsIn);
+    const { packetLength, padLen } = this.layout(parts);
+    const pieces = s.sealPieces(this.seq, this.frame(parts, packetLength, padLen));
+    let n = 0;
+    for (const p of pieces) n += p.length;
+    this.advance(n);
+    return pieces;
+  }
+
+  private compress(parts: readonly Uint8Array[]): readonly Uint8Array[] {
+    if (!this.compressor) return parts;
+    return [this.compressor.compress(parts.length === 1 ? parts[0]! : concatBytes(...parts))];
+  }
+
+  private layout(parts: readonly Uint8Array[]): { packetLength: number; padLen: number } {
+    let payloadLength = 0;
+    for (const p of parts) payloadLength += p.length;
+    const s = this.sealer;
+    const block = Math.max(8, s.blockSize);
+    const unpadded = 4 + 1 + payloadLength - s.aadLength;
+    let padLen = block - (unpadded % block);
+    if (padLen < 4) padLen += block;
+    return { packetLength: 1 + payloadLength + padLen, padLen };
+  }
+
+  /** [header, ...parts, padding] for a sealer's parts path. */
+  private frame(parts: readonly Uint8Array[], packetLength: number, padLen: number): Uint8Array[] {
+    const head = new Uint8Array(5);
+    head[0] = packetLength >>> 24;
+    head[1] = (packetLength >>> 16) & 0xff;
+    head[2] = (packetLength >>> 8) & 0xff;
+    head[3] = packetLength & 0xff;
+    head[4] = padLen;
+    return [head, ...parts, this.padding.take(padLen)];
+  }
+
   private account(wire: Uint8Array): Uint8Array {
-    this.seq = (this.seq + 1) >>> 0;
-    this.bytesSinceKex += wire.length;
-    this.packetsSinceKex++;
+    this.advance(wire.length);
     return wire;
+  }
+
+  private advance(wireLength: number): void {
+    this.seq = (this.seq + 1) >>> 0;
+    this.bytesSinceKex += wireLength;
+    this.packetsSinceKex++;
   }
 }
 

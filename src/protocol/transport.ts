@@ -430,7 +430,8 @@ export class Transport {
       this.queued.push(parts.length === 1 ? parts[0]! : concatBytes(...parts));
       return;
     }
-    this.host.output(this.writer.sealParts(parts));
+    // Pieces of one packet (a large part's ciphertext is not copied again).
+    for (const wire of this.writer.sealToPieces(parts)) this.host.output(wire);
     if (this.writer.bytesSinceKex >= this.o.rekeyBytes || this.reader.bytesSinceKex >= this.o.rekeyBytes) this.startKex();
   }
 

@@ -308,6 +308,42 @@ test('PacketWriter: the parts path and the assembled-packet path put the same by
   }
 });
 
+test('PacketWriter.sealToPieces: the pieces join to the same wire bytes as sealParts, and do not alias the parts', () => {
+  const counter = (): RandomSource => {
+    let x = 7;
+    return { bytes: (n) => Uint8Array.from({ length: n }, () => (x = (x * 73 + 41) & 0xff)) };
+  };
+  for (const tc of [node, noble]) {
+    for (const c of ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'chacha20-poly1305@openssh.com', 'aes128-ctr'] as const) {
+      const m = c === 'aes128-ctr' ? 'hmac-sha2-256-etm@openssh.com' : null;
+      const keys = keysFor(c, m);
+      const wp = new PacketWriter(tc.createSealer(c, m, keys), counter());
+      const wj = new PacketWriter(tc.createSealer(c, m, keys), counter());
+      const opener = noble.createOpener(c, m, keys);
+      let multi = 0;
+      for (const n of [0, 1, 9, 600, 4095, 4096, 32768, 5000, 70000]) {
+        const parts = [Uint8Array.of(94, 0, 0, 0, 7, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff), randomBytes(n)];
+        const payload = Buffer.concat(parts);
+        const seq = wp.seq;
+        const pieces = wp.sealToPieces(parts);
+        const joined = wj.sealParts(parts);
+        if (pieces.length > 1) multi++;
+        // The caller may reuse its buffers at once: the pieces must not change.
+        const wire = Buffer.concat(pieces);
+        for (const p of parts) p.fill(0xee);
+        assert.deepEqual(Buffer.concat(pieces), wire, `${c} ${n}: pieces alias the parts`);
+        assert.deepEqual(wire, Buffer.from(joined), `${c} ${n}: pieces vs sealParts`);
+        assert.deepEqual(Buffer.from(openWire(opener, seq, wire).subarray(1, 1 + payload.length)), payload, `${c} ${n}: opened`);
+      }
+      assert.equal(wp.seq, wj.seq);
+      assert.equal(wp.bytesSinceKex, wj.bytesSinceKex);
+      // node's AEAD sealers keep large ciphertext apart; the others give one piece.
+      const expectPieces = tc === node && c !== 'aes128-ctr';
+      assert.equal(multi > 0, expectPieces, `${c}: ${multi} packets in several pieces`);
+    }
+  }
+});
+
 test('PacketReader: payloads of real ciphers survive any chunking and stay intact after later packets', () => {
   for (const tc of [node, noble]) {
     for (const c of ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com', 'aes128-ctr'] as const) {
