@@ -1,9 +1,8 @@
 /**
  * The channels of one connection actor: the sink each open channel's events go
- * to, the promises of channel opens and of channel requests waiting for their
- * reply. Every
- * method runs in actor context unless it says otherwise; calls on a closed or
- * closing channel are no-ops.
+ * to, the promise of its open and those of its requests waiting for their
+ * reply (one map entry per channel). Every method runs in actor context
+ * unless it says otherwise; calls on a closed or closing channel are no-ops.
  */
 import { ChannelOpenError, ConnectionLost } from '../protocol/errors.js';
 import type { ConnectionEvent } from '../protocol/connection.js';
@@ -16,10 +15,16 @@ export type SessionPrelude = (id: number) => { requestType: string; data: Uint8A
 /** The connection events that concern one channel. */
 export type ChannelEvent = Exclude<ConnectionEvent, { type: 'globalRequest' | 'globalRequestReply' }>;
 
+interface ChannelEntry {
+  readonly sink: ChannelSink;
+  /** Our open, until the peer confirms or refuses it. */
+  opening: Deferred<number> | null;
+  /** Our requests waiting for their reply, oldest first. */
+  replies: Deferred<boolean>[] | null;
+}
+
 export class ActorChannels {
-  private readonly sinks = new Map<number, ChannelSink>();
-  private readonly opening = new Map<number, Deferred<number>>();
-  private readonly requestReplies = new Map<number, Deferred<boolean>[]>();
+  private readonly entries = new Map<number, ChannelEntry>();
 
   constructor(
     private readonly actor: ActorHost,
@@ -29,21 +34,21 @@ export class ActorChannels {
 
   /** The socket drained: every channel may write again. */
   socketDrained(): void {
-    for (const sink of this.sinks.values()) sink.onWindow();
+    for (const e of this.entries.values()) e.sink.onWindow();
   }
 
   dispatch(e: ChannelEvent): void {
     switch (e.type) {
       case 'channelOpenConfirmed': {
-        const d = this.opening.get(e.id);
-        this.opening.delete(e.id);
+        const entry = this.entries.get(e.id);
+        const d = entry?.opening;
+        if (entry) entry.opening = null;
         d?.resolve(e.id);
         return;
       }
       case 'channelOpenFailed': {
-        const d = this.opening.get(e.id);
-        this.opening.delete(e.id);
-        this.sinks.delete(e.id);
+        const d = this.entries.get(e.id)?.opening;
+        this.entries.delete(e.id);
         d?.reject(new ChannelOpenError(e.reason, e.description || 'channel open failed'));
         return;
       }
@@ -52,50 +57,51 @@ export class ActorChannels {
         else this.actor.core.connection.rejectChannel(e.id, 1, 'channel type not supported');
         return;
       case 'channelWindow':
-        this.sinks.get(e.id)?.onWindow();
+        this.entries.get(e.id)?.sink.onWindow();
         return;
       case 'channelData': {
-        const sink = this.sinks.get(e.id);
+        const sink = this.entries.get(e.id)?.sink;
         if (sink) sink.onData(e.data, e.extended);
         else this.consume(e.id, e.data.length);
         return;
       }
       case 'channelEof':
-        this.sinks.get(e.id)?.onEof();
+        this.entries.get(e.id)?.sink.onEof();
         return;
       case 'channelClose': {
-        const sink = this.sinks.get(e.id);
-        this.sinks.delete(e.id);
-        const replies = this.requestReplies.get(e.id) ?? [];
-        this.requestReplies.delete(e.id);
-        for (const r of replies) r.resolve(false);
-        sink?.onClose(null);
+        const entry = this.entries.get(e.id);
+        this.entries.delete(e.id);
+        for (const r of entry?.replies ?? []) r.resolve(false);
+        entry?.sink.onClose(null);
         return;
       }
       case 'channelRequest': {
-        const sink = this.sinks.get(e.id);
+        const sink = this.entries.get(e.id)?.sink;
         if (sink) sink.onRequest(e.requestType, e.wantReply, e.data);
         else if (e.wantReply) this.replyRequest(e.id, false);
         return;
       }
       case 'channelRequestReply':
-        this.requestReplies.get(e.id)?.shift()?.resolve(e.ok);
+        this.entries.get(e.id)?.replies?.shift()?.resolve(e.ok);
         return;
     }
   }
 
   /** The connection closed: pending opens fail with `failure()`, pending requests answer false. */
   failPending(failure: () => Error): void {
-    for (const d of this.opening.values()) d.reject(failure());
-    this.opening.clear();
-    for (const list of this.requestReplies.values()) for (const r of list) r.resolve(false);
-    this.requestReplies.clear();
+    for (const entry of this.entries.values()) {
+      const { opening, replies } = entry;
+      entry.opening = null;
+      entry.replies = null;
+      opening?.reject(failure());
+      for (const r of replies ?? []) r.resolve(false);
+    }
   }
 
   /** The connection closed: every channel's sink hears it, each apart from the others. */
   closeAll(err: Error | null): void {
-    const sinks = [...this.sinks.values()];
-    this.sinks.clear();
+    const sinks = [...this.entries.values()].map((e) => e.sink);
+    this.entries.clear();
     for (const sink of sinks) {
       try {
         sink.onClose(err);
@@ -151,15 +157,14 @@ export class ActorChannels {
       this.actor.post(() => {
         if (this.actor.closed) return reject(this.actor.error ?? new ConnectionLost('connection closed'));
         const id = this.actor.core.connection.openChannel(type, typeData, opts);
-        this.sinks.set(id, makeSink(id));
-        this.opening.set(id, { resolve, reject });
+        this.entries.set(id, { sink: makeSink(id), opening: { resolve, reject }, replies: null });
       }),
     );
   }
 
   /** Accepts an incoming channel and routes its events to sink. */
   accept(id: number, sink: ChannelSink): void {
-    this.sinks.set(id, sink);
+    this.entries.set(id, { sink, opening: null, replies: null });
     this.actor.core.connection.acceptChannel(id);
   }
 
@@ -172,7 +177,7 @@ export class ActorChannels {
   sendRequest(id: number, requestType: string, wantReply: boolean, data: Uint8Array): Promise<boolean> {
     return new Promise((resolve) =>
       this.actor.post(() => {
-        if (!this.live || !this.sinks.has(id)) return resolve(false);
+        if (!this.live || !this.entries.has(id)) return resolve(false);
         if (requestType === 'exec' || requestType === 'shell' || requestType === 'subsystem') this.sendPreludes(id);
         this.actor.core.connection.sendRequest(id, requestType, wantReply, data);
         if (!wantReply) return resolve(true);
@@ -195,8 +200,8 @@ export class ActorChannels {
   }
 
   private awaitReply(id: number, d: Deferred<boolean>): void {
-    let list = this.requestReplies.get(id);
-    if (!list) this.requestReplies.set(id, (list = []));
-    list.push(d);
+    const entry = this.entries.get(id);
+    if (!entry) return d.resolve(false);
+    (entry.replies ??= []).push(d);
   }
 }

@@ -8,6 +8,7 @@ import type { Duplex, Readable, Writable } from 'node:stream';
 import { SSHCore } from '../protocol/core.js';
 import { ConnectionLost, HostKeyNotVerifiable, TimeoutError } from '../protocol/errors.js';
 import type { DecisionRequest } from '../protocol/layer.js';
+import type { SigningKeyRef } from '../protocol/crypto-api.js';
 import { createTransportCrypto } from '../crypto/transport-crypto.js';
 import type { SSHKey } from '../crypto/keys/ssh-key.js';
 import { ConnectionActor } from './connection-actor.js';
@@ -303,9 +304,7 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   const verifier = await loadHostKeyVerifier(options.knownHosts);
   // ssh-agent ($SSH_AUTH_SOCK or agentPath; null = none): its keys are tried after the explicit ones.
   const agent = agentFromEnv(options.agentPath);
-  const agentKeys = agent ? await agent.getKeys().catch(() => []) : [];
-  const explicit = new Set(keys.map((k) => Buffer.from(k.publicBlob).toString('base64')));
-  const agentRefs = agentKeys.filter((k) => !explicit.has(Buffer.from(k.publicBlob).toString('base64'))).map((k) => k.toSigningKeyRef());
+  const agentRefs = agent ? agentOnlyKeys(keys, await agent.getKeys().catch(() => [])) : [];
   if (agent && agentRefs.length === 0) agent.close();
   signal?.throwIfAborted();
 
@@ -352,15 +351,17 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
     keepaliveCountMax: options.keepaliveCountMax,
   });
   decider.actor = actor;
-  void actor.waitClosed().then(() => releaseTunnel());
+  if (options.tunnel !== undefined) void actor.waitClosed().then(() => releaseTunnel());
   conn = new SSHClientConnection(actor, host, port);
   if (options.x11Forwarding) X11Forwarder.attach(actor, conn.forwarding, options.x11Display);
   // Agent forwarding (agent-forward.ts): only when asked and an agent is there to forward.
   const forwardAgentPath = options.agentPath === null ? undefined : options.agentPath ?? process.env.SSH_AUTH_SOCK;
   if (options.agentForwarding === true && forwardAgentPath) agentChannel = requestAgentForwarding(actor, forwardAgentPath);
   const onAbort = (): void => actor.abort(signal!.reason instanceof Error ? signal!.reason : new ConnectionLost('aborted'));
-  signal?.addEventListener('abort', onAbort, { once: true });
-  void actor.waitClosed().then(() => signal?.removeEventListener('abort', onAbort));
+  if (signal) {
+    signal.addEventListener('abort', onAbort, { once: true });
+    void actor.waitClosed().then(() => signal.removeEventListener('abort', onAbort));
+  }
   await new Promise<void>((resolve, reject) => {
     const onAuth = (): void => {
       actor.off('close', onClose);
@@ -378,6 +379,12 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   agent?.close();
   conn.sessionEnv = sessionEnvironment(options);
   return conn;
+}
+
+/** The agent's keys that are not among the explicit ones, as signing refs. */
+function agentOnlyKeys(keys: readonly SSHKey[], agentKeys: readonly { publicBlob: Uint8Array; toSigningKeyRef(): SigningKeyRef }[]): SigningKeyRef[] {
+  const explicit = new Set(keys.map((k) => Buffer.from(k.publicBlob).toString('base64')));
+  return agentKeys.filter((k) => !explicit.has(Buffer.from(k.publicBlob).toString('base64'))).map((k) => k.toSigningKeyRef());
 }
 
 /** forwarding: one ProxyJump hop, with the caller's options but its own user and port. */

@@ -22,7 +22,7 @@ import type { DhGroup, HandshakeRequest, HandshakeResult, SigningKeyRef, Transpo
 import { DisconnectError, ProtocolError } from './errors.js';
 import type { CoreEventBase, DecisionRequest, LayerContext } from './layer.js';
 import { DisconnectReason, Msg } from './messages.js';
-import { Transport, type TransportEvent } from './transport.js';
+import { Transport, type TransportEvent, type TransportHost } from './transport.js';
 import { AuthClient } from './auth-client.js';
 import { AuthServer } from './auth-server.js';
 import { ConnectionLayer } from './connection.js';
@@ -72,9 +72,13 @@ export type CoreEvent =
 type WorkDone = (err: Error | null, result?: HandshakeResult) => void;
 
 export class SSHCore {
-  private readonly transport: Transport;
-  private events: CoreEvent[] = [];
-  private outbound: Uint8Array[] = [];
+  // The members below marked @internal are used by the wiring classes at the end of this file.
+  /** @internal */
+  readonly transport: Transport;
+  /** @internal */
+  events: CoreEvent[] = [];
+  /** @internal */
+  outbound: Uint8Array[] = [];
   private nextId = 1;
   /** Work and decisions waiting for their answer, by id (one id space). */
   private readonly waiting = new Map<number, { work: WorkDone } | { decide: (answer: unknown) => void }>();
@@ -107,30 +111,9 @@ export class SSHCore {
         softwareVersion: o.softwareVersion ?? 'fleetssh_0.1',
         chooseGexGroup: o.chooseGexGroup,
       },
-      {
-        output: (wire) => this.outbound.push(wire),
-        emit: (e) => this.onTransportEvent(e),
-        work: (req, done) => this.requestWork(req, done),
-        decide: (req, done) => this.requestDecision(req, done),
-        onPayload: (p) => this.route(p),
-        onClosed: (error, local) => this.events.push({ type: 'closed', error, local }),
-      },
+      new TransportWiring(this),
     );
-    const core = this;
-    const ctx: LayerContext = {
-      send: (p) => this.transport.send(p),
-      sendParts: (parts) => this.transport.sendParts(parts),
-      emit: (e) => this.onLayerEvent(e),
-      work: (req, done) => this.requestWork(req, done),
-      decide: (req, done) => this.requestDecision(req, done),
-      get sessionId() {
-        return core.transport.sessionId ?? new Uint8Array(0);
-      },
-      get serverSigAlgs() {
-        return core.transport.serverSigAlgs;
-      },
-      fail: (err) => this.transport.fail(err),
-    };
+    const ctx = new LayerWiring(this);
     this.connection = new ConnectionLayer(ctx, {
       role: o.role,
       windowSize: o.windowSize,
@@ -249,24 +232,28 @@ export class SSHCore {
     this.transport.socketClosed();
   }
 
-  private requestWork(request: HandshakeRequest, done: WorkDone): void {
+  /** @internal */
+  requestWork(request: HandshakeRequest, done: WorkDone): void {
     const id = this.nextId++;
     this.waiting.set(id, { work: done });
     this.events.push({ type: 'work', id, request });
   }
 
-  private requestDecision(request: DecisionRequest, done: (answer: unknown) => void): void {
+  /** @internal */
+  requestDecision(request: DecisionRequest, done: (answer: unknown) => void): void {
     const id = this.nextId++;
     this.waiting.set(id, { decide: done });
     this.events.push({ type: 'decision', id, request });
   }
 
-  private onTransportEvent(e: TransportEvent): void {
+  /** @internal */
+  onTransportEvent(e: TransportEvent): void {
     this.events.push(e);
     if (e.type === 'kexComplete' && e.first && this.authClient) this.authClient.start();
   }
 
-  private onLayerEvent(e: CoreEventBase): void {
+  /** @internal */
+  onLayerEvent(e: CoreEventBase): void {
     if (e.type === 'authSuccess' && !this.authed) {
       this.authed = true;
       this.authClient = null;
@@ -276,7 +263,8 @@ export class SSHCore {
     this.events.push(e as CoreEvent);
   }
 
-  private route(payload: Uint8Array): boolean {
+  /** @internal */
+  route(payload: Uint8Array): boolean {
     const type = payload[0]!;
     if (type === Msg.SERVICE_REQUEST || type === Msg.SERVICE_ACCEPT || (type >= 50 && type < 80)) {
       if (this.authed) return true; // RFC 4252 §5.1: ignore auth messages after success
@@ -291,5 +279,62 @@ export class SSHCore {
     }
     // 101-127 unassigned connection-protocol numbers, 128+ local extensions.
     return false;
+  }
+}
+
+const NO_SESSION_ID = new Uint8Array(0);
+
+/**
+ * The transport's host and the layers' context of one core: plain objects
+ * with their methods on the prototype, so a connection does not carry a
+ * dozen closures (and a dictionary-mode object with getters) for them.
+ */
+class TransportWiring implements TransportHost {
+  constructor(private readonly core: SSHCore) {}
+  output(wire: Uint8Array): void {
+    this.core.outbound.push(wire);
+  }
+  emit(e: TransportEvent): void {
+    this.core.onTransportEvent(e);
+  }
+  work(req: HandshakeRequest, done: WorkDone): void {
+    this.core.requestWork(req, done);
+  }
+  decide(req: DecisionRequest, done: (answer: unknown) => void): void {
+    this.core.requestDecision(req, done);
+  }
+  onPayload(payload: Uint8Array): boolean {
+    return this.core.route(payload);
+  }
+  onClosed(error: DisconnectError | null, local: boolean): void {
+    this.core.events.push({ type: 'closed', error, local });
+  }
+}
+
+class LayerWiring implements LayerContext {
+  constructor(private readonly core: SSHCore) {}
+  send(payload: Uint8Array): void {
+    this.core.transport.send(payload);
+  }
+  sendParts(parts: readonly Uint8Array[]): void {
+    this.core.transport.sendParts(parts);
+  }
+  emit(e: CoreEventBase): void {
+    this.core.onLayerEvent(e);
+  }
+  work(req: HandshakeRequest, done: WorkDone): void {
+    this.core.requestWork(req, done);
+  }
+  decide(req: DecisionRequest, done: (answer: unknown) => void): void {
+    this.core.requestDecision(req, done);
+  }
+  get sessionId(): Uint8Array {
+    return this.core.transport.sessionId ?? NO_SESSION_ID;
+  }
+  get serverSigAlgs(): readonly string[] | null {
+    return this.core.transport.serverSigAlgs;
+  }
+  fail(err: DisconnectError): void {
+    this.core.transport.fail(err);
   }
 }
