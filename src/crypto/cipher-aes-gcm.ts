@@ -7,7 +7,7 @@
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import { gcm } from '@noble/ciphers/aes.js';
 import type { PacketKeys, PacketOpener, PacketSealer } from '../protocol/crypto-api.js';
-import type { PieceSealer } from '../protocol/packet-codec.js';
+import type { DetachingOpener, PieceSealer } from '../protocol/packet-codec.js';
 import { MacError } from '../protocol/errors.js';
 import { takeKey, type CipherEntry } from './cipher-table.js';
 import { cipherSegments, copyOf, checkPacketLength, checkSealInput, checkSealParts, checkWireLength, joinParts, readUint32BE } from './packet-length.js';
@@ -166,7 +166,9 @@ export function createGcmSealer(e: CipherEntry, keys: PacketKeys, impl: 'node' |
 export function createGcmOpener(e: CipherEntry, keys: PacketKeys, impl: 'node' | 'noble'): PacketOpener {
   const { core, nonce } = makeCore(e, keys, impl);
   let len = -1;
-  return {
+  // open() returns the cipher's new output buffer and keeps no view of `wire`.
+  const opener: DetachingOpener = {
+    detachesOutput: true,
     blockSize: BLOCK,
     macLength: TAG,
     lengthPrefix: 4,
@@ -186,4 +188,5 @@ export function createGcmOpener(e: CipherEntry, keys: PacketKeys, impl: 'node' |
       nonce.fill(0);
     },
   };
+  return opener;
 }

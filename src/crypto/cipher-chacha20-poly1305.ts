@@ -18,7 +18,7 @@ import { takeKey, type CipherEntry } from './cipher-table.js';
 import { constantTimeEqual } from './mac-hmac.js';
 import { cipherSegments, copyOf, checkPacketLength, checkSealInput, checkSealParts, checkWireLength, joinParts, readUint32BE, writeUint32BE } from './packet-length.js';
 import { WirePieces } from './packet-pieces.js';
-import type { PieceSealer } from '../protocol/packet-codec.js';
+import type { DetachingOpener, PieceSealer } from '../protocol/packet-codec.js';
 import { Poly1305Wasm } from './poly1305-wasm.js';
 
 const TAG = 16;
@@ -167,7 +167,9 @@ export function createChachaOpener(e: CipherEntry, keys: PacketKeys, impl: 'node
   const core = makeCore(e, keys, impl);
   const expected = new Uint8Array(TAG);
   let len = -1;
-  return {
+  // open() returns the cipher's new output buffer and keeps no view of `wire`.
+  const opener: DetachingOpener = {
+    detachesOutput: true,
     blockSize: BLOCK,
     macLength: TAG,
     lengthPrefix: 4,
@@ -185,4 +187,5 @@ export function createChachaOpener(e: CipherEntry, keys: PacketKeys, impl: 'node
     },
     dispose: () => core.dispose(),
   };
+  return opener;
 }

@@ -24,11 +24,40 @@ export class ByteQueue {
     return out;
   }
 
+  /**
+   * Removes and returns the first n bytes (n <= length): a view into one
+   * chunk when they lie inside it, else a view of `scratch` (length >= n)
+   * they were copied into, valid until the caller reuses `scratch`.
+   */
+  takeInto(n: number, scratch: Uint8Array): Uint8Array {
+    const first = this.chunks[0]!;
+    let out: Uint8Array;
+    if (first.length >= n) out = first.subarray(0, n);
+    else {
+      out = scratch.subarray(0, n);
+      this.copyTo(out);
+    }
+    this.skip(n);
+    return out;
+  }
+
+  /** True when the first n bytes (n <= length) lie inside one chunk. */
+  contiguous(n: number): boolean {
+    return this.chunks[0]!.length >= n;
+  }
+
   /** The first n bytes (n <= length), without removing them. */
   peek(n: number): Uint8Array {
     const first = this.chunks[0]!;
     if (first.length >= n) return first.subarray(0, n);
     const out = new Uint8Array(n);
+    this.copyTo(out);
+    return out;
+  }
+
+  /** Copies the first out.length bytes into out. */
+  private copyTo(out: Uint8Array): void {
+    const n = out.length;
     let o = 0;
     for (const c of this.chunks) {
       const k = Math.min(c.length, n - o);
@@ -36,7 +65,6 @@ export class ByteQueue {
       o += k;
       if (o === n) break;
     }
-    return out;
   }
 
   private skip(n: number): void {

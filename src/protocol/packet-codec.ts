@@ -54,6 +54,8 @@ function canSealPieces(s: PacketSealer): s is PieceSealer {
   return typeof (s as Partial<PieceSealer>).sealPieces === 'function';
 }
 
+const EMPTY = new Uint8Array(0);
+
 export class PacketWriter {
   seq = 0;
   /** Total bytes of payload sealed since the last reset (for rekey by volume). */
@@ -151,6 +153,19 @@ export class PacketWriter {
   }
 }
 
+/**
+ * An opener whose open() returns new memory and keeps no reference to its
+ * `wire` argument once it returns: the framer may then hand it a reused
+ * buffer for packets that span received chunks.
+ */
+export interface DetachingOpener extends PacketOpener {
+  readonly detachesOutput: true;
+}
+
+function detaches(o: PacketOpener): boolean {
+  return (o as Partial<DetachingOpener>).detachesOutput === true;
+}
+
 export class PacketReader {
   seq = 0;
   bytesSinceKex = 0;
@@ -158,6 +173,12 @@ export class PacketReader {
   decompressor: Decompressor | null = null;
   private readonly queue = new ByteQueue();
   private pendingLength = -1;
+  /**
+   * Where a packet that spans received chunks is joined, when the opener
+   * detaches its output; grown to the largest such packet (bulk data: one
+   * maximum-size packet), so bulk receive does not allocate per packet.
+   */
+  private scratch: Uint8Array | null = null;
 
   constructor(public opener: PacketOpener) {}
 
@@ -179,7 +200,7 @@ export class PacketReader {
     }
     const total = 4 + this.pendingLength + o.macLength;
     if (this.queue.length < total) return null;
-    const wire = this.queue.take(total);
+    const wire = detaches(o) ? this.queue.takeInto(total, this.scratchFor(total)) : this.queue.take(total);
     const body = o.open(this.seq, wire);
     this.pendingLength = -1;
     this.seq = (this.seq + 1) >>> 0;
@@ -190,5 +211,11 @@ export class PacketReader {
     const payload = body.subarray(1, body.length - padLen);
     if (payload.length === 0) throw new ProtocolError('empty packet payload');
     return this.decompressor ? this.decompressor.decompress(payload, MAX_PAYLOAD_LENGTH) : payload;
+  }
+
+  private scratchFor(n: number): Uint8Array {
+    if (this.queue.contiguous(n)) return EMPTY;
+    if (this.scratch === null || this.scratch.length < n) this.scratch = new Uint8Array(n);
+    return this.scratch;
   }
 }

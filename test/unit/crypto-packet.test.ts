@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { CIPHER_ALGORITHMS, MAC_ALGORITHMS, type CipherName, type MacName } from '../../src/protocol/algorithms.js';
 import type { PacketKeys, PacketOpener, PacketSealer, RandomSource, TransportCrypto } from '../../src/protocol/crypto-api.js';
 import { PacketReader, PacketWriter } from '../../src/protocol/packet-codec.js';
+import { ByteQueue } from '../../src/protocol/byte-queue.js';
 import { MacError, ProtocolError } from '../../src/protocol/errors.js';
 import { createNullOpener, createNullSealer, createTransportCrypto } from '../../src/crypto/transport-crypto.js';
 
@@ -341,6 +342,48 @@ test('PacketWriter.sealToPieces: the pieces join to the same wire bytes as sealP
       const expectPieces = tc === node && c !== 'aes128-ctr';
       assert.equal(multi > 0, expectPieces, `${c}: ${multi} packets in several pieces`);
     }
+  }
+});
+
+test('ByteQueue.takeInto: a view into the chunk when contiguous, else a copy into the scratch buffer', () => {
+  const q = new ByteQueue();
+  const a = Uint8Array.of(1, 2, 3, 4, 5);
+  q.push(a);
+  q.push(Uint8Array.of(6, 7, 8));
+  const scratch = new Uint8Array(16).fill(0xaa);
+  const x = q.takeInto(3, scratch);
+  assert.deepEqual([...x], [1, 2, 3]);
+  assert.equal(x.buffer, a.buffer, 'contiguous: a view');
+  assert.equal(q.contiguous(2), true);
+  assert.equal(q.contiguous(3), false);
+  const y = q.takeInto(4, scratch);
+  assert.deepEqual([...y], [4, 5, 6, 7]);
+  assert.equal(y.buffer, scratch.buffer, 'spanning: in the scratch buffer');
+  assert.equal(q.length, 1);
+  assert.deepEqual([...q.take(1)], [8]);
+});
+
+test('PacketReader: only openers that detach their output share a joining buffer; payloads stay intact', () => {
+  const payloads = [40000, 5, 32777, 70000, 1, 32777, 100].map((n) => randomBytes(n));
+  const cases: [string, PacketSealer, PacketOpener][] = [
+    ['null (returns views of the wire)', createNullSealer(), createNullOpener()],
+    ['aes128-gcm (detaches)', ...pair(node, 'aes128-gcm@openssh.com', null, keysFor('aes128-gcm@openssh.com', null))],
+  ];
+  for (const [what, sealer, opener] of cases) {
+    const w = new PacketWriter(sealer, node.random);
+    const r = new PacketReader(opener);
+    const wire = Buffer.concat(payloads.map((p) => w.seal(p)));
+    const got: Uint8Array[] = [];
+    for (let o = 0; o < wire.length; o += 7001) {
+      r.push(wire.subarray(o, o + 7001));
+      for (let p = r.next(); p !== null; p = r.next()) got.push(p);
+    }
+    assert.equal(got.length, payloads.length, what);
+    for (let i = 0; i < payloads.length; i++) assert.deepEqual(Buffer.from(got[i]!), payloads[i], `${what}: packet ${i}`);
+  }
+  assert.equal((createNullOpener() as { detachesOutput?: boolean }).detachesOutput, undefined);
+  for (const c of ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'chacha20-poly1305@openssh.com'] as const) {
+    for (const tc of [node, noble]) assert.equal((tc.createOpener(c, null, keysFor(c, null)) as { detachesOutput?: boolean }).detachesOutput, true, c);
   }
 });
 
