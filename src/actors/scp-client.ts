@@ -12,7 +12,7 @@
  * Local sources may hold wildcards; remote source wildcards are expanded by
  * the remote shell and every top-level name the server sends must match.
  */
-import { basename, posix } from 'node:path';
+import { basename, posix, resolve } from 'node:path';
 import type { SSHClientConnection } from './client.js';
 import { connect } from './client.js';
 import type { ConnectOptions } from './client-options.js';
@@ -190,7 +190,8 @@ export async function scp(source: ScpPath | ScpPath[], destination: ScpPath, opt
       const several = sources.length > 1 || local.some((s) => hasMagic(s.path));
       if (local.length) {
         const paths: string[] = [];
-        for (const s of local) paths.push(...(hasMagic(s.path) ? await globLocal(s.path) : [s.path]));
+        // A directory given as '.' or 'dir/.' is sent under its real name: a sink refuses '.'.
+        for (const s of local) paths.push(...(hasMagic(s.path) ? await globLocal(s.path) : [basename(s.path) === '.' ? resolve(s.path) : s.path]));
         await toRemote(dconn, dst.path, paths, options, run, several || paths.length > 1, warn);
       }
       for (const s of remote) {
@@ -227,7 +228,7 @@ async function thirdParty(sconn: SSHClientConnection, srcPath: string, dconn: SS
   let failed = false;
   try {
     src = await startRemote(sconn, scpCommand('-f', o, [shellQuote(srcPath || '.', true)]));
-    await runRelay(src.peer, sink.peer, [basename(srcPath.replace(/\/+$/, '')) || '.'], run);
+    await runRelay(src.peer, sink.peer, [basename(srcPath.replace(/\/+$/, '')) || '.'], run, basename(posix.normalize(srcPath)) || '.');
   } catch (e) {
     failed = true;
     void sink.channel.close().catch(() => undefined);

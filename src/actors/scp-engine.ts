@@ -332,7 +332,12 @@ async function receiveFile(peer: ScpPeer, files: ScpFiles, path: string, cmd: Ex
 // ---- relay (third-party copy) ----
 
 /** Streams a remote source into a remote sink, checking the source's lines as a sink would. */
-export async function runRelay(source: ScpPeer, sink: ScpPeer, requested: readonly string[] | null, o: ScpRunOptions): Promise<void> {
+/**
+ * Relays a remote source to a remote sink. A top-level directory the source
+ * names '.' (it was asked for `dir/.`) goes to the sink as `topName`, since
+ * a sink refuses '.'.
+ */
+export async function runRelay(source: ScpPeer, sink: ScpPeer, requested: readonly string[] | null, o: ScpRunOptions, topName = '.'): Promise<void> {
   const passAck = async (from: ScpPeer, to: ScpPeer): Promise<boolean> => {
     const a = await readAck(from.reader);
     if (a.ok) {
@@ -369,6 +374,7 @@ export async function runRelay(source: ScpPeer, sink: ScpPeer, requested: readon
       throw new ScpError(e.message, true, { cause: e });
     }
     const { times: _t, ...plain } = cmd as ScpCommand & { times?: unknown };
+    if (plain.kind === 'dir' && plain.name === '.') plain.name = topName;
     await writeAll(sink.writer, encodeScpCommand(plain as ScpCommand));
     const accepted = await passAck(sink, source);
     if (!accepted && cmd.kind === 'dir') state.accept({ kind: 'end' });

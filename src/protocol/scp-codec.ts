@@ -4,7 +4,11 @@
  * directory), T (times), and the one-byte replies 0 (ok), 1 (warning +
  * message), 2 (fatal + message). Names a peer sends are checked as OpenSSH's
  * sink does: one path component, not '.', '..' or empty, no NUL, and, when
- * the request named what it wanted, only a match of that.
+ * the request named what it wanted, only a match of that. One exception: a
+ * top-level directory named '.' is accepted when '.' is what was asked for
+ * (`scp -r host:dir/. here`, whose OpenSSH source names the directory '.'),
+ * and it lands in the target itself — what OpenSSH's scp does in its
+ * default SFTP mode.
  */
 import { ProtocolError } from './errors.js';
 
@@ -54,7 +58,8 @@ export function decodeScpCommand(line: string): ScpCommand {
     const size = Number(m[2]);
     if (!Number.isSafeInteger(size)) throw new ProtocolError('scp: size too large');
     const name = m[3]!;
-    if (!isScpSafeName(name)) throw new ProtocolError(`scp: unsafe name ${JSON.stringify(name)}`);
+    // '.' may name a directory; ScpSinkState allows it only where it was asked for.
+    if (!isScpSafeName(name) && !(kind === 'D' && name === '.')) throw new ProtocolError(`scp: unsafe name ${JSON.stringify(name)}`);
     const mode = parseInt(m[1]!, 8);
     return kind === 'C' ? { kind: 'file', mode, size, name } : { kind: 'dir', mode, name };
   }
@@ -105,6 +110,7 @@ export class ScpSinkState {
       this.depth--;
       return c;
     }
+    if (c.name === '.' && (this.depth > 0 || !this.requested?.includes('.'))) throw new ProtocolError('scp: unsafe name "."');
     if (this.depth === 0 && this.requested && !this.requested.some((p) => scpNameMatches(p, c.name))) {
       throw new ProtocolError(`scp: the peer sent ${JSON.stringify(c.name)}, which was not asked for`);
     }

@@ -130,11 +130,25 @@ test('fleetssh scp() <-> OpenSSH sshd: recurse + preserve both directions, and t
     try {
       await scp([conn, join(work, 'up')], [conn2, join(work, 'third')], { recurse: true, preserve: true });
       assert.deepEqual(await snapshot(join(work, 'third'), true), want);
+      await scp([conn, `${join(work, 'up')}/.`], [conn2, join(work, 'third-dot')], { recurse: true, preserve: true });
+      assert.deepEqual(await snapshot(join(work, 'third-dot'), true), want);
       await assert.rejects(scp([conn, join(work, 'nope')], join(work, 'x')), /No such file/);
     } finally {
       conn.close();
       conn2.close();
     }
+    // A directory given as '.': OpenSSH's source names it '.', which a sink accepts only where it was asked for.
+    await scp(`127.0.0.1:${join(work, 'up')}/.`, join(work, 'dot-down'), { ...o, recurse: true, preserve: true });
+    assert.deepEqual(await snapshot(join(work, 'dot-down'), true), want);
+    mkdirSync(join(work, 'dot-merge'));
+    await scp(`127.0.0.1:${join(work, 'up')}/.`, join(work, 'dot-merge'), { ...o, recurse: true, preserve: true });
+    assert.deepEqual(await snapshot(join(work, 'dot-merge'), true), want, 'into an existing directory itself, as OpenSSH scp (SFTP mode)');
+    // Uploading 'tree/.' sends the directory under its real name; a target given as 'dir/.' is that directory.
+    await scp(`${join(work, 'tree')}/.`, `127.0.0.1:${join(work, 'dot-up')}`, { ...o, recurse: true, preserve: true });
+    assert.deepEqual(await snapshot(join(work, 'dot-up'), true), want);
+    mkdirSync(join(work, 'dot-target'));
+    await scp(join(work, 'tree'), `127.0.0.1:${join(work, 'dot-target')}/.`, { ...o, recurse: true, preserve: true });
+    assert.deepEqual(await snapshot(join(work, 'dot-target/tree'), true), want);
   } finally {
     await sshd.stop();
     removeTempDir(work);

@@ -43,3 +43,13 @@ test('sink state: only what was asked for at the top, E balanced, T attaches to 
   assert.throws(() => s.accept({ kind: 'end' }), /unexpected E/);
   assert.ok(scpNameMatches('f[0-9]?', 'f1x') && !scpNameMatches('f[!0-9]', 'f1'));
 });
+
+test("a directory named '.' only at the top and only when '.' was asked for (scp -r host:dir/. here)", () => {
+  const dot = { kind: 'dir', mode: 0o755, name: '.' } as const;
+  assert.deepEqual(decodeScpCommand('D0755 0 .'), dot);
+  const asked = new ScpSinkState(['.']);
+  assert.deepEqual(asked.accept(dot), dot);
+  assert.throws(() => asked.accept(dot), /unsafe name/); // not inside it
+  assert.throws(() => new ScpSinkState(null).accept(dot), /unsafe name/); // a server's scp -t, as sshd
+  assert.throws(() => new ScpSinkState(['*']).accept(dot), /unsafe name/); // a pattern is not a request for '.'
+});
