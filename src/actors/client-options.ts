@@ -23,6 +23,8 @@ import {
   type SignatureName,
 } from '../protocol/algorithms.js';
 import type { SSHKey } from '../crypto/keys/ssh-key.js';
+import type { SSHCertificate } from '../crypto/keys/certificate.js';
+import { validateProxyCommand } from './proxy-command.js';
 import type { KnownHostsOption } from './host-key-check.js';
 import { existsSync } from 'node:fs';
 import { applyAlgorithmList, expandTilde, expandTokens } from '../protocol/ssh-config-tokens.js';
@@ -94,6 +96,14 @@ export interface ConnectOptions extends AlgorithmOptions {
   signal?: AbortSignal;
   /** An existing byte stream to run SSH over instead of dialing host:port. */
   sock?: Duplex;
+  /**
+   * A command whose stdin/stdout carry the connection instead of a TCP socket
+   * (OpenSSH ProxyCommand): a string run by /bin/sh, or an argument list run
+   * without a shell; `%h %p %r %n %%` are expanded. Ended with SIGHUP.
+   */
+  proxyCommand?: string | readonly string[];
+  /** Certificates (`*-cert.pub` paths or SSHCertificate objects) for the client keys, each offered before its key. */
+  clientCerts?: readonly (string | SSHCertificate)[];
   windowSize?: number;
   maxPacketSize?: number;
   // ---- forwarding (src/actors/forward-*.ts, tunnel.ts, x11-forward.ts) ----
@@ -191,6 +201,11 @@ export function checkConnectOptions(host: unknown, o: ConnectOptions): void {
     throw new TypeError('tunnel: expected a client connection or a "[user@]host[:port],..." string');
   }
   if (o.tunnel !== undefined && o.sock !== undefined) throw new TypeError('tunnel: cannot be combined with sock');
+  if (o.proxyCommand !== undefined) {
+    validateProxyCommand(o.proxyCommand);
+    if (o.sock !== undefined || o.tunnel !== undefined) throw new TypeError('proxyCommand: cannot be combined with sock or tunnel');
+  }
+  if (o.clientCerts !== undefined && !Array.isArray(o.clientCerts)) throw new TypeError('clientCerts: expected a list of certificate file paths or SSHCertificate objects');
   checkPositive('tunnelLinger', o.tunnelLinger, { allowZero: true, max: 0x7fffffff });
   if (o.x11Forwarding !== undefined && typeof o.x11Forwarding !== 'boolean') throw new TypeError('x11Forwarding: expected a boolean');
   checkString('x11Display', o.x11Display);
@@ -333,11 +348,24 @@ export function applySshConfig(host: string, o: ConnectOptions): { host: string;
   if (out.agentForwarding === undefined && cfg.forwardAgent !== undefined && cfg.forwardAgent !== false) out.agentForwarding = true;
   if (out.sendEnv === undefined && cfg.sendEnv.length > 0) out.sendEnv = cfg.sendEnv;
   if (Object.keys(cfg.setEnv).length > 0) out.env = { ...cfg.setEnv, ...(o.env ?? {}) };
+  if (out.clientCerts === undefined && cfg.certificateFile.length > 0) {
+    out.clientCerts = cfg.certificateFile.map(expandPath).filter((p) => existsSync(p));
+    certsFromConfig.add(out.clientCerts);
+  }
+  // ProxyCommand: expanded here with every ssh_config token; '%' escaped so that connect()'s own expansion leaves it as is.
+  if (o.proxyCommand === undefined && o.tunnel === undefined && cfg.proxyCommand !== undefined) {
+    const e = expandTokens(cfg.proxyCommand, cfg.tokens, 'CdhikLlnpru');
+    if (typeof e !== 'string') throw new TypeError(`config: ProxyCommand: ${e.error}`);
+    out.proxyCommand = e.replaceAll('%', '%%');
+  }
   // ProxyJump (or a `tunnel` string) goes to the `tunnel` option, each hop's alias resolved through the same config (HostName, Port, User).
-  const jumps = typeof o.tunnel === 'string' ? o.tunnel : o.tunnel === undefined ? cfg.proxyJump : undefined;
+  const jumps = typeof o.tunnel === 'string' ? o.tunnel : o.tunnel === undefined && out.proxyCommand === undefined ? cfg.proxyJump : undefined;
   if (jumps !== undefined) out.tunnel = jumps.split(',').map((hop) => resolveJumpHop(config, hop.trim(), resolveOpts)).join(',');
   return { host: cfg.hostName, options: out, configHost: host };
 }
+
+/** `clientCerts` lists that came from ssh_config's CertificateFile: a certificate for none of the keys is skipped there. */
+export const certsFromConfig = new WeakSet<object>();
 
 /**
  * ssh_config files and the local user's facts (name, home, host name) are

@@ -12,11 +12,12 @@ import type { SigningKeyRef } from '../protocol/crypto-api.js';
 import { createTransportCrypto } from '../crypto/transport-crypto.js';
 import type { SSHKey } from '../crypto/keys/ssh-key.js';
 import { ConnectionActor } from './connection-actor.js';
-import { applyHostKeyPolicy, applySshConfig, checkConnectOptions, defaultUsername, resolveAlgorithms, sessionEnvironment, type ConnectOptions, type KbdintPromptInfo } from './client-options.js';
+import { applyHostKeyPolicy, applySshConfig, certsFromConfig, checkConnectOptions, defaultUsername, resolveAlgorithms, sessionEnvironment, type ConnectOptions, type KbdintPromptInfo } from './client-options.js';
 import { agentFromEnv } from './agent-client.js';
 import { AGENT_CHANNEL, refuseAgentChannel, requestAgentForwarding } from './agent-forward.js';
 import { fingerprintSha256, loadHostKeyVerifier } from './host-key-check.js';
-import { defaultClientKeys, loadPrivateKeys } from './key-files.js';
+import { defaultClientKeys, loadPrivateKeys, pairClientCertificates } from './key-files.js';
+import { expandProxyCommand, openProxyCommand } from './proxy-command.js';
 import { acquireWorkRunner, releaseWorkRunner } from './work-runner.js';
 import { openClientSession, SSHClientChannel, type SessionOptions } from './client-session.js';
 import { SSHClientProcess, type CompletedProcess, type WaitOptions } from './client-process.js';
@@ -289,6 +290,7 @@ function clientDecide(d: ClientDecider, request: DecisionRequest): unknown {
 /** Connects, performs the handshake and authenticates. */
 export async function connect(host: string, options: ConnectOptions = {}): Promise<SSHClientConnection> {
   checkConnectOptions(host, options);
+  const originalHost = host;
   // ssh_config (option `config`): the host to dial, and the options the caller left out.
   ({ host, options } = applySshConfig(host, options));
   options = applyHostKeyPolicy(options);
@@ -301,6 +303,7 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   if (options.clientKeys === null) keys = [];
   else if (options.clientKeys === undefined) keys = await defaultClientKeys(options.passphrase);
   else keys = await loadPrivateKeys('clientKeys', options.clientKeys, options.passphrase, true);
+  if (options.clientCerts !== undefined) keys = await pairClientCertificates(keys, options.clientCerts, certsFromConfig.has(options.clientCerts));
   const verifier = await loadHostKeyVerifier(options.knownHosts);
   // ssh-agent ($SSH_AUTH_SOCK or agentPath; null = none): its keys are tried after the explicit ones.
   const agent = agentFromEnv(options.agentPath);
@@ -329,6 +332,8 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
     const t = await openTunnel(options.tunnel, host, port, (hop, through) => connectHop(hop, through, options), options.tunnelLinger);
     socket = t.sock;
     releaseTunnel = t.release;
+  } else if (options.proxyCommand !== undefined) {
+    socket = openProxyCommand(expandProxyCommand(options.proxyCommand, { host, port, username, originalHost }));
   } else {
     socket = options.sock ?? netConnect({ host, port });
   }
@@ -389,7 +394,7 @@ function agentOnlyKeys(keys: readonly SSHKey[], agentKeys: readonly { publicBlob
 
 /** forwarding: one ProxyJump hop, with the caller's options but its own user and port. */
 function connectHop(hop: JumpHop, through: TunnelConnection | null, options: ConnectOptions): Promise<TunnelConnection> {
-  const { tunnel: _t, sock: _s, signal: _sig, x11Forwarding: _x, ...rest } = options;
+  const { tunnel: _t, sock: _s, signal: _sig, x11Forwarding: _x, proxyCommand: _p, ...rest } = options;
   // Hops were resolved through ssh_config with the target (applySshConfig); they do not apply it again (no ProxyJump loops).
   return connect(hop.host, { ...rest, config: null, port: hop.port, username: hop.username ?? options.username, ...(through ? { tunnel: through } : {}) });
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { KeyImportError } from '../protocol/errors.js';
 import { SSHKey, importPrivateKey, importPublicKey, importPublicKeys } from '../crypto/keys/ssh-key.js';
 import { importPrivateKeyAsync, importPrivateKeysAsync } from '../workers/key-import.js';
-import { CertifiedKey, importCertificate } from '../crypto/keys/certificate.js';
+import { CertifiedKey, SSHCertificate, importCertificate, readCertificate } from '../crypto/keys/certificate.js';
 
 /**
  * Reads and imports a private key file (OpenSSH, PEM, PKCS#8, PuTTY). With a
@@ -79,6 +79,42 @@ export async function loadPrivateKeys(
     } else {
       throw new TypeError(`${option}: expected SSHKey objects or file paths`);
     }
+  }
+  return out;
+}
+
+/**
+ * `clientCerts`: each certificate (a `*-cert.pub` path or an SSHCertificate)
+ * is paired with the client key it certifies and offered before that key.
+ * With `skipUnmatched` (certificates named by ssh_config's CertificateFile)
+ * a certificate for none of the keys is skipped, as ssh skips it; given
+ * explicitly it is a TypeError, since nothing would ever present it.
+ */
+export async function pairClientCertificates(
+  keys: readonly SSHKey[],
+  certs: readonly (string | SSHCertificate)[],
+  skipUnmatched = false,
+): Promise<SSHKey[]> {
+  if (!Array.isArray(certs)) throw new TypeError('clientCerts: expected a list of certificate file paths or SSHCertificate objects');
+  const out = [...keys];
+  for (const c of certs) {
+    let cert: SSHCertificate;
+    if (c instanceof SSHCertificate) cert = c;
+    else if (typeof c === 'string') {
+      try {
+        cert = await readCertificate(c);
+      } catch (err) {
+        if (skipUnmatched) continue;
+        throw new TypeError(`clientCerts: ${c}: ${(err as Error).message}`);
+      }
+    } else throw new TypeError('clientCerts: expected certificate file paths or SSHCertificate objects');
+    const at = out.findIndex((k) => !(k instanceof CertifiedKey) && cert.certifies(k));
+    if (at < 0) {
+      if (skipUnmatched) continue;
+      const name = typeof c === 'string' ? c : cert.certKeyType;
+      throw new TypeError(`clientCerts: ${name} certifies none of the client keys`);
+    }
+    out.splice(at, 0, new CertifiedKey(out[at]!, cert));
   }
   return out;
 }

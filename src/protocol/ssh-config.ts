@@ -242,8 +242,9 @@ function apply(w: Walk, key: string, value: OptionValue): void {
     return;
   }
   if (w.values.has(key)) return;
-  // ProxyJump and ProxyCommand compete: whichever comes first wins.
-  if ((key === 'proxyjump' && w.values.has('proxycommand')) || (key === 'proxycommand' && w.values.has('proxyjump'))) return;
+  // ProxyJump and ProxyCommand compete: whichever comes first wins (ssh 9.2: a first `ProxyJump none` does not block).
+  if (key === 'proxyjump' && w.values.has('proxycommand')) return;
+  if (key === 'proxycommand' && w.values.has('proxyjump') && w.values.get('proxyjump') !== 'none') return;
   // A HostName first seen in the final pass does not change the target (as ssh 9.2).
   if (key === 'hostname' && w.finalPass) return;
   w.values.set(key, value);

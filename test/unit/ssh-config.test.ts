@@ -85,6 +85,8 @@ const CASES: Case[] = [
   { name: 'key=value and quoted forms', host: 'h', cfg: 'Port=33\nUser = "al ice"\nHostName\t=  "q.example"\nIdentityFile "/p a/t h"\n' },
   { name: 'ProxyJump beats a later ProxyCommand', host: 'h', cfg: 'ProxyJump u@j1:2222,j2\nProxyCommand nc %h %p\n' },
   { name: 'ProxyCommand kept raw, beats a later ProxyJump', host: 'h', cfg: 'ProxyCommand ssh -W "%h:%p" jump # not a comment\nProxyJump j\n' },
+  { name: 'ProxyJump none still blocks a later ProxyCommand', host: 'h', cfg: 'Host h\n ProxyJump none\nHost *\n ProxyCommand nc %h %p\n' },
+  { name: 'ProxyCommand none still blocks a later ProxyJump', host: 'h', cfg: 'Host h\n ProxyCommand none\nHost *\n ProxyJump j\n' },
   { name: 'misc scalar options', host: 'h', cfg: 'StrictHostKeyChecking accept-new\nConnectTimeout 1m30s\nServerAliveInterval 15\nServerAliveCountMax 5\nRekeyLimit 1G 1h\nIdentityAgent none\nForwardAgent yes\nBatchMode yes\n' },
   { name: 'StrictHostKeyChecking off, RekeyLimit size only', host: 'h', cfg: 'StrictHostKeyChecking off\nRekeyLimit 500K\nConnectTimeout 0\n' },
   { name: '-p and -l win over the config', host: 'h', user: 'cli', port: 2222, cfg: 'Host h\n User cfg\n Port 1\n' },
