@@ -11,7 +11,7 @@ import { ChannelIO } from './channel-io.js';
 import type { ConnectionActor } from './connection-actor.js';
 import { checkKeyPermission, type AuthorizedKeyEntry } from '../protocol/authorized-keys.js';
 import { AGENT_REQUEST, ServerAgentListener } from './agent-forward.js';
-import { ServerX11Listener, validX11Request, type ServerX11Options, type X11Session } from './x11-server.js';
+import { NoFreeX11Display, ServerX11Listener, validX11Request, type ServerX11Options, type X11Session } from './x11-server.js';
 import {
   decodeBreak,
   decodeEnv,
@@ -132,6 +132,9 @@ export class ServerSession implements ChannelSink {
   private agentListener: ServerAgentListener | null = null;
   private x11Ready: Promise<void> | null = null;
   private x11Listener: ServerX11Listener | null = null;
+  /** The last reply still waiting for a listener to start; null when replies can go at once. */
+  private pendingReplies: Promise<void> | null = null;
+  private startAfterReply = false;
 
   constructor(
     private readonly actor: ConnectionActor,
@@ -195,16 +198,40 @@ export class ServerSession implements ChannelSink {
   }
 
   onRequest(requestType: string, wantReply: boolean, data: Uint8Array): void {
-    let ok = false;
+    let ok: boolean | Promise<boolean> = false;
     try {
       ok = this.handleRequest(requestType, data);
     } catch {
       ok = false; // malformed request data or a throwing listener: refuse, keep the connection
     }
-    if (wantReply && !this.closed) this.actor.replyRequest(this.id, ok);
+    if (typeof ok === 'boolean' && this.pendingReplies === null) {
+      if (wantReply && !this.closed) this.actor.replyRequest(this.id, ok);
+      this.startIfAnswered();
+      return;
+    }
+    // A request answered once something is listening (x11-req, agent): this reply, and every later one, waits its turn.
+    const answer = ok;
+    const turn: Promise<void> = (this.pendingReplies ?? Promise.resolve())
+      .then(() => answer)
+      .catch(() => false)
+      .then((yes) =>
+        this.actor.post(() => {
+          if (this.pendingReplies === turn) this.pendingReplies = null;
+          if (wantReply && !this.closed) this.actor.replyRequest(this.id, yes);
+          this.startIfAnswered();
+        }),
+      );
+    this.pendingReplies = turn;
   }
 
-  private handleRequest(requestType: string, data: Uint8Array): boolean {
+  /** Starts the application once its exec/shell/subsystem reply is queued, as its own message. */
+  private startIfAnswered(): void {
+    if (!this.startAfterReply) return;
+    this.startAfterReply = false;
+    this.actor.post(() => this.startProcess());
+  }
+
+  private handleRequest(requestType: string, data: Uint8Array): boolean | Promise<boolean> {
     const p = this.process;
     switch (requestType) {
       case 'env': {
@@ -230,10 +257,7 @@ export class ServerSession implements ChannelSink {
         else if (data.length !== 0) return false;
         this.applyKeyOptions(requestType);
         this.started = true;
-        // Start the application after our reply is queued, as its own message (and once a forwarded agent and X display listen).
-        const start = (): void => this.actor.post(() => this.startProcess());
-        if (this.agentReady || this.x11Ready) void Promise.all([this.agentReady, this.x11Ready]).then(start);
-        else start();
+        this.startAfterReply = true;
         return true;
       }
       case 'x11-req': {
@@ -242,7 +266,7 @@ export class ServerSession implements ChannelSink {
         if (!checkKeyPermission(this.config.keyEntry ?? null, 'x11-forwarding')) return false;
         const req = decodeX11Request(data);
         if (!validX11Request(req)) return false;
-        // Answered at once (replies go in request order); exec/shell waits for the display.
+        // Answered once the display listens (as sshd; a full display range is a refusal); exec/shell waits for it too.
         this.x11Ready = ServerX11Listener.start(this.actor, req, x11).then(
           (l) => {
             this.x11Listener = l;
@@ -251,9 +275,11 @@ export class ServerSession implements ChannelSink {
             p.env.DISPLAY = l.session.display;
             if (x11.x11AuthFile) p.env.XAUTHORITY = x11.x11AuthFile;
           },
-          (err: unknown) => this.config.onHandlerError?.(err),
+          (err: unknown) => {
+            if (!(err instanceof NoFreeX11Display)) this.config.onHandlerError?.(err);
+          },
         );
-        return true;
+        return this.x11Ready.then(() => this.x11Listener !== null);
       }
       case AGENT_REQUEST: {
         if (this.started || this.agentReady || !this.config.agentForwarding) return false;
@@ -266,7 +292,7 @@ export class ServerSession implements ChannelSink {
           },
           (err: unknown) => this.config.onHandlerError?.(err),
         );
-        return true;
+        return this.agentReady.then(() => this.agentListener !== null);
       }
       case 'window-change': {
         const w = decodeWindowChange(data);

@@ -150,6 +150,14 @@ async function listenDisplay(server: Server, host: string, offset: number, max: 
   return null;
 }
 
+/** Every display port from x11DisplayOffset on is taken: the x11-req is refused, as sshd refuses it. */
+export class NoFreeX11Display extends Error {
+  constructor() {
+    super('x11: no free X11 display port');
+    this.name = 'NoFreeX11Display';
+  }
+}
+
 /** The forwarded X display of one session. */
 export class ServerX11Listener {
   private closed = false;
@@ -176,7 +184,7 @@ export class ServerX11Listener {
       );
     });
     const n = await listenDisplay(server, local ? '127.0.0.1' : '0.0.0.0', o.x11DisplayOffset ?? 10, o.x11MaxDisplays ?? 1000);
-    if (n === null) throw new Error('x11: no free X11 display port');
+    if (n === null) throw new NoFreeX11Display();
     const display = `${local ? 'localhost' : hostname()}:${n}.${r.screen}`;
     listener = new ServerX11Listener(server, { display, displayNumber: n, screen: r.screen, authProtocol: r.authProtocol, authCookie: r.authCookie, singleConnection: r.singleConnection });
     const l = listener;

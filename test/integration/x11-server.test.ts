@@ -126,6 +126,26 @@ describe('X11 forwarding, fleetssh client -> fleetssh server', { timeout: 60_000
     }
   });
 
+  test('no free display: x11-req is refused once binding failed, the session runs without DISPLAY', async () => {
+    const busy: Server = createServer();
+    await new Promise<void>((r) => busy.listen(6000 + 45, '127.0.0.1', r));
+    try {
+      const handlerErrors: unknown[] = [];
+      const server = await startServer({ x11Forwarding: true, x11DisplayOffset: 45, x11MaxDisplays: 1 });
+      server.on('handlerError', (e: unknown) => handlerErrors.push(e));
+      const conn = await connectTo(server);
+      const debug: string[] = [];
+      (conn as unknown as { actor: ConnectionActor }).actor.on('debug', (m: string) => debug.push(m));
+      const r = await conn.run('x11-echo 10');
+      assert.equal(r.exitStatus, 1);
+      assert.match(r.stdout as string, /^error .*DISPLAY=$/m);
+      assert.ok(debug.some((m) => /x11-req refused/.test(m)), `the client saw the refusal: ${JSON.stringify(debug)}`);
+      assert.deepEqual(handlerErrors, [], 'a full display range is a refusal, not a handler error');
+    } finally {
+      busy.close();
+    }
+  });
+
   test('single-connection: the display stops listening after its first connection', async () => {
     const server = await startServer({ x11Forwarding: true });
     const conn = await connectTo(server, false);
