@@ -34,7 +34,7 @@ import {
 
 const skip = sshdSkipReason();
 
-describe('client -> sshd algorithm matrix', { skip, timeout: 120_000 }, () => {
+describe('client -> sshd algorithm matrix', { skip, timeout: 300_000 }, () => {
   let sshd: SshdServer;
   const extraKeys: { name: string; key: SSHKey; keyType: string }[] = [];
 

@@ -21,7 +21,7 @@ function pseudoRandom(length: number, seed = 1): Buffer {
   return createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(length));
 }
 
-describe('client -> sshd sessions', { skip, timeout: 90_000 }, () => {
+describe('client -> sshd sessions', { skip, timeout: 240_000 }, () => {
   let sshd: SshdServer;
   let conn: SSHClientConnection;
 
