@@ -1,5 +1,5 @@
-// Tunnels: a connection through a jump host (`tunnel: conn`, or an OpenSSH
-// ProxyJump string), and the reverse direction (the server dials out:
+// Tunnels: a connection through a jump host (`tunnel: conn`, an OpenSSH
+// ProxyJump string, or a ProxyCommand), and the reverse direction (the server dials out:
 // connectReverse / listenReverse). Self-contained: a bastion and a target on
 // 127.0.0.1:0. Host keys are checked with a known_hosts callback that pins
 // the keys generated here.
@@ -32,7 +32,16 @@ const opts = { username: 'demo', password: 'secret', knownHosts, config: null, a
   console.log('tunnel: string ->', (await conn.run('x')).stdout.toString().trim());
 }
 
-// 3. Reverse direction: the client listens, the server side dials out to it
+// 3. A ProxyCommand: any local command whose stdin/stdout reach the target
+//    (`nc %h %p`, `ssh -W %h:%p bastion`, a corporate connector). Here a
+//    one-line Node relay; a string runs under /bin/sh, a list without a shell.
+{
+  const relay = "const s=require('net').connect(+process.argv[2],process.argv[1]);process.stdin.pipe(s).pipe(process.stdout)";
+  await using conn = await connect('127.0.0.1', { ...opts, port: target.port, proxyCommand: [process.execPath, '-e', relay, '%h', '%p'] });
+  console.log('proxyCommand ->', (await conn.run('x')).stdout.toString().trim());
+}
+
+// 4. Reverse direction: the client listens, the server side dials out to it
 //    (e.g. a device behind NAT reaching a management host).
 const rl = await listenReverse({ ...opts, host: '127.0.0.1', port: 0 });
 const got = new Promise<SSHClientConnection>((resolve) => rl.once('connection', resolve));
