@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { AuthClient, type AuthClientOptions } from '../../src/protocol/auth-client.js';
 import { AuthServer, type AuthServerOptions } from '../../src/protocol/auth-server.js';
-import type { LayerContext, DecisionRequest, CoreEventBase } from '../../src/protocol/layer.js';
+import type { DecisionRequest } from '../../src/protocol/layer.js';
+import { FakeLayerContext } from '../helpers/fake-layer-context.js';
 import type { HandshakeRequest, HandshakeResult, SigningKeyRef } from '../../src/protocol/crypto-api.js';
 import { DisconnectError, PermissionDenied, ProtocolError, ServiceNotAvailable } from '../../src/protocol/errors.js';
 import { Reader, Writer } from '../../src/protocol/wire.js';
@@ -25,41 +26,10 @@ import {
 
 type Decider = (req: DecisionRequest) => unknown;
 
-class Side implements LayerContext {
-  sent: Uint8Array[] = [];
-  events: CoreEventBase[] = [];
-  decisions: DecisionRequest[] = [];
-  failure: DisconnectError | null = null;
-  peer: { handle(p: Uint8Array): void } | null = null;
-  constructor(
-    private readonly queue: Array<() => void>,
-    private readonly decider: Decider,
-    readonly sessionId: Uint8Array,
-    readonly serverSigAlgs: readonly string[] | null = null,
-  ) {}
-  send(payload: Uint8Array): void {
-    this.sent.push(payload.slice());
-    const peer = this.peer;
-    if (peer) this.queue.push(() => peer.handle(payload.slice()));
-  }
-
-  sendParts(parts: readonly Uint8Array[]): void {
-    this.send(new Uint8Array(Buffer.concat(parts)));
-  }
-
-  emit(event: CoreEventBase): void {
-    this.events.push(event);
-  }
-  work(request: HandshakeRequest, done: (err: Error | null, result?: HandshakeResult) => void): void {
-    this.queue.push(() => fakeWork(request, done));
-  }
-  decide(request: DecisionRequest, done: (answer: unknown) => void): void {
-    this.decisions.push(request);
-    this.queue.push(() => done(this.decider(request)));
-  }
-  fail(err: DisconnectError): void {
-    assert.equal(this.failure, null, 'fail called twice');
-    this.failure = err;
+/** Both sides' work is fakeWork (hash-based signatures). */
+class Side extends FakeLayerContext {
+  constructor(queue: Array<() => void>, decide: Decider, sessionId: Uint8Array, serverSigAlgs: readonly string[] | null = null) {
+    super(queue, { decide, work: fakeWork, sessionId, serverSigAlgs });
   }
 }
 

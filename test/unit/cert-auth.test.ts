@@ -8,9 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AuthClient } from '../../src/protocol/auth-client.js';
 import { AuthServer } from '../../src/protocol/auth-server.js';
-import type { LayerContext, DecisionRequest, CoreEventBase } from '../../src/protocol/layer.js';
-import type { HandshakeRequest, HandshakeResult, SigningKeyRef } from '../../src/protocol/crypto-api.js';
-import type { DisconnectError } from '../../src/protocol/errors.js';
+import type { DecisionRequest } from '../../src/protocol/layer.js';
+import { FakeLayerContext, type WorkDone } from '../helpers/fake-layer-context.js';
+import type { HandshakeRequest, SigningKeyRef } from '../../src/protocol/crypto-api.js';
 import { decodeUserauthRequest } from '../../src/protocol/auth-messages.js';
 import { Msg } from '../../src/protocol/messages.js';
 import { type OpenSSHCertificate, CertificateError } from '../../src/protocol/certificate.js';
@@ -20,42 +20,18 @@ import { runHandshake } from '../../src/crypto/handshake.js';
 import { generatePrivateKey, type SSHKey } from '../../src/crypto/keys/ssh-key.js';
 import { certificateSigningKeyRef, createCertificate, type CreateCertificateOptions } from '../../src/crypto/keys/certificate.js';
 
-class Side implements LayerContext {
-  sent: Uint8Array[] = [];
-  events: CoreEventBase[] = [];
-  decisions: DecisionRequest[] = [];
-  failure: DisconnectError | null = null;
-  peer: { handle(p: Uint8Array): void } | null = null;
-  constructor(private readonly queue: Array<() => void>, private readonly decider: (r: DecisionRequest) => unknown, readonly serverSigAlgs: readonly string[] | null) {}
-  readonly sessionId = new Uint8Array(32).fill(9);
-  send(payload: Uint8Array): void {
-    this.sent.push(payload.slice());
-    const peer = this.peer;
-    if (peer) this.queue.push(() => peer.handle(payload.slice()));
+/** Real signatures (runHandshake) from the queue. */
+class Side extends FakeLayerContext {
+  constructor(queue: Array<() => void>, decide: (r: DecisionRequest) => unknown, serverSigAlgs: readonly string[] | null) {
+    super(queue, { decide, work: realWork, sessionId: new Uint8Array(32).fill(9), serverSigAlgs });
   }
+}
 
-  sendParts(parts: readonly Uint8Array[]): void {
-    this.send(new Uint8Array(Buffer.concat(parts)));
-  }
-
-  emit(event: CoreEventBase): void {
-    this.events.push(event);
-  }
-  work(request: HandshakeRequest, done: (err: Error | null, result?: HandshakeResult) => void): void {
-    this.queue.push(() => {
-      try {
-        done(null, runHandshake(request));
-      } catch (err) {
-        done(err as Error);
-      }
-    });
-  }
-  decide(request: DecisionRequest, done: (answer: unknown) => void): void {
-    this.decisions.push(request);
-    this.queue.push(() => done(this.decider(request)));
-  }
-  fail(err: DisconnectError): void {
-    this.failure = err;
+function realWork(request: HandshakeRequest, done: WorkDone): void {
+  try {
+    done(null, runHandshake(request));
+  } catch (err) {
+    done(err as Error);
   }
 }
 

@@ -7,46 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ConnectionLayer, type ConnectionEvent, type ConnectionOptions } from '../../src/protocol/connection.js';
-import type { LayerContext, DecisionRequest, CoreEventBase } from '../../src/protocol/layer.js';
-import type { HandshakeRequest, HandshakeResult } from '../../src/protocol/crypto-api.js';
-import { type DisconnectError, ProtocolError } from '../../src/protocol/errors.js';
+import { FakeLayerContext } from '../helpers/fake-layer-context.js';
+import { ProtocolError } from '../../src/protocol/errors.js';
 import { type ConnectionMessage, decodeConnectionMessage, encodeConnectionMessage } from '../../src/protocol/connection-messages.js';
 import { OpenFailure } from '../../src/protocol/messages.js';
 
-class Side implements LayerContext {
-  sent: Uint8Array[] = [];
-  events: ConnectionEvent[] = [];
-  failure: DisconnectError | null = null;
-  peer: ConnectionLayer | null = null;
-  onEvent: (e: ConnectionEvent) => void = () => {};
-  readonly sessionId = new Uint8Array(0);
-  readonly serverSigAlgs = null;
-  constructor(private readonly queue: Array<() => void>) {}
-  send(payload: Uint8Array): void {
-    this.sent.push(payload);
-    const peer = this.peer;
-    if (peer) this.queue.push(() => peer.handle(payload));
-  }
-
-  sendParts(parts: readonly Uint8Array[]): void {
-    this.send(new Uint8Array(Buffer.concat(parts)));
-  }
-
-  emit(event: CoreEventBase): void {
-    const e = event as ConnectionEvent;
-    this.events.push(e);
-    this.onEvent(e);
-  }
-  work(_r: HandshakeRequest, done: (err: Error | null, result?: HandshakeResult) => void): void {
-    this.queue.push(() => done(new Error('no work in the connection layer')));
-  }
-  decide(_r: DecisionRequest, done: (answer: unknown) => void): void {
-    this.queue.push(() => done(null));
-  }
-  fail(err: DisconnectError): void {
-    assert.equal(this.failure, null, 'fail called twice');
-    this.failure = err;
-  }
+class Side extends FakeLayerContext<ConnectionEvent> {
   sentMessages(): ConnectionMessage[] {
     return this.sent.map(decodeConnectionMessage);
   }
