@@ -8,7 +8,9 @@
  * Arguments in FLEETSSH_BENCH_ARGS (JSON: impl, listeners, n, keyPath, inflight, timeoutMs).
  */
 import { readFileSync } from 'node:fs';
-import { openImpl, type ImplName, type OpenConn } from './peers.js';
+import { loadFleetssh, openFleetssh, openImpl, type ImplName, type OpenConn } from './peers.js';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { withTimeout } from './common.js';
 import { configureWorkRunner } from '../src/actors/work-runner.js';
 
@@ -21,6 +23,8 @@ interface Args {
   timeoutMs: number;
   /** fleetssh's handshake executor mode (default: the library's, 'auto'). */
   handshakeMode?: 'auto' | 'inline' | 'pool';
+  /** fleetssh from this build directory (absolute, laid out like src/, e.g. a copy of dist/bench/src) instead of the one compiled with this script. */
+  lib?: string;
 }
 
 const a = JSON.parse(process.env.FLEETSSH_BENCH_ARGS ?? '{}') as Args;
@@ -31,7 +35,12 @@ function status(field: string): number {
 }
 const peakRss = (): number => status('VmHWM') * 1024;
 
-if (a.handshakeMode) configureWorkRunner({ mode: a.handshakeMode });
+const lib = a.lib ? await loadFleetssh(a.lib) : undefined;
+if (a.handshakeMode) {
+  // The executor of the copy that runs the connections.
+  const configure = a.lib ? ((await import(pathToFileURL(join(a.lib, 'actors/work-runner.js')).href)) as { configureWorkRunner: typeof configureWorkRunner }).configureWorkRunner : configureWorkRunner;
+  configure({ mode: a.handshakeMode });
+}
 
 const conns: OpenConn[] = [];
 let failed = 0;
@@ -46,7 +55,7 @@ const deadline = t0 + a.timeoutMs;
 async function openOne(i: number): Promise<void> {
   const l = a.listeners[i % a.listeners.length]!;
   const target = { host: l.host, port: l.port, username: 'bench', keyPath: a.keyPath, knownHostsFile: null };
-  const conn = await openImpl(a.impl, target, { kex: 'curve25519-sha256' });
+  const conn = lib ? await openFleetssh(target, { kex: 'curve25519-sha256' }, lib) : await openImpl(a.impl, target, { kex: 'curve25519-sha256' });
   conns.push(conn);
   const p = await conn.exec('true');
   p.stdin.end();
@@ -90,6 +99,10 @@ console.log(
     threads: status('Threads'),
     external: mem.external,
     arrayBuffers: mem.arrayBuffers,
+    // Which V8 spaces the heap's committed size sits in (MB): fragmentation of old space vs the young generation's reserve.
+    spaces: Object.fromEntries(
+      (await import('node:v8')).getHeapSpaceStatistics().map((sp) => [sp.space_name, { size: Math.round(sp.space_size / 1e5) / 10, used: Math.round(sp.space_used_size / 1e5) / 10 }]),
+    ),
   }),
 );
 await Promise.race([Promise.allSettled(conns.map((c) => c.close())), new Promise((r) => setTimeout(r, 10_000))]);

@@ -6,7 +6,7 @@
  * Arguments in FLEETSSH_BENCH_ARGS (JSON: impl, target, kex, n, warmup, budgetMs).
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { openImpl, type ImplName, type Target } from './peers.js';
+import { loadFleetssh, openFleetssh, openImpl, type ImplName, type Target } from './peers.js';
 
 interface Args {
   impl: ImplName;
@@ -15,12 +15,16 @@ interface Args {
   n: number;
   warmup: number;
   budgetMs: number;
+  /** fleetssh from this build directory (laid out like src/) instead of the one compiled with this script. */
+  lib?: string;
 }
 
 const a = JSON.parse(process.env.FLEETSSH_BENCH_ARGS ?? '{}') as Args;
 
+const lib = a.lib ? await loadFleetssh(a.lib) : undefined;
+
 async function once(): Promise<void> {
-  const conn = await openImpl(a.impl, a.target, { kex: a.kex });
+  const conn = lib ? await openFleetssh(a.target, { kex: a.kex }, lib) : await openImpl(a.impl, a.target, { kex: a.kex });
   const p = await conn.exec('true');
   p.stdin.end();
   p.stdout.resume();

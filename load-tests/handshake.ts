@@ -9,22 +9,27 @@
  * mlkem768x25519-sha256 runs against our own server (server-child.ts):
  * OpenSSH 9.2's sshd/ssh and ssh2 do not implement it.
  *
- *   node --import tsx load-tests/handshake.ts [--n=50] [--reps=1] [--kex=a,b] [--impls=fleetssh,ssh2,openssh] [--tsx]
+ *   node --import tsx load-tests/handshake.ts [--n=50] [--reps=1] [--kex=a,b] [--impls=fleetssh,ssh2,openssh] [--server=sshd,fleetssh] [--tsx]
+ *     [--fleetssh=before=DIR1,after=DIR2]   (builds laid out like src/, e.g. a copy of dist/bench/src, interleaved)
  * The library children run the tsc-compiled build (dist/bench) unless --tsx.
  */
 import { pathToFileURL } from 'node:url';
 import { startSshd } from '../test/helpers/openssh.js';
 import { childScript, emit, median, numFlag, parseFlags, printTable, round, runChild, startServerChild, type Row } from './common.js';
+import { fleetsshBuilds } from './handshake-builds.js';
 import { sshArgv, type ImplName, type Target } from './peers.js';
 
 interface Measured {
   n: number;
   cpuMs: number;
   wallMs: number;
+  /** User and system CPU ms per connection (the libraries only). */
+  userMs?: number;
+  sysMs?: number;
 }
 
-async function measureLibrary(impl: ImplName, target: Target, kex: string, n: number, tsx: boolean): Promise<Measured> {
-  const args = { impl, target, kex, n, warmup: 5, budgetMs: 60_000 };
+async function measureLibrary(impl: ImplName, target: Target, kex: string, n: number, tsx: boolean, lib?: string): Promise<Measured> {
+  const args = { impl, target, kex, n, warmup: 5, budgetMs: 60_000, lib };
   const out = await runChild(process.execPath, childScript('handshake-client', tsx), { FLEETSSH_BENCH_ARGS: JSON.stringify(args) }, 120_000);
   const line = out.split('\n').find((l) => l.startsWith('{"n"'));
   if (!line) throw new Error(`${impl}: no result (${out.slice(-300)})`);
@@ -65,7 +70,9 @@ export async function runHandshake(argv: readonly string[]): Promise<Row[]> {
   };
   const kexOk = only('kex');
   const implOk = only('impls');
+  const serverOk = only('server');
   const tsx = flags.has('tsx');
+  const builds = fleetsshBuilds(flags.get('fleetssh'));
   const rows: Row[] = [];
   const sshd = await startSshd({ hostKeys: ['ed25519'], config: { LogLevel: 'INFO' } });
   const ours = await startServerChild({ authorizedKeys: [sshd.clientKeys.ed25519.publicLine] });
@@ -79,23 +86,28 @@ export async function runHandshake(argv: readonly string[]): Promise<Row[]> {
       { kex: 'mlkem768x25519-sha256', server: 'fleetssh', target: vsOurs, impls: ['fleetssh'] },
     ];
     for (const c of cases) {
-      if (!kexOk(c.kex)) continue;
-      const impls = c.impls.filter(implOk);
-      const got = new Map<ImplName, Measured[]>();
+      if (!kexOk(c.kex) || !serverOk(c.server)) continue;
+      const runs = c.impls.filter(implOk).flatMap((impl): { impl: ImplName; label: string; lib?: string }[] => (impl === 'fleetssh' ? builds.map((b) => ({ impl, ...b })) : [{ impl, label: impl }]));
+      const got = new Map<string, Measured[]>();
       for (let r = 0; r < reps; r++) {
-        for (const impl of impls) {
+        // Rotate the order each rep so no implementation always runs first (warm caches, load drift).
+        for (let k = 0; k < runs.length; k++) {
+          const { impl, label, lib } = runs[(k + r) % runs.length]!;
           try {
-            const m = impl === 'openssh' ? await measureOpenssh(c.target, c.kex, n) : await measureLibrary(impl, c.target, c.kex, n, tsx);
-            got.set(impl, [...(got.get(impl) ?? []), m]);
+            const m = impl === 'openssh' ? await measureOpenssh(c.target, c.kex, n) : await measureLibrary(impl, c.target, c.kex, n, tsx, lib);
+            got.set(label, [...(got.get(label) ?? []), m]);
           } catch (e) {
-            console.log(`# handshake ${impl} ${c.kex} vs ${c.server} failed: ${(e as Error).message}`);
+            console.log(`# handshake ${label} ${c.kex} vs ${c.server} failed: ${(e as Error).message}`);
           }
         }
       }
-      for (const [impl, ms] of got) {
+      for (const { label } of runs) {
+        const ms = got.get(label);
+        if (!ms) continue;
         const cpu = median(ms.map((m) => m.cpuMs));
-        const params = { kex: c.kex, server: c.server, n: ms[0]!.n, wallMs: round(median(ms.map((m) => m.wallMs))), ...(reps > 1 ? { reps: ms.length } : {}) };
-        rows.push(emit({ bench: 'handshake', impl, params, value: round(cpu, 2), unit: 'client CPU ms/conn' }));
+        const split: Record<string, number> = ms[0]!.userMs !== undefined ? { userMs: round(median(ms.map((m) => m.userMs ?? NaN)), 2), sysMs: round(median(ms.map((m) => m.sysMs ?? NaN)), 2) } : {};
+        const params = { kex: c.kex, server: c.server, n: ms[0]!.n, wallMs: round(median(ms.map((m) => m.wallMs))), ...split, ...(reps > 1 ? { reps: ms.length } : {}) };
+        rows.push(emit({ bench: 'handshake', impl: label, params, value: round(cpu, 2), unit: 'client CPU ms/conn' }));
       }
     }
   } finally {

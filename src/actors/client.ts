@@ -11,7 +11,7 @@ import type { DecisionRequest } from '../protocol/layer.js';
 import type { SigningKeyRef } from '../protocol/crypto-api.js';
 import { createTransportCrypto } from '../crypto/transport-crypto.js';
 import type { SSHKey } from '../crypto/keys/ssh-key.js';
-import { ConnectionActor } from './connection-actor.js';
+import { ConnectionActor, type ActorHooks } from './connection-actor.js';
 import { applyHostKeyPolicy, applySshConfig, certsFromConfig, checkConnectOptions, defaultUsername, resolveAlgorithms, sessionEnvironment, type ConnectOptions, type KbdintPromptInfo } from './client-options.js';
 import { agentFromEnv } from './agent-client.js';
 import { AGENT_CHANNEL, refuseAgentChannel, requestAgentForwarding } from './agent-forward.js';
@@ -243,48 +243,88 @@ export class SSHClientConnection extends EventEmitter {
   }
 }
 
-interface ClientDecider {
-  host: string;
-  port: number;
-  options: ConnectOptions;
-  verifier: ((host: string, port: number, key: { keyType: string; publicBlob: Uint8Array; fingerprint: string }) => boolean | Promise<boolean>) | null;
-  actor: ConnectionActor | null;
-}
+/** The options a decision reads: the prompt handlers, nothing else of the caller's options. */
+type AuthAnswers = Pick<ConnectOptions, 'kbdintHandler' | 'password' | 'passwordHandler' | 'passwordChangeHandler' | 'onBanner'>;
 
-async function answerHostKey(d: ClientDecider, keyType: string, publicBlob: Uint8Array): Promise<boolean> {
-  if (d.verifier === null) return true;
-  const fingerprint = fingerprintSha256(publicBlob);
-  let ok = false;
-  try {
-    ok = (await d.verifier(d.host, d.port, { keyType, publicBlob, fingerprint })) === true;
-  } catch {
-    ok = false;
-  }
-  if (!ok) {
-    d.actor?.abort(new HostKeyNotVerifiable(`host key for ${d.host}:${d.port} not verifiable: ${keyType} ${fingerprint}`, d.host, fingerprint));
-  }
-  return ok;
-}
+/**
+ * A client connection's hooks, as prototype methods over the few fields they
+ * read: closures made inside connect() would keep its whole scope (the
+ * caller's options, the parsed private keys, the agent) alive for the
+ * connection's life, which adds up at fan-out.
+ */
+class ClientHooks implements ActorHooks {
+  actor: ConnectionActor | null = null;
+  conn: SSHClientConnection | null = null;
+  agentChannel: ((id: number) => void) | null = null;
+  private answers: AuthAnswers;
 
-function clientDecide(d: ClientDecider, request: DecisionRequest): unknown {
-  const o = d.options;
-  switch (request.kind) {
-    case 'hostKey':
-      return answerHostKey(d, String(request.keyType), request.publicBlob as Uint8Array);
-    case 'kbdint': {
-      const prompts = (request.prompts ?? []) as KbdintPromptInfo[];
-      if (o.kbdintHandler) return o.kbdintHandler(String(request.name ?? ''), String(request.instruction ?? ''), prompts);
-      // Without a handler, answer a single hidden prompt with the password, as OpenSSH users expect.
-      if (o.password !== undefined && prompts.length === 1 && prompts[0]!.echo === false) return [o.password];
-      return null;
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    options: ConnectOptions,
+    readonly verifier: HostKeyVerifierFn | null,
+  ) {
+    const { kbdintHandler, password, passwordHandler, passwordChangeHandler, onBanner } = options;
+    this.answers = { kbdintHandler, password, passwordHandler, passwordChangeHandler, onBanner };
+  }
+
+  decide(request: DecisionRequest): unknown {
+    const o = this.answers;
+    switch (request.kind) {
+      case 'hostKey':
+        return this.answerHostKey(String(request.keyType), request.publicBlob as Uint8Array);
+      case 'kbdint': {
+        const prompts = (request.prompts ?? []) as KbdintPromptInfo[];
+        if (o.kbdintHandler) return o.kbdintHandler(String(request.name ?? ''), String(request.instruction ?? ''), prompts);
+        // Without a handler, answer a single hidden prompt with the password, as OpenSSH users expect.
+        if (o.password !== undefined && prompts.length === 1 && prompts[0]!.echo === false) return [o.password];
+        return null;
+      }
+      case 'password':
+        return o.passwordHandler ? o.passwordHandler(String(request.prompt ?? '')) : null;
+      case 'passwordChange':
+        return o.passwordChangeHandler ? o.passwordChangeHandler(String(request.prompt ?? ''), String(request.lang ?? '')) : null;
+      default:
+        return null;
     }
-    case 'password':
-      return o.passwordHandler ? o.passwordHandler(String(request.prompt ?? '')) : null;
-    case 'passwordChange':
-      return o.passwordChangeHandler ? o.passwordChangeHandler(String(request.prompt ?? ''), String(request.lang ?? '')) : null;
-    default:
-      return null;
   }
+
+  banner(message: string): void {
+    this.answers.onBanner?.(message);
+  }
+
+  /** Prompts and banners come only before success: the password and handlers are let go. */
+  authSuccess(): void {
+    this.answers = {};
+  }
+
+  channelOpenRequest(id: number, type: string, data: Uint8Array): void {
+    if (type !== AGENT_CHANNEL) return this.conn!.forwarding.channelOpen(id, type, data);
+    if (this.agentChannel) this.agentChannel(id);
+    else refuseAgentChannel(this.actor!, id);
+  }
+
+  private async answerHostKey(keyType: string, publicBlob: Uint8Array): Promise<boolean> {
+    if (this.verifier === null) return true;
+    const fingerprint = fingerprintSha256(publicBlob);
+    let ok = false;
+    try {
+      ok = (await this.verifier(this.host, this.port, { keyType, publicBlob, fingerprint })) === true;
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      this.actor?.abort(new HostKeyNotVerifiable(`host key for ${this.host}:${this.port} not verifiable: ${keyType} ${fingerprint}`, this.host, fingerprint));
+    }
+    return ok;
+  }
+}
+
+type HostKeyVerifierFn = (host: string, port: number, key: { keyType: string; publicBlob: Uint8Array; fingerprint: string }) => boolean | Promise<boolean>;
+
+/** The connect-timeout error, made outside connect() so the actor's options do not hold its scope. */
+function connectTimeout(host: string, port: number, ms: number): { ms: number; error: () => Error } {
+  return { ms, error: () => new TimeoutError(`connect to ${host}:${port} timed out after ${ms} ms`) };
 }
 
 /** Connects, performs the handshake and authenticates. */
@@ -337,31 +377,22 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   } else {
     socket = options.sock ?? netConnect({ host, port });
   }
-  let conn: SSHClientConnection | null = null;
-  let agentChannel: ((id: number) => void) | null = null;
-  const decider: ClientDecider = { host, port, options, verifier, actor: null };
+  const hooks = new ClientHooks(host, port, options, verifier);
   const actor = new ConnectionActor(socket, core, {
     work: acquireWorkRunner(),
-    hooks: {
-      decide: (request) => clientDecide(decider, request),
-      banner: (message) => options.onBanner?.(message),
-      channelOpenRequest: (id, type, data) => {
-        if (type !== AGENT_CHANNEL) return conn!.forwarding.channelOpen(id, type, data);
-        if (agentChannel) agentChannel(id);
-        else refuseAgentChannel(actor, id);
-      },
-    },
-    authTimeout: options.connectTimeout ? { ms: options.connectTimeout, error: () => new TimeoutError(`connect to ${host}:${port} timed out after ${options.connectTimeout} ms`) } : undefined,
+    hooks,
+    authTimeout: options.connectTimeout ? connectTimeout(host, port, options.connectTimeout) : undefined,
     keepaliveInterval: options.keepaliveInterval,
     keepaliveCountMax: options.keepaliveCountMax,
   });
-  decider.actor = actor;
+  hooks.actor = actor;
   if (options.tunnel !== undefined) void actor.waitClosed().then(() => releaseTunnel());
-  conn = new SSHClientConnection(actor, host, port);
+  const conn = new SSHClientConnection(actor, host, port);
+  hooks.conn = conn;
   if (options.x11Forwarding) X11Forwarder.attach(actor, conn.forwarding, options.x11Display);
   // Agent forwarding (agent-forward.ts): only when asked and an agent is there to forward.
   const forwardAgentPath = options.agentPath === null ? undefined : options.agentPath ?? process.env.SSH_AUTH_SOCK;
-  if (options.agentForwarding === true && forwardAgentPath) agentChannel = requestAgentForwarding(actor, forwardAgentPath);
+  if (options.agentForwarding === true && forwardAgentPath) hooks.agentChannel = requestAgentForwarding(actor, forwardAgentPath);
   const onAbort = (): void => actor.abort(signal!.reason instanceof Error ? signal!.reason : new ConnectionLost('aborted'));
   if (signal) {
     signal.addEventListener('abort', onAbort, { once: true });

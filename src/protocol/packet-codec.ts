@@ -13,30 +13,50 @@ export const MAX_PACKET_LENGTH = 256 * 1024;
 /** Largest payload after decompression. */
 export const MAX_PAYLOAD_LENGTH = 256 * 1024;
 
-/** A pool of random bytes for padding, refilled in blocks. */
-class PaddingPool {
+/**
+ * Random bytes for padding, drawn in blocks and shared by every writer that
+ * uses the same random source: a pool per connection held a block per
+ * connection at fan-out (10,000 idle connections), and cost one CSPRNG call
+ * per connection. Each byte is handed out once, so no two packets, of one
+ * connection or of two, carry the same padding bytes; a refill takes a new
+ * block instead of rewriting the old one, so a view handed out earlier never
+ * changes under whoever still holds it (a null sealer puts it on the wire as is).
+ */
+export class PaddingPool {
+  private static readonly shared = new WeakMap<RandomSource, PaddingPool>();
+  /** Block size: one CSPRNG call per ~200-400 small packets. */
+  static readonly BLOCK = 4096;
   private pool: Uint8Array = new Uint8Array(0);
   private pos = 0;
-  constructor(private readonly random: RandomSource) {}
-  /** `n` random bytes as a view into the pool (valid until the next call). */
-  take(n: number): Uint8Array {
-    if (this.pos + n > this.pool.length) {
-      // Small on purpose: one pool per connection, and 10,000 connections add up.
-      this.pool = this.random.bytes(256);
-      this.pos = 0;
+  private constructor(private readonly random: RandomSource) {}
+
+  /** The pool of `random` (one per random source, per thread). */
+  static for(random: RandomSource): PaddingPool {
+    let p = PaddingPool.shared.get(random);
+    if (p === undefined) {
+      p = new PaddingPool(random);
+      PaddingPool.shared.set(random, p);
     }
+    return p;
+  }
+
+  /** `n` random bytes as a view into the pool, not handed out before (n ≤ 255: padding). */
+  take(n: number): Uint8Array {
+    if (this.pos + n > this.pool.length) this.refill(n);
     const out = this.pool.subarray(this.pos, this.pos + n);
     this.pos += n;
     return out;
   }
+
   fill(dst: Uint8Array): void {
-    if (this.pos + dst.length > this.pool.length) {
-      // Small on purpose: one pool per connection, and 10,000 connections add up.
-      this.pool = this.random.bytes(256);
-      this.pos = 0;
-    }
-    dst.set(this.pool.subarray(this.pos, this.pos + dst.length));
-    this.pos += dst.length;
+    dst.set(this.take(dst.length));
+  }
+
+  private refill(n: number): void {
+    const bytes = this.random.bytes(Math.max(n, PaddingPool.BLOCK));
+    if (bytes.length < n) throw new RangeError(`random source returned ${bytes.length} of ${n} bytes`);
+    this.pool = bytes;
+    this.pos = 0;
   }
 }
 
@@ -65,7 +85,7 @@ export class PacketWriter {
   compressor: Compressor | null = null;
 
   constructor(public sealer: PacketSealer, random: RandomSource) {
-    this.padding = new PaddingPool(random);
+    this.padding = PaddingPool.for(random);
   }
 
   /** Seals one payload into wire bytes. */
