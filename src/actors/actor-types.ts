@@ -26,6 +26,8 @@ export interface ActorConnectionLayer {
 export interface ActorCore {
   start(now: number): void;
   receive(bytes: Uint8Array): void;
+  /** receive() of bytes whose memory is reused once this returns. */
+  receiveLent(bytes: Uint8Array): void;
   takeOutbound(): Uint8Array[];
   takeEvents(): CoreEventBase[];
   tick(now: number): void;

@@ -3,7 +3,7 @@
  * createProcess, createSession/openSession, close and `await using`.
  */
 import { EventEmitter } from 'node:events';
-import { connect as netConnect } from 'node:net';
+import { connectLending } from './lent-reads.js';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { SSHCore } from '../protocol/core.js';
 import { ConnectionLost, HostKeyNotVerifiable, TimeoutError } from '../protocol/errors.js';
@@ -375,7 +375,7 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   } else if (options.proxyCommand !== undefined) {
     socket = openProxyCommand(expandProxyCommand(options.proxyCommand, { host, port, username, originalHost }));
   } else {
-    socket = options.sock ?? netConnect({ host, port });
+    socket = options.sock ?? connectLending({ host, port });
   }
   const hooks = new ClientHooks(host, port, options, verifier);
   const actor = new ConnectionActor(socket, core, {

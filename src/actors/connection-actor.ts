@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import { DisconnectReason } from '../protocol/messages.js';
 import { ConnectionLost, DisconnectError } from '../protocol/errors.js';
 import type { ActorCore, ActorEvent, ChannelSink } from './actor-types.js';
+import { attachLentReads } from './lent-reads.js';
 import type { ActorOptions, GlobalRequestReply } from './actor-options.js';
 import { ActorChannels, type SessionPrelude } from './actor-channels.js';
 import { ActorGlobalRequests } from './actor-global-requests.js';
@@ -70,7 +71,13 @@ export class ConnectionActor extends EventEmitter {
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
     const s = socket as Duplex & { setNoDelay?: (on: boolean) => unknown };
     if (typeof s.setNoDelay === 'function') s.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.post(() => !this.closedFlag && this.core.receive(chunk)));
+    const lent = attachLentReads(socket, (chunk, isLent) => {
+      // A lent chunk is reused once this returns, so it is only lent to a core that runs now.
+      if (isLent && !this.running) return this.post(() => !this.closedFlag && this.core.receiveLent(chunk));
+      const owned = isLent ? new Uint8Array(chunk) : chunk;
+      this.post(() => !this.closedFlag && this.core.receive(owned));
+    });
+    if (!lent) socket.on('data', (chunk: Buffer) => this.post(() => !this.closedFlag && this.core.receive(chunk)));
     socket.on('end', () => this.post(() => this.socketGone(null)));
     socket.on('close', () => this.post(() => this.socketGone(null)));
     socket.on('error', (err: Error) => this.post(() => this.socketGone(err)));

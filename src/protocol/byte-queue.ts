@@ -41,6 +41,14 @@ export class ByteQueue {
     return out;
   }
 
+  /** Replaces the queued chunks by one copy, so no pushed memory is referenced. */
+  own(): void {
+    if (this.size === 0) return;
+    const copy = new Uint8Array(this.size);
+    this.copyTo(copy);
+    this.chunks = [copy];
+  }
+
   /** True when the first n bytes (n <= length) lie inside one chunk. */
   contiguous(n: number): boolean {
     return this.chunks[0]!.length >= n;

@@ -147,6 +147,12 @@ export class SSHCore {
     this.transport.checkRekey();
   }
 
+  /** receive() of bytes whose memory the caller reuses once this returns. */
+  receiveLent(bytes: Uint8Array): void {
+    this.transport.receiveLent(bytes);
+    this.transport.checkRekey();
+  }
+
   takeOutbound(): Uint8Array[] {
     const out = this.outbound;
     this.outbound = [];

@@ -206,6 +206,16 @@ export class PacketReader {
     this.queue.push(bytes);
   }
 
+  /** True when open() returns new memory and keeps no view of the received bytes. */
+  opensIntoNewMemory(): boolean {
+    return detaches(this.opener);
+  }
+
+  /** Copies the queued bytes out of the memory they were pushed in (for reused read buffers). */
+  ownQueued(): void {
+    this.queue.own();
+  }
+
   /**
    * Returns the next payload, or null when more bytes are needed. Throws
    * ProtocolError / MacError on bad input.

@@ -127,6 +127,21 @@ export class Transport {
     }
   }
 
+  /**
+   * receive() of bytes whose memory the caller reuses once this returns. Only
+   * an opener that returns new memory may read them in place; the bytes of a
+   * packet not yet complete are then copied. Otherwise (version exchange,
+   * paused input, MAC-then-decrypt openers) the chunk is copied first.
+   */
+  receiveLent(bytes: Uint8Array): void {
+    if (this.version || this.inboundPaused || !this.reader.opensIntoNewMemory()) {
+      this.receive(new Uint8Array(bytes)); // a copy (Buffer#slice would be a view)
+      return;
+    }
+    this.receive(bytes);
+    this.reader.ownQueued();
+  }
+
   private pump(): void {
     while (!this.closed && !this.inboundPaused) {
       const payload = this.reader.next();

@@ -42,6 +42,9 @@ class FakeCore implements ActorCore {
   start(): void {
     this.out.push(Buffer.from('SSH-2.0-fake\r\n'));
   }
+  receiveLent(b: Uint8Array): void {
+    this.receive(new Uint8Array(b));
+  }
   receive(b: Uint8Array): void {
     this.inCall = true;
     try {

@@ -410,3 +410,28 @@ test('PacketReader: payloads of real ciphers survive any chunking and stay intac
     }
   }
 });
+
+test('PacketReader.ownQueued: reads lent from one reused buffer (overwritten after each) give intact payloads', () => {
+  for (const c of ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com'] as const) {
+    const keys = keysFor(c, null);
+    const w = new PacketWriter(node.createSealer(c, null, keys), node.random);
+    const r = new PacketReader(node.createOpener(c, null, keys));
+    assert.equal(r.opensIntoNewMemory(), true, c);
+    const payloads = [40000, 5, 32777, 70000, 1, 32777, 100].map((n) => randomBytes(n));
+    const wire = Buffer.concat(payloads.map((p) => w.seal(p)));
+    const lent = new Uint8Array(65536);
+    const got: Uint8Array[] = [];
+    for (let o = 0; o < wire.length; ) {
+      const k = Math.min(1 + Math.floor(Math.random() * lent.length), wire.length - o);
+      lent.set(wire.subarray(o, o + k));
+      r.push(lent.subarray(0, k));
+      o += k;
+      for (let p = r.next(); p !== null; p = r.next()) got.push(p);
+      r.ownQueued();
+      lent.fill(0xee); // what the next read would do to the buffer
+    }
+    assert.equal(got.length, payloads.length, c);
+    for (let i = 0; i < payloads.length; i++) assert.deepEqual(Buffer.from(got[i]!), payloads[i], `${c} packet ${i}`);
+  }
+  assert.equal(new PacketReader(createNullOpener()).opensIntoNewMemory(), false);
+});
