@@ -13,6 +13,9 @@
  *   node --import tsx load-tests/sftp-ssh-bench.ts [--mib=256] [--files=10000] [--rounds=3]
  *     [--only=big|tree] [--impls=fleetssh,openssh-sftp,openssh-scp,ssh2] [--dist] [--dir=/dev/shm]
  * --dist runs the fleetssh client from the compiled build (`npm run build`);
+ * --base=DIR adds `fleetssh-base`, the client from another compiled tree (a
+ * copy of dist/ taken before a change), run just before fleetssh in every
+ * round: the A/B of a change, interleaved in one run;
  * --max-requests / --max-files pass those options to fleetssh's transfers;
  * --prof=DIR writes a CPU profile of each Node client there (node --cpu-prof);
  * --dir puts the files (and sshd's dir) under another directory: on this
@@ -28,8 +31,8 @@ import { emit, median, numFlag, parseFlags, printTable, round, ROOT, type Row } 
 import { startSshd } from '../test/helpers/openssh.js';
 import { makeTempDir } from '../test/helpers/ssh-client.js';
 
-type Impl = 'fleetssh' | 'openssh-sftp' | 'openssh-scp' | 'ssh2';
-type Result = { seconds: number; peakMiB: number; baseMiB?: number; peak?: Record<string, number> };
+type Impl = 'fleetssh-base' | 'fleetssh' | 'openssh-sftp' | 'openssh-scp' | 'ssh2';
+type Result = { seconds: number; cpuMs?: number; peakMiB: number; baseMiB?: number; peak?: Record<string, number> };
 type Job = { impl: Impl; op: 'get' | 'put'; kind: 'big' | 'tree' };
 
 const { flags } = parseFlags(process.argv.slice(2));
@@ -39,6 +42,8 @@ const rounds = numFlag(flags, 'rounds', 3);
 const only = flags.get('only');
 const impls = new Set(String(flags.get('impls') ?? 'fleetssh,openssh-sftp,openssh-scp,ssh2').split(','));
 const dist = flags.has('dist');
+const base = flags.get('base') ? String(flags.get('base')) : null;
+if (base) impls.add('fleetssh-base');
 if (flags.get('dir')) process.env.TMPDIR = String(flags.get('dir'));
 
 /** Runs one transfer in a child: resolves with seconds and the child's peak RSS (MiB). */
@@ -104,9 +109,9 @@ async function main(): Promise<void> {
     writeFileSync(emptyBatch, '');
 
     const jobs: Job[] = [];
-    if (only !== 'tree') for (const op of ['get', 'put'] as const) for (const impl of ['fleetssh', 'openssh-sftp', 'openssh-scp', 'ssh2'] as const) jobs.push({ impl, op, kind: 'big' });
-    if (only !== 'big') for (const op of ['put', 'get'] as const) for (const impl of ['fleetssh', 'openssh-sftp', 'openssh-scp'] as const) jobs.push({ impl, op, kind: 'tree' });
-    const results = new Map<string, { mibps: number[]; seconds: number[]; peak: number[]; base: number[] }>();
+    if (only !== 'tree') for (const op of ['get', 'put'] as const) for (const impl of ['fleetssh-base', 'fleetssh', 'openssh-sftp', 'openssh-scp', 'ssh2'] as const) jobs.push({ impl, op, kind: 'big' });
+    if (only !== 'big') for (const op of ['put', 'get'] as const) for (const impl of ['fleetssh-base', 'fleetssh', 'openssh-sftp', 'openssh-scp'] as const) jobs.push({ impl, op, kind: 'tree' });
+    const results = new Map<string, { mibps: number[]; seconds: number[]; peak: number[]; base: number[]; cpu: number[] }>();
     for (let r = 0; r < rounds; r++) {
       let connectSecs = Infinity;
       for (let i = 0; i < 3; i++) connectSecs = Math.min(connectSecs, (await runTool('sftp', ['-b', emptyBatch, ...sftpArgs])).seconds);
@@ -128,6 +133,8 @@ async function main(): Promise<void> {
           const rflag = job.kind === 'tree' ? ['-r'] : [];
           res = await runTool('scp', [...rflag, ...scpArgs, ...(job.op === 'get' ? [remote(from), to] : [from, remote(to)])]);
           res.seconds = Math.max(1e-3, res.seconds - connectSecs);
+        } else if (job.impl === 'fleetssh-base') {
+          res = await runChild(['fleetssh', job.op, from, to, ...target, `--lib=${base!}`]);
         } else {
           res = await runChild([job.impl, job.op, from, to, ...target]);
         }
@@ -137,13 +144,14 @@ async function main(): Promise<void> {
         rmSync(dst, { recursive: true, force: true });
         const mibps = bytes / 1048576 / res.seconds;
         const key2 = `${job.kind} ${job.op} ${job.impl}`;
-        const e = results.get(key2) ?? { mibps: [], seconds: [], peak: [], base: [] };
+        const e = results.get(key2) ?? { mibps: [], seconds: [], peak: [], base: [], cpu: [] };
+        if (res.cpuMs !== undefined) e.cpu.push(res.cpuMs);
         e.mibps.push(mibps);
         e.seconds.push(res.seconds);
         e.peak.push(res.peakMiB);
         if (res.baseMiB !== undefined) e.base.push(res.baseMiB);
         results.set(key2, e);
-        console.log(JSON.stringify({ bench: 'sftp-ssh', round: r, ...job, seconds: round(res.seconds, 3), mibPerSec: round(mibps), peakRssMiB: res.peakMiB, baseRssMiB: res.baseMiB, peakDuring: res.peak }));
+        console.log(JSON.stringify({ bench: 'sftp-ssh', round: r, ...job, seconds: round(res.seconds, 3), mibPerSec: round(mibps), cpuMs: res.cpuMs, peakRssMiB: res.peakMiB, baseRssMiB: res.baseMiB, peakDuring: res.peak }));
       }
     }
     const rows: Row[] = [];
@@ -151,6 +159,8 @@ async function main(): Promise<void> {
       const [kind, op, impl] = k.split(' ');
       const params: Record<string, string | number> = { kind: kind!, op: op!, files: kind === 'tree' ? fileCount : 1, mib: kind === 'big' ? mib : round(treeBytes / 1048576), rounds, peakRssMiB: Math.max(...v.peak) };
       if (v.base.length) params.growthMiB = Math.max(...v.peak.map((p, i) => p - v.base[i]!));
+      // Client CPU (all threads) during the transfer: steadier than wall time on a shared machine.
+      if (v.cpu.length) params[kind === 'tree' ? 'cpuMsPerFile' : 'cpuMsPerMiB'] = round(median(v.cpu) / (kind === 'tree' ? fileCount : mib), 3);
       if (kind === 'tree') params.filesPerSec = Math.round(fileCount / median(v.seconds));
       rows.push(emit({ bench: 'sftp-ssh', impl: impl!, params, value: round(kind === 'tree' ? median(v.seconds) : median(v.mibps), kind === 'tree' ? 2 : 1), unit: kind === 'tree' ? 's' : 'MiB/s' }));
     }
@@ -161,8 +171,9 @@ async function main(): Promise<void> {
         const o = results.get(`${kind} ${op} openssh-sftp`);
         const c = results.get(`${kind} ${op} openssh-scp`);
         const s2 = results.get(`${kind} ${op} ssh2`);
+        const b = results.get(`${kind} ${op} fleetssh-base`);
         const ratio = (x: typeof f): number | undefined => (f && x ? round(median(x.seconds) / median(f.seconds), 2) : undefined);
-        if (f) console.log(JSON.stringify({ bench: 'sftp-ssh', summary: `${kind} ${op}`, ratioVsSftp: ratio(o), ratioVsScp: ratio(c), ratioVsSsh2: ratio(s2) }));
+        if (f) console.log(JSON.stringify({ bench: 'sftp-ssh', summary: `${kind} ${op}`, ratioVsSftp: ratio(o), ratioVsScp: ratio(c), ratioVsSsh2: ratio(s2), ratioVsBase: ratio(b) }));
       }
     }
   } finally {

@@ -4,8 +4,10 @@
  * Connects (curve25519, aes128-gcm), times only the transfer, and prints
  * {"seconds": s, "peakMiB": VmHWM of this process, "baseMiB": RSS once
  * connected, before the transfer, "peak": the largest heapUsed/external/
- * arrayBuffers sampled every 20 ms during the transfer (MiB)}.
+ * arrayBuffers sampled every 20 ms during the transfer (MiB), "cpuMs": user +
+ * system CPU of the whole process (all threads) during the transfer}.
  * With --dist, fleetssh comes from the compiled build (dist/, `npm run build`);
+ * with --lib=DIR from another compiled tree (a copy of dist/ taken before a change);
  * --max-requests / --max-files set the transfer's options (defaults otherwise).
  */
 import { readFileSync, statSync } from 'node:fs';
@@ -19,7 +21,8 @@ const [impl, op, from, to] = names as [string, 'get' | 'put', string, string];
 const port = Number(flags.get('port'));
 const keyPath = String(flags.get('key'));
 const known = String(flags.get('known'));
-const src = flags.has('dist') ? (p: string): string => pathToFileURL(join(ROOT, 'dist', p.replace(/\.ts$/, '.js'))).href : (p: string): string => pathToFileURL(join(ROOT, p)).href;
+const lib = flags.get('lib') ? String(flags.get('lib')) : flags.has('dist') ? join(ROOT, 'dist') : null;
+const src = lib !== null ? (p: string): string => pathToFileURL(join(lib, p.replace(/\.ts$/, '.js'))).href : (p: string): string => pathToFileURL(join(ROOT, p)).href;
 const { connect } = (await import(src('src/actors/client.ts'))) as typeof import('../src/actors/client.js');
 const { importPrivateKey } = (await import(src('src/crypto/keys/ssh-key.ts'))) as typeof import('../src/crypto/keys/ssh-key.js');
 
@@ -29,10 +32,13 @@ function statusMiB(field: 'VmHWM' | 'VmRSS'): number {
 }
 
 let baseMiB = -1;
+let cpu0: NodeJS.CpuUsage | null = null;
+let cpuMs = -1;
 const peak = { heapUsed: 0, external: 0, arrayBuffers: 0 };
 /** Starts sampling memory; call once connected, just before the transfer. */
 function startSampling(): () => void {
   baseMiB = statusMiB('VmRSS');
+  cpu0 = process.cpuUsage();
   const sample = (): void => {
     const m = process.memoryUsage();
     for (const k of ['heapUsed', 'external', 'arrayBuffers'] as const) peak[k] = Math.max(peak[k], m[k]);
@@ -41,6 +47,8 @@ function startSampling(): () => void {
   return () => {
     sample();
     clearInterval(t);
+    const c = process.cpuUsage(cpu0 ?? undefined);
+    cpuMs = Math.round((c.user + c.system) / 1000);
   };
 }
 
@@ -94,7 +102,7 @@ function ssh2(): Promise<number> {
   });
 }
 
-const seconds = impl === 'ssh2' ? await ssh2() : await fleetssh();
+const seconds = impl === 'ssh2' ? await ssh2() : await fleetssh(); // fleetssh or fleetssh-base (--lib)
 const mib = (n: number): number => Math.round(n / 104857.6) / 10;
-console.log(JSON.stringify({ seconds, peakMiB: statusMiB('VmHWM'), baseMiB, peak: { heapUsed: mib(peak.heapUsed), external: mib(peak.external), arrayBuffers: mib(peak.arrayBuffers) } }));
+console.log(JSON.stringify({ seconds, cpuMs, peakMiB: statusMiB('VmHWM'), baseMiB, peak: { heapUsed: mib(peak.heapUsed), external: mib(peak.external), arrayBuffers: mib(peak.arrayBuffers) } }));
 process.exit(0);

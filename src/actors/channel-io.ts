@@ -77,6 +77,48 @@ class InboundSide {
   }
 }
 
+const noop = (): void => undefined;
+
+/** Below this a writev chunk is joined with its neighbours: a packet per small chunk costs more than the copy. */
+const SMALL_CHUNK = 4096;
+/** How much of a large chunk rides in the packet of the small chunks before it (one default maximum packet). */
+const HEAD_PACKET = 32768;
+
+/**
+ * The chunks of one writev (a tick of SFTP requests: header, data, header,
+ * data, ...) as pieces for the channel: large chunks are passed on as they
+ * are, never joined, so their bytes are copied once, into the packet; runs
+ * of small chunks are joined, together with the start of the large chunk
+ * after them up to one packet, so a request header does not become a packet
+ * of its own. Measured: joining every batch (Buffer.concat) cost ~6 % of a
+ * 256 MiB SFTP put.
+ */
+export function joinSmall(chunks: readonly Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let run: Uint8Array[] = [];
+  let runBytes = 0;
+  for (const c of chunks) {
+    if (c.length === 0) continue;
+    if (c.length < SMALL_CHUNK) {
+      run.push(c);
+      runBytes += c.length;
+      continue;
+    }
+    if (run.length === 0) {
+      out.push(c);
+      continue;
+    }
+    const take = Math.max(0, Math.min(c.length, HEAD_PACKET - runBytes));
+    run.push(c.subarray(0, take));
+    out.push(Buffer.concat(run, runBytes + take));
+    if (take < c.length) out.push(c.subarray(take));
+    run = [];
+    runBytes = 0;
+  }
+  if (run.length > 0) out.push(run.length === 1 ? run[0]! : Buffer.concat(run, runBytes));
+  return out;
+}
+
 export class ChannelIO {
   /** Data received from the peer (a process's stdout on the client, stdin on the server). */
   readonly readable: Readable;
@@ -115,7 +157,7 @@ export class ChannelIO {
         highWaterMark,
         defaultEncoding: encoding ?? 'utf8',
         write: (chunk: Buffer, _enc, cb) => this.enqueue(chunk, extended, cb),
-        writev: (chunks, cb) => this.enqueue(Buffer.concat(chunks.map((c) => c.chunk as Buffer)), extended, cb),
+        writev: (chunks, cb) => this.enqueueMany(joinSmall(chunks.map((c) => c.chunk as Buffer)), extended, cb),
         final: extended === undefined ? (cb) => this.enqueue(null, undefined, cb) : undefined,
       });
     this.writable = writer(undefined);
@@ -228,6 +270,23 @@ export class ChannelIO {
   }
 
   // ---- stream side --------------------------------------------------------
+
+  /** Several writes of one writev, in order; `cb` once the last was taken. */
+  private enqueueMany(parts: Uint8Array[], extended: number | undefined, cb: (err?: Error | null) => void): void {
+    if (parts.length === 0) {
+      cb();
+      return;
+    }
+    this.port.post(() => {
+      if (this.closed || this.writeStopped) {
+        cb();
+        return;
+      }
+      const last = parts.length - 1;
+      for (let i = 0; i <= last; i++) this.queue.push({ data: parts[i]!, extended, done: i === last ? (err) => cb(err) : noop });
+      this.pump();
+    });
+  }
 
   private enqueue(data: Buffer | null, extended: number | undefined, cb: (err?: Error | null) => void): void {
     if (data !== null && data.length === 0) {

@@ -38,10 +38,34 @@ export class SFTPFile {
     return this.session.data((id) => encodeReadRequest(id, this.handle, offset, len));
   }
 
+  /** As readBlock, the bytes as the pieces they arrived in (not joined). */
+  readBlockParts(offset: number, len: number): Promise<Uint8Array[] | null> {
+    this.check();
+    return this.session.dataParts((id) => encodeReadRequest(id, this.handle, offset, len));
+  }
+
   /** One WRITE request; `data` must fit in the server's write limit. */
   writeBlock(offset: number, data: Uint8Array): Promise<void> {
     this.check();
     return this.session.status((id) => [encodeWriteHeader(id, this.handle, offset, data.length), data]);
+  }
+
+  /**
+   * The last WRITE of a file, sent in the same tick as an FSETSTAT (when
+   * `attrs` is given) and the CLOSE, so they leave in one packet and cost
+   * one round trip, not three. The server runs requests on one handle in
+   * order (OpenSSH's sftp-server serially; SFTPServer by handle), so only
+   * the caller must ensure no other request on this file is still to be
+   * sent. The file is closed afterwards whatever the outcome; the first
+   * failure in request order is thrown (a failed WRITE, not the CLOSE).
+   */
+  async writeFinal(offset: number, data: Uint8Array, attrs?: SFTPAttrs): Promise<void> {
+    this.check();
+    this.closed = true;
+    const sent = [this.session.status((id) => [encodeWriteHeader(id, this.handle, offset, data.length), data])];
+    if (attrs) sent.push(this.session.status((id) => ({ kind: 'fsetstat', id, handle: this.handle, attrs })));
+    sent.push(this.session.status((id) => ({ kind: 'close', id, handle: this.handle })));
+    for (const r of await Promise.allSettled(sent)) if (r.status === 'rejected') throw r.reason;
   }
 
   /**

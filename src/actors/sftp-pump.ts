@@ -8,39 +8,66 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { SFTPFile } from './sftp-file.js';
 
+/** Bytes in one piece, or in the pieces a DATA reply arrived in (written with one writev, never joined). */
+export type Bytes = Uint8Array | readonly Uint8Array[];
+
+export function bytesLength(b: Bytes): number {
+  if (b instanceof Uint8Array) return b.length;
+  let n = 0;
+  for (const p of b) n += p.length;
+  return n;
+}
+
+export function joined(b: Bytes): Uint8Array {
+  return b instanceof Uint8Array ? b : b.length === 1 ? b[0]! : Buffer.concat(b);
+}
+
 export interface BlockSource {
   /**
    * Up to `len` bytes at `offset`, in one request: a reply may be short (a
    * server's own limit, or end of file); empty means end of file.
    */
-  readAt(offset: number, len: number): Promise<Uint8Array>;
+  readAt(offset: number, len: number): Promise<Bytes>;
+  /** The bytes of a read were written to the sink (and acknowledged): their memory may be reused. */
+  recycle?(data: Bytes): void;
   close(): Promise<void>;
 }
 
 export interface BlockSink {
-  writeAt(offset: number, data: Uint8Array): Promise<void>;
+  writeAt(offset: number, data: Bytes): Promise<void>;
   close(): Promise<void>;
 }
 
-/** A counting semaphore for requests in flight. */
+/**
+ * A counting semaphore for requests in flight. Tokens handed back reach the
+ * waiters `batch` at a time (or all at once when every token is back): the
+ * requests they start are sent in the same tick and so leave in one socket
+ * write. Measured on a 256 MiB get: one READ per write cost a loopback
+ * write (and a wake-up of sshd) per 255 KiB block, ~15 % of the client's time.
+ */
 export class RequestBudget {
   private free: number;
   private readonly waiters: Array<() => void> = [];
-  constructor(size: number) {
+  readonly batch: number;
+  constructor(readonly size: number, batch = 1) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`maxRequests: expected a positive integer, got ${size}`);
     this.free = size;
+    this.batch = Math.max(1, Math.min(size, Math.floor(batch)));
   }
   async acquire(): Promise<void> {
-    if (this.free > 0) {
+    if (this.free > 0 && this.waiters.length === 0) {
       this.free--;
       return;
     }
     await new Promise<void>((resolve) => this.waiters.push(resolve));
   }
   release(): void {
-    const w = this.waiters.shift();
-    if (w) w();
-    else this.free++;
+    this.free++;
+    if (this.free < this.batch && this.free < this.size) return;
+    while (this.free > 0 && this.waiters.length > 0) {
+      this.free--;
+      this.waiters.shift()!();
+    }
   }
 }
 
@@ -72,11 +99,13 @@ export async function pump(src: BlockSource, dst: BlockSink, o: PumpOptions): Pr
     let got = 0;
     while (got < o.blockSize && at + got < eofAt) {
       const data = await src.readAt(at + got, o.blockSize - got);
-      if (data.length > 0) await dst.writeAt(at + got, data);
-      got += data.length;
-      done += data.length;
-      if (data.length > 0) o.onProgress?.(done);
-      if (data.length === 0 || (got < o.blockSize && at + got >= o.size)) {
+      const n = bytesLength(data);
+      if (n > 0) await dst.writeAt(at + got, data);
+      src.recycle?.(data);
+      got += n;
+      done += n;
+      if (n > 0) o.onProgress?.(done);
+      if (n === 0 || (got < o.blockSize && at + got >= o.size)) {
         eofAt = Math.min(eofAt, at + got);
         return;
       }
@@ -105,14 +134,15 @@ export async function pump(src: BlockSource, dst: BlockSink, o: PumpOptions): Pr
 }
 
 export function remoteSource(file: SFTPFile): BlockSource {
-  return { readAt: async (offset, len) => (await file.readBlock(offset, len)) ?? EMPTY, close: () => file.close() };
+  return { readAt: async (offset, len) => (await file.readBlockParts(offset, len)) ?? EMPTY, close: () => file.close() };
 }
 
 const EMPTY = new Uint8Array(0);
 
 export function remoteSink(file: SFTPFile): BlockSink {
   return {
-    writeAt: async (offset, data) => {
+    writeAt: async (offset, bytes) => {
+      const data = joined(bytes);
       for (let o = 0; o < data.length; o += file.blockSize) await file.writeBlock(offset + o, data.subarray(o, o + file.blockSize));
     },
     close: () => file.close(),
@@ -131,8 +161,24 @@ export async function localSource(path: string, size: number): Promise<BlockSour
  * grew, and the rest of the block is read then.
  */
 function fileHandleSource(fh: FileHandle, size: number): BlockSource {
+  // Whole-block buffers are reused once their WRITE was answered: a big put
+  // otherwise allocates (and collects) a fresh 255 KiB buffer per block.
+  const free: Buffer[] = [];
+  const owned = new Set<ArrayBufferLike>();
+  let blockLen = 0;
   const readInto = async (offset: number, len: number): Promise<Buffer> => {
-    const buf = Buffer.allocUnsafe(len);
+    let buf = len === blockLen ? free.pop() : undefined;
+    if (!buf) {
+      buf = Buffer.allocUnsafeSlow(len);
+      if (len >= 65536 && owned.size < 64) {
+        if (blockLen !== len) {
+          blockLen = len;
+          owned.clear();
+          free.length = 0;
+        }
+        owned.add(buf.buffer);
+      }
+    }
     const { bytesRead } = await fh.read(buf, 0, len, offset);
     return buf.subarray(0, bytesRead);
   };
@@ -143,19 +189,32 @@ function fileHandleSource(fh: FileHandle, size: number): BlockSource {
       if (first.length < want || want === len) return first;
       return Buffer.concat([first, await readInto(offset + want, len - want)]);
     },
+    recycle: (data) => {
+      if (data instanceof Uint8Array && owned.has(data.buffer)) free.push(Buffer.from(data.buffer, 0, blockLen));
+    },
     close: () => fh.close(),
   };
 }
 
-/** A local file opened for writing without following a symlink at its last component. */
-export async function localSink(path: string, options: { resume: boolean; mode?: number }): Promise<{ sink: BlockSink; size: number }> {
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (options.resume ? 0 : constants.O_TRUNC);
+/** A local file opened for writing without following a symlink at its last component; `exclusive`: only a new one. */
+export async function localSink(path: string, options: { resume: boolean; mode?: number; exclusive?: boolean }): Promise<{ sink: BlockSink; size: number }> {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (options.resume ? 0 : constants.O_TRUNC) | (options.exclusive ? constants.O_EXCL : 0);
   const fh = await open(path, flags, options.mode ?? 0o666);
   const size = options.resume ? (await fh.stat()).size : 0;
   return {
     size,
     sink: {
-      writeAt: async (offset, data) => {
+      writeAt: async (offset, bytes) => {
+        let data: Uint8Array;
+        if (bytes instanceof Uint8Array) data = bytes;
+        else {
+          // A whole reply in one writev; a short write (rare for a regular file) finishes joined.
+          const n = bytesLength(bytes);
+          const { bytesWritten } = await fh.writev(bytes as Uint8Array[], offset);
+          if (bytesWritten === n) return;
+          data = joined(bytes).subarray(bytesWritten);
+          offset += bytesWritten;
+        }
         let put = 0;
         while (put < data.length) {
           const { bytesWritten } = await fh.write(data, put, data.length - put, offset + put);

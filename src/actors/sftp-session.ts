@@ -11,7 +11,7 @@ import { decodeVfsAttrs, type SFTPVFSAttrs } from '../protocol/sftp-attrs.js';
 import { FxStatus, SFTP_DEFAULT_MAX_RW, SFTP_MAX_PACKET, SFTP_MIN_RW, SFTP_VERSION, SftpExt } from '../protocol/sftp-constants.js';
 import { decodeLimits, encodeExtRequest, type SftpExtRequest, type SftpLimits } from '../protocol/sftp-extensions.js';
 import { SftpDeframer } from '../protocol/sftp-framing.js';
-import { decodeReply, type SFTPName, type SftpReply } from '../protocol/sftp-replies.js';
+import { decodeDataParts, decodeReply, type SFTPName, type SftpReply } from '../protocol/sftp-replies.js';
 import { encodeRequest, type SftpRequest } from '../protocol/sftp-requests.js';
 import { Reader } from '../protocol/wire.js';
 import { SFTPConnectionLost, SFTPError, SFTPOpUnsupported } from './sftp-errors.js';
@@ -20,7 +20,10 @@ import { TickWriter } from './sftp-tick-writer.js';
 /** A Duplex, or separate readable/writable halves (a child's stdout/stdin). */
 export type SFTPByteStream = Duplex | { readable: Readable; writable: Writable };
 
-type Waiter = { resolve: (r: SftpReply) => void; reject: (e: Error) => void };
+/** A DATA reply kept in the pieces it arrived in (see `dataParts`). */
+type DataParts = { kind: 'dataParts'; id: number; parts: Uint8Array[]; length: number };
+type Reply = SftpReply | DataParts;
+type Waiter = { resolve: (r: Reply) => void; reject: (e: Error) => void };
 /** Builds the request for an id: the generic form, or framed bytes (hot paths). */
 type Build = (id: number) => SftpRequest | Uint8Array | Uint8Array[];
 
@@ -65,7 +68,7 @@ export class SftpSession {
 
   /** Sends INIT, waits for VERSION, then asks for the server's limits when it offers them. */
   async start(): Promise<void> {
-    const version = await new Promise<SftpReply>((resolve, reject) => {
+    const version = await new Promise<Reply>((resolve, reject) => {
       this.versionWaiter = { resolve, reject };
       this.send(encodeRequest({ kind: 'init', version: SFTP_VERSION, extensions: [] }));
     });
@@ -90,12 +93,17 @@ export class SftpSession {
   }
 
   /** Sends one request and resolves with its reply (any kind). */
-  request(build: Build): Promise<SftpReply> {
+  async request(build: Build): Promise<SftpReply> {
+    const r = await this.send1(build);
+    return r.kind === 'dataParts' ? { kind: 'data', id: r.id, data: joinParts(r) } : r;
+  }
+
+  private send1(build: Build): Promise<Reply> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId;
     this.nextId = (this.nextId + 1) >>> 0;
     const out = build(id);
-    return new Promise<SftpReply>((resolve, reject) => {
+    return new Promise<Reply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       if (out instanceof Uint8Array) this.send(out);
       else if (Array.isArray(out)) for (const b of out) this.send(b);
@@ -122,7 +130,7 @@ export class SftpSession {
   }
 
   async handle(build: Build): Promise<Uint8Array> {
-    const r = await this.request(build);
+    const r = await this.send1(build);
     if (r.kind === 'handle') return r.handle;
     throw unexpected(r, 'HANDLE');
   }
@@ -145,6 +153,19 @@ export class SftpSession {
   async data(build: Build): Promise<Uint8Array | null> {
     const r = await this.request(build);
     if (r.kind === 'data') return r.data;
+    if (r.kind === 'status' && r.code === FxStatus.EOF) return null;
+    throw unexpected(r, 'DATA');
+  }
+
+  /**
+   * DATA bytes as the pieces they arrived in (views of the channel's
+   * chunks, not joined: a file sink writes them with one writev), or null
+   * on EOF status.
+   */
+  async dataParts(build: Build): Promise<Uint8Array[] | null> {
+    const r = await this.send1(build);
+    if (r.kind === 'dataParts') return r.parts;
+    if (r.kind === 'data') return [r.data];
     if (r.kind === 'status' && r.code === FxStatus.EOF) return null;
     throw unexpected(r, 'DATA');
   }
@@ -200,13 +221,19 @@ export class SftpSession {
     if (this.failure) return;
     this.deframer.push(chunk);
     try {
-      for (let p = this.deframer.next(); p; p = this.deframer.next()) this.dispatch(decodeReply(p));
+      for (let p = this.deframer.nextParts(); p; p = this.deframer.nextParts()) {
+        if (p.length === 1) this.dispatch(decodeReply(p[0]!));
+        else {
+          const d = decodeDataParts(p);
+          this.dispatch(d ? { kind: 'dataParts', ...d } : decodeReply(Buffer.concat(p)));
+        }
+      }
     } catch (e) {
       this.fail(new SFTPConnectionLost(`bad SFTP reply: ${(e as Error).message}`, { cause: e }));
     }
   }
 
-  private dispatch(rep: SftpReply): void {
+  private dispatch(rep: Reply): void {
     if (rep.kind === 'version') {
       const w = this.versionWaiter;
       if (!w) throw new SFTPError(FxStatus.BAD_MESSAGE, 'unexpected SSH_FXP_VERSION');
@@ -238,7 +265,11 @@ export function expectStatus(r: SftpReply): void {
   throw unexpected(r, 'STATUS');
 }
 
-function unexpected(r: SftpReply, wanted: string): SFTPError {
+function unexpected(r: Reply, wanted: string): SFTPError {
   if (r.kind === 'status') return new SFTPError(r.code, r.message || undefined, r.lang);
-  return new SFTPError(FxStatus.BAD_MESSAGE, `expected ${wanted}, got ${r.kind}`);
+  return new SFTPError(FxStatus.BAD_MESSAGE, `expected ${wanted}, got ${r.kind === 'dataParts' ? 'data' : r.kind}`);
+}
+
+function joinParts(r: DataParts): Uint8Array {
+  return r.parts.length === 1 ? r.parts[0]! : Buffer.concat(r.parts, r.length);
 }

@@ -30,18 +30,44 @@ export class SftpDeframer {
 
   /** The next whole packet (type byte + payload), or null. Throws ProtocolError on a bad length. */
   next(): Uint8Array | null {
+    if (!this.ready()) return null;
+    const out = this.take(this.want);
+    this.want = -1;
+    return out;
+  }
+
+  /**
+   * The next whole packet as views of the chunks it arrived in, never
+   * copied (a 255 KiB DATA reply spans ~8 channel packets), or null.
+   */
+  nextParts(): Uint8Array[] | null {
+    if (!this.ready()) return null;
+    const out: Uint8Array[] = [];
+    let left = this.want;
+    while (left > 0) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, left);
+      out.push(k === c.length ? c : c.subarray(0, k));
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+      left -= k;
+    }
+    this.buffered -= this.want;
+    this.want = -1;
+    return out;
+  }
+
+  /** True when a whole packet is buffered; reads (and checks) its length first. */
+  private ready(): boolean {
     if (this.want < 0) {
-      if (this.buffered < 4) return null;
+      if (this.buffered < 4) return false;
       const head = this.take(4);
       const len = ((head[0]! << 24) | (head[1]! << 16) | (head[2]! << 8) | head[3]!) >>> 0;
       if (len === 0) throw new ProtocolError('SFTP packet with length 0');
       if (len > this.maxPacket) throw new ProtocolError(`SFTP packet of ${len} bytes exceeds the ${this.maxPacket}-byte cap`);
       this.want = len;
     }
-    if (this.buffered < this.want) return null;
-    const out = this.take(this.want);
-    this.want = -1;
-    return out;
+    return this.buffered >= this.want;
   }
 
   private take(n: number): Uint8Array {

@@ -69,6 +69,34 @@ export function encodeDataHeader(id: number, dataLength: number): Uint8Array {
   return out;
 }
 
+/**
+ * A DATA reply given as the pieces it arrived in (SftpDeframer.nextParts):
+ * its id and the data as views of those pieces, never joined; null when the
+ * packet is not DATA. Throws ProtocolError when the lengths disagree.
+ */
+export function decodeDataParts(parts: readonly Uint8Array[]): { id: number; parts: Uint8Array[]; length: number } | null {
+  if (parts[0]![0] !== Fxp.DATA) return null;
+  let total = 0;
+  for (const p of parts) total += p.length;
+  if (total < 9) throw new ProtocolError('SFTP DATA reply shorter than its header');
+  // The 9 header bytes (type, id, length), copied only when they straddle pieces.
+  const head = new Uint8Array(9);
+  const out: Uint8Array[] = [];
+  let at = 0;
+  for (const p of parts) {
+    if (at < 9) {
+      const k = Math.min(9 - at, p.length);
+      head.set(p.subarray(0, k), at);
+      at += k;
+      if (k < p.length) out.push(p.subarray(k));
+    } else out.push(p);
+  }
+  const dv = new DataView(head.buffer);
+  const len = dv.getUint32(5);
+  if (len !== total - 9) throw new ProtocolError(`SFTP DATA length ${len} does not match the packet (${total - 9})`);
+  return { id: dv.getUint32(1), parts: out, length: len };
+}
+
 /** Decodes a reply packet (type byte first). Throws ProtocolError when malformed. */
 export function decodeReply(packet: Uint8Array): SftpReply {
   const type = packet[0];

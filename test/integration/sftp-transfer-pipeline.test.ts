@@ -2,7 +2,8 @@
  * Pipelining across files in get/put/copy: many files in flight over one
  * session, never more than `maxFiles` open at the server, one READ per
  * small file (no end-of-file probe), a file that grew after its stat read
- * to its real end, and errors that stop (or, with a handler, skip) files.
+ * to its real end, errors that stop (or, with a handler, skip) files, and
+ * a one-block put whose WRITE, FSETSTAT and CLOSE leave together.
  * The server is fleetssh's SFTPServer in-process with a counting file system.
  */
 import { test } from 'node:test';
@@ -13,9 +14,13 @@ import { join, relative } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { SFTPClient } from '../../src/actors/sftp-client.js';
 import { JobPool } from '../../src/actors/sftp-job-pool.js';
+import { RequestBudget } from '../../src/actors/sftp-pump.js';
 import { SFTPServer } from '../../src/actors/sftp-server.js';
 import { LocalFileSystem, type SFTPOpenFile } from '../../src/actors/sftp-server-fs.js';
 import type { SFTPAttrs } from '../../src/protocol/sftp-attrs.js';
+import { Fxp } from '../../src/protocol/sftp-constants.js';
+import { SftpDeframer } from '../../src/protocol/sftp-framing.js';
+import { SFTPError } from '../../src/actors/sftp-errors.js';
 import { makeTempDir } from '../helpers/ssh-client.js';
 
 const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
@@ -175,4 +180,127 @@ test('JobPool: submit waits for a slot, jobs overlap up to the size, the first e
   });
   await assert.rejects(failing.drain(), /boom/);
   await assert.rejects(failing.submit(job), /boom/);
+});
+
+/** A server whose fs.write waits until the wire has shown a CLOSE after the WRITE (or 3 s), optionally failing one file's write. */
+async function closeWatchingPeer(failWrite: (path: string) => boolean): Promise<{ client: SFTPClient; stats: { open: number; closedAfterWriteSent: number; setstats: number }; stop(): Promise<void> }> {
+  const base = new LocalFileSystem();
+  const stats = { open: 0, closedAfterWriteSent: 0, setstats: 0 };
+  const toServer = new PassThrough();
+  const toClient = new PassThrough();
+  const deframer = new SftpDeframer();
+  let closeSeen: () => void = () => undefined;
+  let closes = 0;
+  toServer.on('data', (chunk: Uint8Array) => {
+    deframer.push(chunk);
+    for (let p = deframer.next(); p; p = deframer.next()) {
+      if (p[0] === Fxp.CLOSE) {
+        closes++;
+        closeSeen();
+      }
+    }
+  });
+  const paths = new Map<SFTPOpenFile, string>();
+  const served = new SFTPServer({
+    fs: {
+      async open(path: string, pflags: number, attrs: SFTPAttrs): Promise<SFTPOpenFile> {
+        const f = await base.open(path, pflags, attrs);
+        paths.set(f, path);
+        stats.open++;
+        return f;
+      },
+      async close(file: SFTPOpenFile): Promise<void> {
+        stats.open--;
+        await base.close(file);
+      },
+      async write(file: SFTPOpenFile, offset: number, data: Uint8Array): Promise<void> {
+        const before = closes;
+        // The CLOSE for this file is on the wire before the WRITE is answered: it was sent with it.
+        const seen = await new Promise<boolean>((resolve) => {
+          const t = setTimeout(() => resolve(false), 3000);
+          closeSeen = () => {
+            clearTimeout(t);
+            resolve(true);
+          };
+          if (closes > before) closeSeen();
+        });
+        if (seen) stats.closedAfterWriteSent++;
+        if (failWrite(paths.get(file) ?? '')) throw Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' });
+        await base.write(file, offset, data);
+      },
+      async fsetstat(file: SFTPOpenFile, attrs: SFTPAttrs): Promise<void> {
+        stats.setstats++;
+        await base.fsetstat(file, attrs);
+      },
+    },
+  }).serve({ readable: toServer, writable: toClient });
+  const client = await SFTPClient.start({ readable: toClient, writable: toServer });
+  return { client, stats, stop: async () => { client.exit(); await served; } };
+}
+
+test('put: a file within one block sends its WRITE, FSETSTAT and CLOSE together; a failed last WRITE is still reported', async () => {
+  const dir = makeTempDir('sftp-pipeline-');
+  writeFileSync(join(dir, 'small'), randomBytes(5000));
+  writeFileSync(join(dir, 'bad'), randomBytes(100));
+  const peer = await closeWatchingPeer((p) => p.endsWith('bad.out'));
+  try {
+    // maxFiles 1: each WRITE is the only one in flight, so the CLOSE seen is this file's.
+    await peer.client.put(join(dir, 'small'), join(dir, 'small.out'), { preserve: true, maxFiles: 1 });
+    assert.equal(sha(join(dir, 'small.out')), sha(join(dir, 'small')));
+    assert.equal(peer.stats.closedAfterWriteSent, 1);
+    assert.equal(peer.stats.setstats, 1);
+    assert.equal(peer.stats.open, 0);
+    await assert.rejects(peer.client.put(join(dir, 'bad'), join(dir, 'bad.out'), { maxFiles: 1 }), (e: Error) => e instanceof SFTPError && /space|failure/i.test(e.message));
+    assert.equal(peer.stats.open, 0, 'the handle is closed after a failed last WRITE');
+  } finally {
+    await peer.stop();
+  }
+});
+
+test('RequestBudget: returned tokens reach waiters a batch at a time, or all once every token is back', async () => {
+  const budget = new RequestBudget(4, 2);
+  for (let i = 0; i < 4; i++) await budget.acquire();
+  const started: number[] = [];
+  const waiting = [0, 1, 2].map((i) => budget.acquire().then(() => started.push(i)));
+  const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
+  budget.release();
+  await settle();
+  assert.deepEqual(started, [], 'one token back: below the batch, nobody starts');
+  budget.release();
+  await settle();
+  assert.deepEqual(started, [0, 1], 'two back: two start together');
+  budget.release();
+  await settle();
+  assert.deepEqual(started, [0, 1]);
+  budget.release();
+  budget.release();
+  budget.release();
+  await Promise.all(waiting);
+  assert.deepEqual(started, [0, 1, 2]);
+  // A waiter is never stranded: once every token is back it starts, batch or not.
+  const lone = new RequestBudget(3, 3);
+  for (let i = 0; i < 3; i++) await lone.acquire();
+  let loneStarted = false;
+  const later = lone.acquire().then(() => (loneStarted = true));
+  lone.release();
+  lone.release();
+  await settle();
+  assert.equal(loneStarted, false);
+  lone.release();
+  await later;
+  assert.throws(() => new RequestBudget(0), RangeError);
+});
+
+test('get: a failed remote open leaves no new local file and an existing one untouched', async () => {
+  const dir = makeTempDir('sftp-pipeline-');
+  writeFileSync(join(dir, 'keep'), 'old contents');
+  const peer = await countingPeer({ stat: async () => ({ size: 10, permissions: 0o100644 }) });
+  try {
+    await assert.rejects(peer.client.get(join(dir, 'missing'), join(dir, 'new.out')));
+    assert.deepEqual(readdirSync(dir).sort(), ['keep']);
+    await assert.rejects(peer.client.get(join(dir, 'missing'), join(dir, 'keep')));
+    assert.equal(readFileSync(join(dir, 'keep'), 'utf8'), 'old contents');
+  } finally {
+    await peer.stop();
+  }
 });
