@@ -252,6 +252,11 @@ async function startOnce(keys: KeyCache, port: number, options: SshdOptions): Pr
     ['StrictModes', 'no'],
     ['AuthorizedKeysFile', `${akDir}/%u`],
     ['AcceptEnv', 'FLEETSSH_*'],
+    // Debian's bash sources ~/.bashrc for `bash -c` run by sshd unless SHLVL is
+    // already set; root's .bashrc on these machines runs `pyenv init -`
+    // (~0.5 s per command, and its rehash lock stalled commands for 15 s
+    // when sessions overlapped). The tests are about SSH, not that rc file.
+    ['SetEnv', 'SHLVL=1'],
     ['Subsystem', 'sftp internal-sftp'],
     ['LogLevel', 'DEBUG1'],
     ['MaxStartups', '500'],
