@@ -66,6 +66,8 @@ export class Transport {
   private queued: Uint8Array[] = [];
   private pendingInput: Uint8Array[] = [];
   private inboundPaused = false;
+  /** True while receiveLent() is reading a chunk whose memory the caller reuses afterwards. */
+  private lentInput = false;
   sessionId: Uint8Array | null = null;
   /** The names of server-sig-algs that we implement (shared constants, not per-connection strings). */
   serverSigAlgs: readonly SignatureName[] | null = null;
@@ -138,7 +140,12 @@ export class Transport {
       this.receive(new Uint8Array(bytes)); // a copy (Buffer#slice would be a view)
       return;
     }
-    this.receive(bytes);
+    this.lentInput = true;
+    try {
+      this.receive(bytes);
+    } finally {
+      this.lentInput = false;
+    }
     this.reader.ownQueued();
   }
 
@@ -384,6 +391,9 @@ export class Transport {
     const k = this.keysFor(r, this.o.role === 'client' ? 'sc' : 'cs');
     this.reader.opener.dispose();
     this.reader.opener = this.o.crypto.createOpener(k.cipher, k.mac, k.keys);
+    // Mid-way through a lent chunk, an opener that reads in place (a peer may
+    // change ciphers at a re-key) must not keep views of memory about to be reused.
+    if (this.lentInput && !this.reader.opensIntoNewMemory()) this.reader.ownQueued();
     if (this.strict) this.reader.seq = 0;
     this.reader.bytesSinceKex = 0;
     this.reader.packetsSinceKex = 0;

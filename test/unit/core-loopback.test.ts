@@ -39,7 +39,9 @@ function rng(seed: number) {
   };
 }
 
-function makePair(extra: Partial<CoreOptions> = {}, seed = 1) {
+/** `lent`: the client reads through receiveLent() from one buffer that is scribbled over after every call, as the socket's reused read buffer is. */
+function makePair(extra: Partial<CoreOptions> = {}, seed = 1, lent = false) {
+  const scratch = Buffer.alloc(9000);
   const base = { crypto, chooseGexGroup, ...extra };
   const client: Side = {
     core: new SSHCore({ role: 'client', username: 'alice', password: 'pw', ...base }),
@@ -123,7 +125,13 @@ function makePair(extra: Partial<CoreOptions> = {}, seed = 1) {
           let pos = 0;
           while (pos < all.length) {
             const n = 1 + Math.floor(rand() * 9000);
-            to.core.receive(all.subarray(pos, pos + n));
+            const chunk = all.subarray(pos, pos + n);
+            if (lent && to === client) {
+              const view = scratch.subarray(0, chunk.length);
+              view.set(chunk);
+              to.core.receiveLent(view);
+              scratch.fill(0xa5);
+            } else to.core.receive(chunk);
             pos += n;
           }
         }
@@ -139,8 +147,8 @@ function makePair(extra: Partial<CoreOptions> = {}, seed = 1) {
   return { client, server, run };
 }
 
-function established(extra: Partial<CoreOptions> = {}, seed = 1) {
-  const p = makePair(extra, seed);
+function established(extra: Partial<CoreOptions> = {}, seed = 1, lent = false) {
+  const p = makePair(extra, seed, lent);
   p.client.core.start(0);
   p.server.core.start(0);
   p.run();
@@ -227,6 +235,21 @@ test('core pair: data keeps flowing, byte-exact, across re-keys started by eithe
   assert.equal(sha(p.client.received), sha(down));
   assert.ok(p.client.kexCount >= 4, `kex rounds: ${p.client.kexCount}`);
   assert.equal(p.client.kexCount, p.server.kexCount);
+});
+
+test('lent reads: a reused read buffer loses nothing, across re-keys and a cipher change at a re-key', () => {
+  const p = established({ kexAlgs: ['curve25519-sha256'] }, 13, true);
+  const first = pattern(500_000, 8);
+  send(p, p.server, first, () => p.server.core.rekey());
+  // The server now offers only a cipher whose opener reads in place: the client's
+  // opener changes kind at a NEWKEYS in the middle of a lent chunk.
+  (p.server.core.transport as unknown as { o: { cipherAlgs: readonly string[] } }).o.cipherAlgs = ['aes128-ctr'];
+  const second = pattern(500_000, 9);
+  send(p, p.server, second, () => p.server.core.rekey());
+  send(p, p.client, pattern(100_000, 10));
+  assert.equal(p.client.closed, null, `client closed: ${JSON.stringify(p.client.closed)}`);
+  assert.equal(p.client.core.negotiated?.cipherSC, 'aes128-ctr', 'the re-key switched ciphers');
+  assert.equal(sha(p.client.received), sha([first, second]));
 });
 
 test('core pair: re-key by volume happens by itself and loses nothing', () => {
