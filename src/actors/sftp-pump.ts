@@ -7,19 +7,17 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { SFTPFile } from './sftp-file.js';
+import { joinParts, partsLength } from '../crypto/packet-length.js';
 
 /** Bytes in one piece, or in the pieces a DATA reply arrived in (written with one writev, never joined). */
 export type Bytes = Uint8Array | readonly Uint8Array[];
 
 export function bytesLength(b: Bytes): number {
-  if (b instanceof Uint8Array) return b.length;
-  let n = 0;
-  for (const p of b) n += p.length;
-  return n;
+  return b instanceof Uint8Array ? b.length : partsLength(b);
 }
 
 export function joined(b: Bytes): Uint8Array {
-  return b instanceof Uint8Array ? b : b.length === 1 ? b[0]! : Buffer.concat(b);
+  return b instanceof Uint8Array ? b : joinParts(b);
 }
 
 export interface BlockSource {

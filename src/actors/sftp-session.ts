@@ -14,6 +14,7 @@ import { SftpDeframer } from '../protocol/sftp-framing.js';
 import { decodeDataParts, decodeReply, type SFTPName, type SftpReply } from '../protocol/sftp-replies.js';
 import { encodeRequest, type SftpRequest } from '../protocol/sftp-requests.js';
 import { Reader } from '../protocol/wire.js';
+import { joinParts } from '../crypto/packet-length.js';
 import { SFTPConnectionLost, SFTPError, SFTPOpUnsupported } from './sftp-errors.js';
 import { TickWriter } from './sftp-tick-writer.js';
 
@@ -95,7 +96,7 @@ export class SftpSession {
   /** Sends one request and resolves with its reply (any kind). */
   async request(build: Build): Promise<SftpReply> {
     const r = await this.send1(build);
-    return r.kind === 'dataParts' ? { kind: 'data', id: r.id, data: joinParts(r) } : r;
+    return r.kind === 'dataParts' ? { kind: 'data', id: r.id, data: joinParts(r.parts) } : r;
   }
 
   private send1(build: Build): Promise<Reply> {
@@ -268,8 +269,4 @@ export function expectStatus(r: SftpReply): void {
 function unexpected(r: Reply, wanted: string): SFTPError {
   if (r.kind === 'status') return new SFTPError(r.code, r.message || undefined, r.lang);
   return new SFTPError(FxStatus.BAD_MESSAGE, `expected ${wanted}, got ${r.kind === 'dataParts' ? 'data' : r.kind}`);
-}
-
-function joinParts(r: DataParts): Uint8Array {
-  return r.parts.length === 1 ? r.parts[0]! : Buffer.concat(r.parts, r.length);
 }
