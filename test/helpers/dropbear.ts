@@ -9,12 +9,10 @@
  * ~/.ssh/authorized_keys is written while a server runs and put back as it was
  * (or removed) when the last one stops, or when the process exits.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { testUser } from './openssh.js';
-import { descendantPids, isAlive, signalAll } from './process-tree.js';
+import { spawnDaemon, waitUntilListening } from './daemon.js';
 import {
   announceSkip,
   findBinary,
@@ -177,19 +175,6 @@ export interface DropbearServer {
   stop(): Promise<void>;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function tryConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 /** Starts dropbear in the foreground on a free loopback port and waits until it accepts connections. */
 export async function startDropbear(options: DropbearOptions = {}): Promise<DropbearServer> {
   const skip = dropbearSkipReason();
@@ -242,48 +227,13 @@ async function startOnce(
   const args = ['-F', '-E', '-m', '-p', `127.0.0.1:${port}`, '-P', join(dir, `dropbear_${port}.pid`)];
   for (const k of hostKeys) args.push('-r', k.path);
   args.push(...(options.extraArgs ?? []));
-  const setpriv = findBinary('setpriv');
-  const child: ChildProcess = setpriv
-    ? spawn(setpriv, ['--pdeathsig', 'SIGTERM', DROPBEAR_PATH, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
-    : spawn(DROPBEAR_PATH, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`startDropbear: could not spawn ${DROPBEAR_PATH}`);
-  const log: string[] = [];
-  let logSize = 0;
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (t: string) => {
-    if (logSize < 1 << 20) (log.push(t), (logSize += t.length));
-  });
-  const logs = (): string => log.join('');
-  let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  const exitPromise = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exited = { code, signal };
-      resolve();
-    });
-  });
-
-  let stopped = false;
-  const stopSync = (): void => {
-    if (stopped) return;
-    stopped = true;
-    signalAll([pid, ...descendantPids(pid)], 'SIGKILL');
-  };
-  onProcessExit(stopSync);
-  const kill = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    const all = [pid, ...descendantPids(pid)];
-    signalAll(all, 'SIGTERM');
-    const deadline = Date.now() + 3000;
-    while (Date.now() < deadline && (exited === null || all.some(isAlive))) await sleep(25);
-    const left = [pid, ...descendantPids(pid), ...all].filter(isAlive);
-    if (left.length) signalAll(left, 'SIGKILL');
-    if (exited === null) await Promise.race([exitPromise, sleep(2000)]);
-  };
+  const daemon = spawnDaemon('startDropbear', DROPBEAR_PATH, args);
+  const pid = daemon.pid;
+  const logs = daemon.stderrText;
+  onProcessExit(daemon.killTreeSync);
   let released = false;
   const stop = async (): Promise<void> => {
-    await kill();
+    await daemon.killTree();
     if (released) return;
     released = true;
     releaseKeySet(keySet);
@@ -291,19 +241,10 @@ async function startOnce(
   };
 
   const timeoutMs = options.startTimeoutMs ?? 10_000;
-  const deadline = Date.now() + timeoutMs;
-  let ready = false;
-  while (Date.now() < deadline && exited === null) {
-    if (/Not backgrounding/.test(logs()) && (await tryConnect(port))) {
-      ready = true;
-      break;
-    }
-    await sleep(20);
-  }
-  if (!ready) {
-    const why = exited !== null ? `exited (${JSON.stringify(exited)})` : `did not accept connections within ${timeoutMs} ms`;
+  const why = await waitUntilListening(daemon, port, () => /Not backgrounding/.test(logs()), timeoutMs);
+  if (why !== null) {
     const text = logs();
-    await kill();
+    await daemon.killTree();
     throw new Error(`startDropbear: ${DROPBEAR_PATH} ${why}\n--- dropbear log:\n${text}`);
   }
   return { host: '127.0.0.1', port, pid, dir, hostKeys, knownHostsFile, user, logs, stop };

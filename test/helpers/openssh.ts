@@ -6,9 +6,7 @@
  * sshd runs as root (privilege separation needs /run/sshd, created here).
  * Keys are generated once per test process and copied into each server's dir.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import {
   announceSkip,
@@ -20,7 +18,7 @@ import {
   removeTempDir,
   type KeyFiles,
 } from './ssh-client.js';
-import { descendantPids, isAlive, signalAll } from './process-tree.js';
+import { spawnDaemon, waitUntilListening } from './daemon.js';
 
 export { descendantPids, isAlive } from './process-tree.js';
 
@@ -168,19 +166,6 @@ function installCleanup(): void {
   });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function tryConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 function renderConfig(defaults: [string, string | readonly string[]][], overrides: Readonly<Record<string, string | readonly string[]>>, extra: readonly string[]): string {
   const entries = new Map<string, [string, readonly string[]]>();
   const put = (k: string, v: string | readonly string[]): void => {
@@ -277,23 +262,16 @@ async function startOnce(keys: KeyCache, port: number, options: SshdOptions): Pr
   // -E (log to a file) rather than -e: with -e, the session child's DEBUG1 lines
   // land on the remote command's stderr as seen by the client.
   const sshdArgs = ['-D', '-E', join(dir, 'sshd.log'), '-f', configPath, '-p', String(port)];
-  // setpriv --pdeathsig: sshd gets SIGTERM even if this test process is SIGKILLed.
-  const setpriv = findBinary('setpriv');
-  const child: ChildProcess = setpriv
-    ? spawn(setpriv, ['--pdeathsig', 'SIGTERM', SSHD_PATH, ...sshdArgs], { stdio: ['ignore', 'ignore', 'pipe'] })
-    : spawn(SSHD_PATH, sshdArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const pid = child.pid;
-  if (pid === undefined) {
+  let daemon: ReturnType<typeof spawnDaemon>;
+  try {
+    daemon = spawnDaemon('startSshd', SSHD_PATH, sshdArgs);
+  } catch (e) {
     removeTempDir(dir);
-    throw new Error(`startSshd: could not spawn ${SSHD_PATH}`);
+    throw e;
   }
+  const pid = daemon.pid;
 
   const logPath = join(dir, 'sshd.log');
-  const early: string[] = [];
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (t: string) => {
-    if (early.length < 1000) early.push(t);
-  });
   let finalLog: string | undefined;
   const logs = (): string => {
     if (finalLog !== undefined) return finalLog;
@@ -303,22 +281,15 @@ async function startOnce(keys: KeyCache, port: number, options: SshdOptions): Pr
     } catch {
       // Not created yet.
     }
-    return early.join('') + text;
+    return daemon.stderrText() + text;
   };
-  let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  const exitPromise = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exited = { code, signal };
-      resolve();
-    });
-  });
 
   let stopped = false;
   const stopSync = (): void => {
     if (stopped) return;
     stopped = true;
     running.delete(handle);
-    signalAll([pid, ...descendantPids(pid)], 'SIGKILL');
+    daemon.killTreeSync();
     finalLog = logs();
     removeTempDir(dir);
   };
@@ -330,32 +301,14 @@ async function startOnce(keys: KeyCache, port: number, options: SshdOptions): Pr
     if (stopped) return;
     stopped = true;
     running.delete(handle);
-    const all = [pid, ...descendantPids(pid)];
-    signalAll(all, 'SIGTERM');
-    const deadline = Date.now() + 3000;
-    while (Date.now() < deadline && (exited === null || all.some(isAlive))) await sleep(25);
-    const left = [pid, ...descendantPids(pid), ...all].filter(isAlive);
-    if (left.length) signalAll(left, 'SIGKILL');
-    if (exited === null) await Promise.race([exitPromise, sleep(2000)]);
+    await daemon.killTree();
     finalLog = logs();
     removeTempDir(dir);
   };
 
   // Wait for "Server listening", then for the port itself; fail fast if sshd exits.
-  const deadline = Date.now() + (options.startTimeoutMs ?? 15_000);
-  let ready = false;
-  while (Date.now() < deadline) {
-    if (exited !== null) break;
-    if (/Server listening on/.test(logs()) && (await tryConnect(port))) {
-      ready = true;
-      break;
-    }
-    await sleep(20);
-  }
-  if (!ready) {
-    const why = exited !== null
-      ? `exited (${JSON.stringify(exited)})`
-      : `did not accept connections on 127.0.0.1:${port} within ${options.startTimeoutMs ?? 15_000} ms`;
+  const why = await waitUntilListening(daemon, port, () => /Server listening on/.test(logs()), options.startTimeoutMs ?? 15_000);
+  if (why !== null) {
     const log = logs();
     await stop();
     throw new Error(`startSshd: ${SSHD_PATH} ${why}\n--- sshd_config options: ${JSON.stringify(options.config ?? {})}\n--- sshd log:\n${log}`);
