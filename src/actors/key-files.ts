@@ -8,54 +8,43 @@ import { join } from 'node:path';
 import { KeyImportError } from '../protocol/errors.js';
 import { SSHKey, importPrivateKey, importPublicKey, importPublicKeys } from '../crypto/keys/ssh-key.js';
 import { importPrivateKeyAsync, importPrivateKeysAsync } from '../workers/key-import.js';
-import { CertifiedKey, SSHCertificate, importCertificate, readCertificate } from '../crypto/keys/certificate.js';
+import { CertifiedKey, SSHCertificate, readCertificate } from '../crypto/keys/certificate.js';
+
+/** Reads `path` and parses it; a parse failure becomes a KeyImportError naming the file. */
+async function importFile<T>(path: string, binary: boolean, parse: (data: Uint8Array | string) => T | Promise<T>): Promise<T> {
+  if (typeof path !== 'string' || path === '') throw new TypeError('path: expected a file path');
+  const data = binary ? new Uint8Array(await readFile(path)) : await readFile(path, 'utf8');
+  try {
+    return await parse(data);
+  } catch (err) {
+    throw new KeyImportError(`${path}: ${(err as Error).message}`);
+  }
+}
 
 /**
  * Reads and imports a private key file (OpenSSH, PEM, PKCS#8, PuTTY). With a
  * passphrase the key derivation (bcrypt-pbkdf, Argon2, PBKDF2) runs in the
  * worker pool so the event loop keeps serving other connections.
  */
-export async function readPrivateKey(path: string, passphrase?: string): Promise<SSHKey> {
-  if (typeof path !== 'string' || path === '') throw new TypeError('path: expected a file path');
-  const data = new Uint8Array(await readFile(path));
-  try {
-    return passphrase === undefined ? importPrivateKey(data) : await importPrivateKeyAsync(data, passphrase);
-  } catch (err) {
-    throw new KeyImportError(`${path}: ${(err as Error).message}`);
-  }
+export function readPrivateKey(path: string, passphrase?: string): Promise<SSHKey> {
+  return importFile(path, true, (data) =>
+    passphrase === undefined ? importPrivateKey(data as Uint8Array) : importPrivateKeyAsync(data as Uint8Array, passphrase),
+  );
 }
 
 /** Reads every private key in a file (AsyncSSH's read_private_key_list). */
-export async function readPrivateKeyList(path: string, passphrase?: string): Promise<SSHKey[]> {
-  if (typeof path !== 'string' || path === '') throw new TypeError('path: expected a file path');
-  const data = new Uint8Array(await readFile(path));
-  try {
-    return await importPrivateKeysAsync(data, passphrase);
-  } catch (err) {
-    throw new KeyImportError(`${path}: ${(err as Error).message}`);
-  }
+export function readPrivateKeyList(path: string, passphrase?: string): Promise<SSHKey[]> {
+  return importFile(path, true, (data) => importPrivateKeysAsync(data as Uint8Array, passphrase));
 }
 
 /** Reads every public key in a file (AsyncSSH's read_public_key_list). */
-export async function readPublicKeyList(path: string): Promise<SSHKey[]> {
-  if (typeof path !== 'string' || path === '') throw new TypeError('path: expected a file path');
-  const text = await readFile(path, 'utf8');
-  try {
-    return importPublicKeys(text);
-  } catch (err) {
-    throw new KeyImportError(`${path}: ${(err as Error).message}`);
-  }
+export function readPublicKeyList(path: string): Promise<SSHKey[]> {
+  return importFile(path, false, (text) => importPublicKeys(text as string));
 }
 
 /** Reads a public key file ("type base64 [comment]"). */
-export async function readPublicKey(path: string): Promise<SSHKey> {
-  if (typeof path !== 'string' || path === '') throw new TypeError('path: expected a file path');
-  const text = await readFile(path, 'utf8');
-  try {
-    return importPublicKey(text);
-  } catch (err) {
-    throw new KeyImportError(`${path}: ${(err as Error).message}`);
-  }
+export function readPublicKey(path: string): Promise<SSHKey> {
+  return importFile(path, false, (text) => importPublicKey(text as string));
 }
 
 /** Keys given as SSHKey objects or paths; `option` names the option in errors. */
@@ -188,16 +177,7 @@ export async function loadPublicKeys(option: string, keys: readonly (SSHKey | st
 
 /** The key with its certificate from `<path>-cert.pub`, if that file exists and certifies the key. */
 async function certifiedBeside(path: string, key: SSHKey): Promise<SSHKey[]> {
-  let text: string;
-  try {
-    text = await readFile(`${path}-cert.pub`, 'utf8');
-  } catch {
-    return [];
-  }
-  try {
-    const cert = importCertificate(text);
-    return cert.certifies(key) ? [new CertifiedKey(key, cert)] : [];
-  } catch {
-    return []; // a broken certificate file is skipped, as ssh skips it
-  }
+  // A missing or broken certificate file is skipped, as ssh skips it.
+  const cert = await readCertificate(`${path}-cert.pub`).catch(() => null);
+  return cert?.certifies(key) ? [new CertifiedKey(key, cert)] : [];
 }
