@@ -22,7 +22,7 @@ import {
   decodeForwardedStreamlocal,
   encodeDirectStreamlocal,
   encodeStreamlocalForward,
-} from './forward-wire.js';
+} from '../protocol/streamlocal.js';
 import { serveSocks } from './socks-server.js';
 
 /** Receives each connection a remote listener accepted, as a stream. */

@@ -26,7 +26,7 @@ import {
   decodeDirectStreamlocal,
   decodeStreamlocalForward,
   encodeForwardedStreamlocal,
-} from './forward-wire.js';
+} from '../protocol/streamlocal.js';
 
 /** A connection decision: false refuses, true dials the destination, a Duplex is joined instead. */
 export type ConnectionDecision = boolean | Duplex;

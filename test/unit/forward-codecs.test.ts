@@ -16,7 +16,7 @@ import {
   encodeDirectStreamlocal,
   encodeForwardedStreamlocal,
   encodeStreamlocalForward,
-} from '../../src/actors/forward-wire.js';
+} from '../../src/protocol/streamlocal.js';
 import { encodeX11Request, parseDisplay, rewriteX11Setup } from '../../src/actors/x11-forward.js';
 import { parseJumpHosts } from '../../src/actors/tunnel.js';
 import { bindAddress } from '../../src/actors/forward-server.js';

@@ -1,12 +1,12 @@
 /**
  * Payloads of the OpenSSH streamlocal extensions (OpenSSH PROTOCOL §2.4,
- * §2.5), which src/protocol does not carry yet:
+ * §2.5):
  *
  *   direct-streamlocal@openssh.com     string path, string reserved, uint32 reserved
  *   forwarded-streamlocal@openssh.com  string path, string reserved
  *   streamlocal-forward@openssh.com    string path   (cancel-streamlocal-forward@openssh.com too)
  */
-import { Reader, Writer } from '../protocol/wire.js';
+import { Reader, Writer } from './wire.js';
 
 export const DIRECT_STREAMLOCAL = 'direct-streamlocal@openssh.com';
 export const FORWARDED_STREAMLOCAL = 'forwarded-streamlocal@openssh.com';
