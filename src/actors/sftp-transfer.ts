@@ -11,8 +11,8 @@
  * destination, and local files are opened without following a symlink at
  * the last component.
  */
-import type { Stats } from 'node:fs';
-import { lstat, mkdir, readdir, readlink, stat, symlink, unlink, utimes, chmod } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { lstat, mkdir, open, readdir, readlink, stat, symlink, unlink, utimes, chmod } from 'node:fs/promises';
 import { basename, dirname, join, posix, relative, resolve as resolveLocal, sep } from 'node:path';
 import type { SFTPAttrs } from '../protocol/sftp-attrs.js';
 import { isDirAttrs, isRegularAttrs, isSymlinkAttrs } from '../protocol/sftp-attrs.js';
@@ -22,7 +22,7 @@ import { SFTPError } from './sftp-errors.js';
 import type { SFTPFile } from './sftp-file.js';
 import { globLocal } from './sftp-glob.js';
 import { JobPool } from './sftp-job-pool.js';
-import { joined, localSink, localSource, pump, remoteSink, remoteSource, RequestBudget, type BlockSink } from './sftp-pump.js';
+import { bytesLength, joined, localSink, localSource, pump, remoteSink, remoteSource, RequestBudget, type BlockSink } from './sftp-pump.js';
 
 export interface TransferOptions {
   recurse?: boolean;
@@ -49,6 +49,8 @@ interface Ctx {
   blockSize: number;
   budget: RequestBudget;
   pool: JobPool;
+  /** Read buffers of putSmallFile, one per file in flight at most. */
+  scratch: Buffer[];
 }
 
 const DEFAULT_MAX_FILES = 32;
@@ -61,7 +63,7 @@ function context(client: SFTPClient, o: TransferOptions): Ctx {
   if (!Number.isInteger(blockSize) || blockSize < 1) throw new RangeError(`blockSize: expected a positive integer, got ${blockSize}`);
   const handles = client.limits.maxOpenHandles;
   const maxFiles = o.maxFiles ?? (handles > 0 ? Math.max(1, Math.min(DEFAULT_MAX_FILES, Math.floor(handles / 2))) : DEFAULT_MAX_FILES);
-  return { client, o, blockSize: Math.min(blockSize, limit), budget: requestBudget(o.maxRequests ?? DEFAULT_MAX_REQUESTS), pool: new JobPool(maxFiles) };
+  return { client, o, blockSize: Math.min(blockSize, limit), budget: requestBudget(o.maxRequests ?? DEFAULT_MAX_REQUESTS), pool: new JobPool(maxFiles), scratch: [] };
 }
 
 /** Requests are refilled a quarter of the budget at a time (see RequestBudget): 12-16 stay in flight by default. */
@@ -210,22 +212,27 @@ async function closeBoth(a: () => Promise<void>, b: () => Promise<void>): Promis
   if (y.status === 'rejected') throw y.reason;
 }
 
-async function getFile(ctx: Ctx, src: string, dst: string, attrs: SFTPAttrs): Promise<void> {
-  const mode = attrs.permissions !== undefined ? attrs.permissions & 0o777 : undefined;
-  const resume = ctx.o.resume ?? false;
-  // A new local file is created while the remote one opens (on ext4 a create
-  // costs ~0.6 ms: about a round trip). O_EXCL: only a file made here, which
-  // is removed again when the remote open fails; an existing file is opened
-  // (and truncated) only once the remote open succeeded, as before.
-  const early = resume ? null : localSink(dst, { resume: false, mode, exclusive: true }).catch(() => null);
-  let file: SFTPFile;
+/** Opens the remote file of a get; when that fails, a local file created for it meanwhile (`early`) is removed. */
+async function openRemoteForGet(ctx: Ctx, src: string, dst: string, early: Promise<{ sink: BlockSink } | null> | null): Promise<SFTPFile> {
   try {
-    file = await ctx.client.open(src, 'r', {}, { blockSize: ctx.blockSize });
+    return await ctx.client.open(src, 'r', {}, { blockSize: ctx.blockSize });
   } catch (e) {
     const made = await early;
     if (made) await made.sink.close().then(() => unlink(dst)).catch(() => undefined);
     throw e;
   }
+}
+
+async function getFile(ctx: Ctx, src: string, dst: string, attrs: SFTPAttrs): Promise<void> {
+  const mode = attrs.permissions !== undefined ? attrs.permissions & 0o777 : undefined;
+  const resume = ctx.o.resume ?? false;
+  if (!resume && attrs.size !== undefined && attrs.size < ctx.blockSize) return getSmallFile(ctx, src, dst, attrs, attrs.size, mode);
+  // A new local file is created while the remote one opens (on ext4 a create
+  // costs ~0.6 ms: about a round trip). O_EXCL: only a file made here, which
+  // is removed again when the remote open fails; an existing file is opened
+  // (and truncated) only once the remote open succeeded, as before.
+  const early = resume ? null : localSink(dst, { resume: false, mode, exclusive: true }).catch(() => null);
+  const file = await openRemoteForGet(ctx, src, dst, early);
   let sink: BlockSink | null = null;
   try {
     const made = await early;
@@ -247,6 +254,61 @@ async function getFile(ctx: Ctx, src: string, dst: string, attrs: SFTPAttrs): Pr
   const done = sink;
   await closeBoth(() => file.close().catch(() => undefined), () => done.close());
   if (ctx.o.preserve) await setLocalAttrs(dst, attrs);
+}
+
+/**
+ * A file whose listed size fits in one block (most of a tree): as soon as
+ * the handle arrives its one READ and the CLOSE leave together, so a file
+ * costs two round trips (OPEN, then READ+CLOSE) instead of three. The READ
+ * asks for one byte more than the listed size: a reply of exactly that size
+ * is the whole file (a regular file reads short only at its end). Any other
+ * reply (the file grew or shrank since the listing, or the server answered
+ * short) is kept and the rest fetched through the pump on a second open, as
+ * the pump itself would have done on the first. The READ is not counted in
+ * the request budget: its reply is bounded by the block size and there is
+ * at most one per file in flight (maxFiles).
+ */
+async function getSmallFile(ctx: Ctx, src: string, dst: string, attrs: SFTPAttrs, size: number, mode: number | undefined): Promise<void> {
+  const early = localSink(dst, { resume: false, mode, exclusive: true }).catch(() => null);
+  const file = await openRemoteForGet(ctx, src, dst, early);
+  const read = file.readBlockParts(0, size + 1);
+  const closed = file.close(); // same tick as the READ: one packet, answered in order after it
+  read.catch(() => undefined);
+  closed.catch(() => undefined);
+  let sink: BlockSink | null = null;
+  try {
+    const made = await early;
+    sink = (made ?? (await localSink(dst, { resume: false, mode }))).sink;
+    const parts = await read;
+    const n = parts ? bytesLength(parts) : 0;
+    if (n > 0) {
+      await sink.writeAt(0, parts!);
+      ctx.o.progressHandler?.(src, dst, n, size);
+    }
+    if (n !== size) await getRest(ctx, src, dst, sink, n, size);
+  } catch (e) {
+    const opened = sink;
+    await opened?.close().catch(() => undefined);
+    throw e;
+  }
+  // The remote close is a courtesy for a read: only the local one can lose data.
+  await closed.catch(() => undefined);
+  await sink.close();
+  if (ctx.o.preserve) await setLocalAttrs(dst, attrs);
+}
+
+/** The rest of a file from `start`, after a one-READ fetch did not end where the listing said. */
+async function getRest(ctx: Ctx, src: string, dst: string, sink: BlockSink, start: number, size: number): Promise<void> {
+  const file = await ctx.client.open(src, 'r', {}, { blockSize: ctx.blockSize });
+  const progress = ctx.o.progressHandler;
+  try {
+    await pump(remoteSource(file), sink, {
+      start, size, blockSize: ctx.blockSize, budget: ctx.budget,
+      onProgress: progress && ((n) => progress(src, dst, n, size)),
+    });
+  } finally {
+    await file.close().catch(() => undefined);
+  }
 }
 
 async function setLocalAttrs(path: string, a: SFTPAttrs): Promise<void> {
@@ -301,11 +363,70 @@ async function makeRemoteDir(client: SFTPClient, dst: string): Promise<void> {
   }
 }
 
-/** A regular file found by readdir: its lstat is taken in the job, not by the walker. */
+/**
+ * A regular file found by readdir. Without preserve or resume nothing of
+ * its stat is needed: the local file is opened and read (into a scratch
+ * buffer of SMALL_READ bytes) while the remote one opens, and a read that
+ * comes back short is the whole file (a regular file reads short only at its
+ * end), so a small file costs three local calls (open, read, close) instead
+ * of four, and its WRITE and CLOSE leave together. A larger file, or any
+ * other case, takes its lstat in the job, not in the walker.
+ */
 async function putFileAt(ctx: Ctx, src: string, dst: string): Promise<void> {
+  if (!ctx.o.preserve && !ctx.o.resume && (await putSmallFile(ctx, src, dst))) return;
   const st = await lstat(src);
   if (!st.isFile()) throw new SFTPError(FxStatus.FAILURE, `${src} is not a regular file`);
   await putFile(ctx, src, dst, st);
+}
+
+/** Bytes read at once by putSmallFile: files shorter than this take its path. */
+const SMALL_READ = 65536;
+
+/** Sends a file shorter than one scratch buffer; false (nothing sent, nothing left open) when it is not. */
+async function putSmallFile(ctx: Ctx, src: string, dst: string): Promise<boolean> {
+  const [local, remote] = await Promise.allSettled([
+    readSmall(ctx, src),
+    ctx.client.open(dst, 'w', {}, { blockSize: ctx.blockSize }),
+  ]);
+  const file = remote.status === 'fulfilled' ? remote.value : null;
+  const read = local.status === 'fulfilled' ? local.value : null;
+  if (!file || !read) {
+    await closeBoth(() => read?.closing ?? Promise.resolve(), () => file?.close() ?? Promise.resolve()).catch(() => undefined);
+    throw local.status === 'rejected' ? local.reason : (remote as PromiseRejectedResult).reason;
+  }
+  if (read.data === null) {
+    await closeBoth(() => read.closing, () => file.close());
+    return false;
+  }
+  const data = read.data;
+  await closeBoth(() => read.closing, () => (data.length > 0 ? file.writeFinal(0, data) : file.close()));
+  ctx.o.progressHandler?.(src, dst, data.length, data.length);
+  return true;
+}
+
+/**
+ * Opens (not following a symlink swapped in since the listing, nor waiting
+ * on a FIFO) and reads a local file in one call: its bytes when it is
+ * shorter than a scratch buffer, null when it may be longer. The local
+ * close is left running (`closing`) so it overlaps the remote requests.
+ */
+async function readSmall(ctx: Ctx, src: string): Promise<{ data: Uint8Array | null; closing: Promise<void> }> {
+  const fh = await open(src, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  let data: Uint8Array | null = null;
+  const buf = ctx.scratch.pop() ?? Buffer.allocUnsafeSlow(Math.min(SMALL_READ, ctx.blockSize));
+  try {
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    // A copy: the scratch buffer goes back to the pool, the bytes wait for their WRITE.
+    if (bytesRead < buf.length) data = Buffer.from(buf.subarray(0, bytesRead));
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    throw e;
+  } finally {
+    ctx.scratch.push(buf);
+  }
+  const closing = fh.close();
+  closing.catch(() => undefined);
+  return { data, closing };
 }
 
 async function putFile(ctx: Ctx, src: string, dst: string, st: Stats): Promise<void> {

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { PassThrough } from 'node:stream';
 import { SFTPClient } from '../../src/actors/sftp-client.js';
 import { JobPool } from '../../src/actors/sftp-job-pool.js';
@@ -182,15 +183,15 @@ test('JobPool: submit waits for a slot, jobs overlap up to the size, the first e
   await assert.rejects(failing.submit(job), /boom/);
 });
 
-/** A server whose fs.write waits until the wire has shown a CLOSE after the WRITE (or 3 s), optionally failing one file's write. */
-async function closeWatchingPeer(failWrite: (path: string) => boolean): Promise<{ client: SFTPClient; stats: { open: number; closedAfterWriteSent: number; setstats: number }; stop(): Promise<void> }> {
-  const base = new LocalFileSystem();
-  const stats = { open: 0, closedAfterWriteSent: 0, setstats: 0 };
-  const toServer = new PassThrough();
-  const toClient = new PassThrough();
+/**
+ * Watches the requests on their way to the server; the function returned
+ * resolves true once a CLOSE arrives (or has arrived since the previous
+ * call's request), false after 3 s without one.
+ */
+function watchCloses(toServer: PassThrough): () => Promise<boolean> {
   const deframer = new SftpDeframer();
-  let closeSeen: () => void = () => undefined;
   let closes = 0;
+  let closeSeen: () => void = () => undefined;
   toServer.on('data', (chunk: Uint8Array) => {
     deframer.push(chunk);
     for (let p = deframer.next(); p; p = deframer.next()) {
@@ -200,6 +201,26 @@ async function closeWatchingPeer(failWrite: (path: string) => boolean): Promise<
       }
     }
   });
+  return () => {
+    const before = closes;
+    return new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 3000);
+      closeSeen = () => {
+        clearTimeout(t);
+        resolve(true);
+      };
+      if (closes > before) closeSeen();
+    });
+  };
+}
+
+/** A server whose fs.write waits until the wire has shown a CLOSE after the WRITE (or 3 s), optionally failing one file's write. */
+async function closeWatchingPeer(failWrite: (path: string) => boolean): Promise<{ client: SFTPClient; stats: { open: number; closedAfterWriteSent: number; setstats: number }; stop(): Promise<void> }> {
+  const base = new LocalFileSystem();
+  const stats = { open: 0, closedAfterWriteSent: 0, setstats: 0 };
+  const toServer = new PassThrough();
+  const toClient = new PassThrough();
+  const closeAhead = watchCloses(toServer);
   const paths = new Map<SFTPOpenFile, string>();
   const served = new SFTPServer({
     fs: {
@@ -214,17 +235,8 @@ async function closeWatchingPeer(failWrite: (path: string) => boolean): Promise<
         await base.close(file);
       },
       async write(file: SFTPOpenFile, offset: number, data: Uint8Array): Promise<void> {
-        const before = closes;
         // The CLOSE for this file is on the wire before the WRITE is answered: it was sent with it.
-        const seen = await new Promise<boolean>((resolve) => {
-          const t = setTimeout(() => resolve(false), 3000);
-          closeSeen = () => {
-            clearTimeout(t);
-            resolve(true);
-          };
-          if (closes > before) closeSeen();
-        });
-        if (seen) stats.closedAfterWriteSent++;
+        if (await closeAhead()) stats.closedAfterWriteSent++;
         if (failWrite(paths.get(file) ?? '')) throw Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' });
         await base.write(file, offset, data);
       },
@@ -301,6 +313,78 @@ test('get: a failed remote open leaves no new local file and an existing one unt
     await assert.rejects(peer.client.get(join(dir, 'missing'), join(dir, 'keep')));
     assert.equal(readFileSync(join(dir, 'keep'), 'utf8'), 'old contents');
   } finally {
+    await peer.stop();
+  }
+});
+
+test('get: a small file sends its READ and CLOSE together; a file that shrank or grew since the listing is still exact', async () => {
+  const dir = makeTempDir('sftp-pipeline-');
+  writeFileSync(join(dir, 'small'), randomBytes(3000));
+  writeFileSync(join(dir, 'shrunk'), randomBytes(3000));
+  writeFileSync(join(dir, 'empty'), '');
+  const base = new LocalFileSystem();
+  const toServer = new PassThrough();
+  const toClient = new PassThrough();
+  const closeAhead = watchCloses(toServer);
+  let readsWithCloseBehind = 0;
+  const served = new SFTPServer({
+    fs: {
+      // The listing of 'shrunk' says 5000 bytes: it lost 2000 since.
+      stat: async (path: string) => {
+        const a = await base.stat(path);
+        return path.endsWith('shrunk') ? { ...a, size: 5000 } : a;
+      },
+      async read(file: SFTPOpenFile, offset: number, len: number): Promise<Uint8Array> {
+        // This file's CLOSE is on the wire before its READ is answered: it was sent with it.
+        if (await closeAhead()) readsWithCloseBehind++;
+        return base.read(file, offset, len);
+      },
+    },
+  }).serve({ readable: toServer, writable: toClient });
+  const client = await SFTPClient.start({ readable: toClient, writable: toServer });
+  try {
+    await client.get(join(dir, 'small'), join(dir, 'small.out'), { maxFiles: 1 });
+    assert.equal(sha(join(dir, 'small.out')), sha(join(dir, 'small')));
+    assert.equal(readsWithCloseBehind, 1);
+    await client.get(join(dir, 'shrunk'), join(dir, 'shrunk.out'), { maxFiles: 1 });
+    assert.equal(sha(join(dir, 'shrunk.out')), sha(join(dir, 'shrunk')));
+    await client.get(join(dir, 'empty'), join(dir, 'empty.out'), { maxFiles: 1 });
+    assert.equal(readFileSync(join(dir, 'empty.out')).length, 0);
+  } finally {
+    client.exit();
+    await served;
+  }
+});
+
+test('put: files of a tree are read without an lstat each unless preserve needs their attributes', async () => {
+  const dir = makeTempDir('sftp-pipeline-');
+  const tree = join(dir, 'tree');
+  makeTree(tree, 30);
+  writeFileSync(join(tree, 'big'), randomBytes(300_000)); // longer than one scratch read: the general path
+  writeFileSync(join(tree, 'empty'), '');
+  const want = digestTree(tree);
+  const fsp = createRequire(import.meta.url)('node:fs/promises') as typeof import('node:fs/promises');
+  const real = fsp.lstat;
+  let lstats = 0;
+  fsp.lstat = ((p: Parameters<typeof real>[0], o?: Parameters<typeof real>[1]) => {
+    if (String(p).startsWith(tree)) lstats++;
+    return real(p, o as never);
+  }) as typeof real;
+  syncBuiltinESMExports();
+  const peer = await countingPeer();
+  try {
+    await peer.client.put(tree, join(dir, 'up'), { recurse: true, maxFiles: 4 });
+    assert.deepEqual(digestTree(join(dir, 'up')), want);
+    const dirs = readdirSync(tree, { recursive: true, withFileTypes: true }).filter((e) => e.isDirectory()).length;
+    assert.equal(lstats, dirs + 1, 'directories and the one file longer than a scratch read were lstat-ed, no other file');
+    lstats = 0;
+    await peer.client.put(tree, join(dir, 'up2'), { recurse: true, maxFiles: 4, preserve: true });
+    assert.deepEqual(digestTree(join(dir, 'up2')), want);
+    assert.ok(lstats >= want.size, `preserve: ${lstats} lstats for ${want.size} files`);
+    assert.equal(peer.counts.open, 0);
+  } finally {
+    fsp.lstat = real;
+    syncBuiltinESMExports();
     await peer.stop();
   }
 });
