@@ -15,7 +15,7 @@
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { encodeX11ChannelData } from '../protocol/session-requests.js';
@@ -31,7 +31,7 @@ export interface ServerX11Options {
   /** How many displays are tried from the offset (sshd X11MaxDisplays). Default 1000. */
   x11MaxDisplays?: number;
   /**
-   * Listen on 127.0.0.1 only and set DISPLAY=localhost:N (sshd
+   * Listen on loopback only (127.0.0.1 and ::1) and set DISPLAY=localhost:N (sshd
    * X11UseLocalhost). Default true; false listens on every address and sets
    * DISPLAY=<hostname>:N.
    */
@@ -128,24 +128,48 @@ function runXauth(program: string, file: string | undefined, authDisplay: string
   });
 }
 
-/** Listens on the first free display port in [offset, offset + max); null when all are taken. */
-async function listenDisplay(server: Server, host: string, offset: number, max: number): Promise<number | null> {
+/** Listens on host:port: "taken" when another socket has it, "no-address" when this host lacks the address (no IPv6). */
+function tryListen(server: Server, port: number, host: string): Promise<'ok' | 'taken' | 'no-address'> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      if (err.code === 'EADDRINUSE' || err.code === 'EACCES') resolve('taken');
+      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'EAFNOSUPPORT') resolve('no-address');
+      else reject(err);
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve('ok');
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen({ port, host, exclusive: true });
+  });
+}
+
+/**
+ * Listens on the first display port in [offset, offset + max) that is free on
+ * every address in `hosts`, as sshd binds a display on every address family
+ * of its bind address: an X client resolving "localhost" may try ::1 first.
+ * An IPv6 address the host lacks is skipped ("::" then falls back to
+ * 0.0.0.0). Null when all are taken.
+ */
+async function listenDisplay(makeServer: () => Server, hosts: readonly string[], offset: number, max: number): Promise<{ n: number; servers: Server[] } | null> {
   for (let n = offset; n < offset + max; n++) {
-    const ok = await new Promise<boolean>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        server.off('listening', onListening);
-        if (err.code === 'EADDRINUSE' || err.code === 'EACCES') resolve(false);
-        else reject(err);
-      };
-      const onListening = (): void => {
-        server.off('error', onError);
-        resolve(true);
-      };
-      server.once('error', onError);
-      server.once('listening', onListening);
-      server.listen({ port: X11_BASE_PORT + n, host, exclusive: true });
-    });
-    if (ok) return n;
+    const servers: Server[] = [];
+    let taken = false;
+    for (const host of hosts) {
+      const server = makeServer();
+      let r = await tryListen(server, X11_BASE_PORT + n, host);
+      if (r === 'no-address' && host === '::') r = await tryListen(server, X11_BASE_PORT + n, '0.0.0.0');
+      if (r === 'ok') servers.push(server);
+      else if (r === 'taken' || !host.includes(':')) {
+        taken = true;
+        break;
+      }
+    }
+    if (!taken && servers.length > 0) return { n, servers };
+    for (const s of servers) s.close();
   }
   return null;
 }
@@ -163,7 +187,7 @@ export class ServerX11Listener {
   private closed = false;
 
   private constructor(
-    private readonly server: Server,
+    private readonly servers: readonly Server[],
     readonly session: X11Session,
   ) {}
 
@@ -172,9 +196,9 @@ export class ServerX11Listener {
     const local = o.x11UseLocalhost !== false;
     let listener: ServerX11Listener | null = null;
     let accepted = 0;
-    const server = createServer({ allowHalfOpen: true, noDelay: true }, (sock) => {
+    const onConnection = (sock: Socket): void => {
       if (r.singleConnection && accepted++ > 0) return void sock.destroy();
-      if (r.singleConnection) server.close();
+      if (r.singleConnection) listener?.close();
       const typeData = encodeX11ChannelData(sock.remoteAddress ?? '127.0.0.1', sock.remotePort ?? 0);
       const info = { channelType: 'x11', destHost: listener?.session.display ?? '', destPort: 0, origHost: sock.remoteAddress ?? '', origPort: sock.remotePort ?? 0 };
       sock.on('error', () => undefined);
@@ -182,11 +206,13 @@ export class ServerX11Listener {
         (chan) => pipeForward(sock, chan),
         () => sock.destroy(),
       );
-    });
-    const n = await listenDisplay(server, local ? '127.0.0.1' : '0.0.0.0', o.x11DisplayOffset ?? 10, o.x11MaxDisplays ?? 1000);
-    if (n === null) throw new NoFreeX11Display();
+    };
+    const makeServer = (): Server => createServer({ allowHalfOpen: true, noDelay: true }, onConnection);
+    const bound = await listenDisplay(makeServer, local ? ['127.0.0.1', '::1'] : ['::'], o.x11DisplayOffset ?? 10, o.x11MaxDisplays ?? 1000);
+    if (bound === null) throw new NoFreeX11Display();
+    const { n, servers } = bound;
     const display = `${local ? 'localhost' : hostname()}:${n}.${r.screen}`;
-    listener = new ServerX11Listener(server, { display, displayNumber: n, screen: r.screen, authProtocol: r.authProtocol, authCookie: r.authCookie, singleConnection: r.singleConnection });
+    listener = new ServerX11Listener(servers, { display, displayNumber: n, screen: r.screen, authProtocol: r.authProtocol, authCookie: r.authCookie, singleConnection: r.singleConnection });
     const l = listener;
     void actor.waitClosed().then(() => l.close());
     const xauth = xauthProgram(o.xauthLocation);
@@ -199,6 +225,6 @@ export class ServerX11Listener {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.server.close();
+    for (const s of this.servers) s.close();
   }
 }

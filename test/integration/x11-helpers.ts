@@ -122,11 +122,11 @@ export function xauthCookie(file: string, display: string): string | null {
 }
 
 /**
- * processFactory for `x11-echo N`: prints "display=... xauth=<cookie|none> sent=<sha> echoed=<sha> bytes=<n>"
+ * processFactory for `x11-echo N [address]` (the display's address, default 127.0.0.1): prints "display=... xauth=<cookie|none> sent=<sha> echoed=<sha> bytes=<n>"
  * (or "error ..." with exit 1).
  */
 export function x11EchoProcess(proc: SSHServerProcess): void {
-  const m = /^x11-echo (\d+)$/.exec(proc.command ?? '');
+  const m = /^x11-echo (\d+)(?: (\S+))?$/.exec(proc.command ?? '');
   const display = proc.env.DISPLAY ?? '';
   const d = /^localhost:(\d+)\.(\d+)$/.exec(display);
   if (!m || !d || !proc.x11) {
@@ -135,7 +135,7 @@ export function x11EchoProcess(proc: SSHServerProcess): void {
   }
   const size = Number(m[1]);
   const xauth = proc.env.XAUTHORITY ? xauthCookie(proc.env.XAUTHORITY, `unix:${d[1]}`) : null;
-  const sock = connect({ host: '127.0.0.1', port: 6000 + Number(d[1]), allowHalfOpen: true });
+  const sock = connect({ host: m[2] ?? '127.0.0.1', port: 6000 + Number(d[1]), allowHalfOpen: true });
   const sent = createHash('sha256');
   const echoed = createHash('sha256');
   let bytes = 0;

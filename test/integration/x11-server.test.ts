@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect as netConnect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { networkInterfaces } from 'node:os';
 import { connect, type SSHClientConnection } from '../../src/actors/client.js';
 import type { ConnectionActor } from '../../src/actors/connection-actor.js';
 import { listen, type ListenOptions, type SSHServer } from '../../src/actors/server.js';
@@ -21,12 +22,13 @@ import { findBinary, makeTempDir, removeTempDir } from '../helpers/ssh-client.js
 import { parseEcho, startFakeXServer, x11EchoProcess, xauthCookie, type FakeXServer } from './x11-helpers.js';
 
 const hostKey = generatePrivateKey('ssh-ed25519');
+const hasIPv6Loopback = (): boolean => Object.values(networkInterfaces()).some((list) => list?.some((a) => a.address === '::1'));
 const xauth = findBinary('xauth');
 const SIZE = 4 * 1024 * 1024;
 
-function canConnect(port: number): Promise<boolean> {
+function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = netConnect({ host: '127.0.0.1', port });
+    const s = netConnect({ host, port });
     s.once('connect', () => (s.destroy(), resolve(true)));
     s.once('error', () => resolve(false));
   });
@@ -121,6 +123,26 @@ describe('X11 forwarding, fleetssh client -> fleetssh server', { timeout: 60_000
       const out = parseEcho(r.stdout as string);
       assert.equal(out.display, 'localhost:41.0');
       assert.equal(out.sent, out.echoed);
+    } finally {
+      busy.close();
+    }
+  });
+
+  test('the display listens on ::1 too, and a display whose port is taken on ::1 only is skipped', { skip: hasIPv6Loopback() ? false : 'no ::1 here' }, async () => {
+    const busy: Server = createServer();
+    await new Promise<void>((r) => busy.listen({ port: 6000 + 50, host: '::1', ipv6Only: true }, r));
+    try {
+      const server = await startServer({ x11Forwarding: true, x11DisplayOffset: 50 });
+      const conn = await connectTo(server);
+      const r = await conn.run(`x11-echo ${SIZE} ::1`);
+      assert.equal(r.exitStatus, 0, String(r.stdout));
+      const out = parseEcho(r.stdout as string);
+      assert.equal(out.display, 'localhost:51.0', 'display 50 is taken on ::1, so it is not used for 127.0.0.1 either');
+      assert.equal(out.sent, out.echoed);
+      assert.equal(Number(out.bytes), SIZE);
+      // Both listeners close with the session.
+      for (let i = 0; i < 50 && ((await canConnect(6051)) || (await canConnect(6051, '::1'))); i++) await new Promise((res) => setTimeout(res, 20));
+      assert.deepEqual([await canConnect(6051), await canConnect(6051, '::1')], [false, false]);
     } finally {
       busy.close();
     }
