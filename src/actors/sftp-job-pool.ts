@@ -70,3 +70,53 @@ export class JobPool {
     });
   }
 }
+
+/**
+ * Directory listings of one tree walk, `size` at once, so that files of
+ * several directories are in flight together: creating files in one
+ * directory is serialised by the file system (its directory lock), in
+ * different directories it is not. A listing that finds a subdirectory
+ * hands its listing here: started at once while fewer than `size` run,
+ * queued (in order) up to `queueLimit`, and beyond that run by the caller
+ * itself, inline, as a plain depth-first walk would (so memory stays bounded
+ * however many directories the tree has). The first listing that throws
+ * stops the queue; `done` rethrows it once the running listings settled.
+ */
+export class DirWalker {
+  private running = 0;
+  private readonly queued: Array<() => Promise<void>> = [];
+  private failure: { error: unknown } | null = null;
+  private idle: Array<() => void> = [];
+
+  constructor(readonly size: number, readonly queueLimit = 256) {}
+
+  /** Runs `list` now, later, or (when the queue is full) inline: resolves once it is started, queued, or done. */
+  async add(list: () => Promise<void>): Promise<void> {
+    this.check();
+    if (this.running < this.size) this.start(list);
+    else if (this.queued.length < this.queueLimit) this.queued.push(list);
+    else await list();
+  }
+
+  /** Resolves once every listing has run (or, after a failure, every running one settled); throws the first failure. */
+  async done(): Promise<void> {
+    while (this.running > 0 || (this.queued.length > 0 && !this.failure)) await new Promise<void>((resolve) => this.idle.push(resolve));
+    this.check();
+  }
+
+  private check(): void {
+    if (this.failure) throw this.failure.error;
+  }
+
+  private start(list: () => Promise<void>): void {
+    this.running++;
+    list().catch((e: unknown) => {
+      this.failure ??= { error: e };
+    }).finally(() => {
+      this.running--;
+      const next = this.failure ? undefined : this.queued.shift();
+      if (next) this.start(next);
+      else if (this.running === 0) for (const w of this.idle.splice(0)) w();
+    });
+  }
+}

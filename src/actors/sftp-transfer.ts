@@ -2,10 +2,11 @@
  * High-level SFTP transfers (AsyncSSH's get/put/copy and their m* forms):
  * recursion, preserve, symlinks, error and progress handlers, resume, and
  * pipelined blocks through sftp-pump.ts. Many files move at once over the
- * one session: a walker lists the tree (creating directories as it goes,
- * ahead of the files in them) and hands each file to a bounded `JobPool`,
- * so open/write/close of different files overlap while memory stays bounded
- * by `maxFiles` and `maxRequests`, not by the size of the tree. A recursive
+ * one session: get and put list up to four directories at once (`DirWalker`;
+ * each directory is created before its listing starts) and hand each file
+ * to a bounded `JobPool`, so open/write/close of different files, in
+ * different directories, overlap while memory stays bounded by `maxFiles`
+ * and `maxRequests`, not by the size of the tree. A recursive
  * get trusts nothing the server names: entries with '/', '.', '..', NUL or
  * empty names are refused, as are symlinks whose target leaves the local
  * destination, and local files are opened without following a symlink at
@@ -21,7 +22,7 @@ import type { SFTPClient } from './sftp-client.js';
 import { SFTPError } from './sftp-errors.js';
 import type { SFTPFile } from './sftp-file.js';
 import { globLocal } from './sftp-glob.js';
-import { JobPool } from './sftp-job-pool.js';
+import { DirWalker, JobPool } from './sftp-job-pool.js';
 import { bytesLength, joined, localSink, localSource, pump, remoteSink, remoteSource, RequestBudget, type BlockSink } from './sftp-pump.js';
 
 export interface TransferOptions {
@@ -49,11 +50,15 @@ interface Ctx {
   blockSize: number;
   budget: RequestBudget;
   pool: JobPool;
+  /** Directory listings of get and put, several at once. */
+  walker: DirWalker;
   /** Read buffers of putSmallFile, one per file in flight at most. */
   scratch: Buffer[];
 }
 
 const DEFAULT_MAX_FILES = 32;
+/** Directories listed (and so filled) at once by get and put (see DirWalker). */
+const DIR_LISTINGS = 4;
 /** Measured: 16 blocks in flight moved a 256 MiB file as fast as 64 with less memory (load-tests/README.md). */
 const DEFAULT_MAX_REQUESTS = 16;
 
@@ -63,7 +68,7 @@ function context(client: SFTPClient, o: TransferOptions): Ctx {
   if (!Number.isInteger(blockSize) || blockSize < 1) throw new RangeError(`blockSize: expected a positive integer, got ${blockSize}`);
   const handles = client.limits.maxOpenHandles;
   const maxFiles = o.maxFiles ?? (handles > 0 ? Math.max(1, Math.min(DEFAULT_MAX_FILES, Math.floor(handles / 2))) : DEFAULT_MAX_FILES);
-  return { client, o, blockSize: Math.min(blockSize, limit), budget: requestBudget(o.maxRequests ?? DEFAULT_MAX_REQUESTS), pool: new JobPool(maxFiles), scratch: [] };
+  return { client, o, blockSize: Math.min(blockSize, limit), budget: requestBudget(o.maxRequests ?? DEFAULT_MAX_REQUESTS), pool: new JobPool(maxFiles), walker: new DirWalker(DIR_LISTINGS), scratch: [] };
 }
 
 /** Requests are refilled a quarter of the budget at a time (see RequestBudget): 12-16 stay in flight by default. */
@@ -136,10 +141,15 @@ async function runSources<A>(ctx: Ctx, srcs: string[], probe: (src: string) => P
     for (let i = 0; i < srcs.length; i++) {
       ctx.pool.check();
       const p = probed[i]!;
-      await reported(ctx, () => ('e' in p ? Promise.reject(p.e) : walk(srcs[i]!, p.a)));
+      await reported(ctx, async () => {
+        if ('e' in p) throw p.e;
+        await walk(srcs[i]!, p.a);
+        await ctx.walker.done();
+      });
     }
   } catch (e) {
-    await ctx.pool.settle(); // no job outlives the call
+    await ctx.walker.done().catch(() => undefined); // no listing outlives the call,
+    await ctx.pool.settle(); // nor any job
     throw e;
   }
   await ctx.pool.drain();
@@ -159,7 +169,7 @@ export async function get(client: SFTPClient, remotePaths: string | string[], lo
   });
 }
 
-/** Walks one remote entry: directories here, in order; files and symlinks as jobs. */
+/** One remote entry: a directory is created here and listed by the walker; files and symlinks become jobs. */
 async function getEntry(ctx: Ctx, src: string, dst: string, attrs: SFTPAttrs, root: string): Promise<Started> {
   if (!inside(root, resolveLocal(dst))) throw new SFTPError(FxStatus.PERMISSION_DENIED, `refusing to write ${dst} outside ${root}`);
   if (!isDirAttrs(attrs)) {
@@ -170,6 +180,12 @@ async function getEntry(ctx: Ctx, src: string, dst: string, attrs: SFTPAttrs, ro
   const existing = await lstat(dst).catch(() => null);
   if (existing && !existing.isDirectory()) throw new SFTPError(FxStatus.FAILURE, `${dst} exists and is not a directory`);
   if (!existing) await mkdir(dst);
+  await ctx.walker.add(() => reported(ctx, () => getDir(ctx, src, dst, attrs, root)));
+  return WALKED;
+}
+
+/** Lists a remote directory, in order, into jobs; its attributes are set once they are done (preserve). */
+async function getDir(ctx: Ctx, src: string, dst: string, attrs: SFTPAttrs, root: string): Promise<void> {
   const jobs: Started[] = [];
   for await (const n of ctx.client.scandir(src)) {
     if (n.filename === '.' || n.filename === '..') continue;
@@ -193,7 +209,6 @@ async function getEntry(ctx: Ctx, src: string, dst: string, attrs: SFTPAttrs, ro
     });
   }
   if (ctx.o.preserve) afterJobs(ctx, jobs, () => setLocalAttrs(dst, attrs));
-  return WALKED;
 }
 
 async function getSymlink(ctx: Ctx, src: string, dst: string, root: string): Promise<void> {
@@ -332,13 +347,19 @@ export async function put(client: SFTPClient, localPaths: string | string[], rem
 
 const localAttrs = (st: Stats): SFTPAttrs => ({ permissions: st.mode & 0o7777, atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000) });
 
-/** Walks one local entry whose stat is known: directories here, in order; files and symlinks as jobs. */
+/** One local entry whose stat is known: a directory is created remotely here and listed by the walker; files and symlinks become jobs. */
 async function putEntry(ctx: Ctx, src: string, dst: string, st: Stats): Promise<Started> {
   if (st.isSymbolicLink()) return submit(ctx, async () => ctx.client.symlink(await readlink(src), dst));
   if (st.isFile()) return submit(ctx, () => putFile(ctx, src, dst, st));
   if (!st.isDirectory()) throw new SFTPError(FxStatus.FAILURE, `${src} is not a regular file`);
   if (!ctx.o.recurse) throw new SFTPError(FxStatus.FAILURE, `${src} is a directory`);
   await makeRemoteDir(ctx.client, dst);
+  await ctx.walker.add(() => reported(ctx, () => putDir(ctx, src, dst, st)));
+  return WALKED;
+}
+
+/** Lists a local directory, in name order, into jobs; its attributes are set once they are done (preserve). */
+async function putDir(ctx: Ctx, src: string, dst: string, st: Stats): Promise<void> {
   const entries = (await readdir(src, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const jobs: Started[] = [];
   for (const ent of entries) {
@@ -351,7 +372,6 @@ async function putEntry(ctx: Ctx, src: string, dst: string, st: Stats): Promise<
     });
   }
   if (ctx.o.preserve) afterJobs(ctx, jobs, () => ctx.client.setstat(dst, localAttrs(st)));
-  return WALKED;
 }
 
 /** mkdir, and only when that fails, check whether a directory is already there (one round trip for a new tree). */

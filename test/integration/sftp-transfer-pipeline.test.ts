@@ -14,7 +14,7 @@ import { join, relative } from 'node:path';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { PassThrough } from 'node:stream';
 import { SFTPClient } from '../../src/actors/sftp-client.js';
-import { JobPool } from '../../src/actors/sftp-job-pool.js';
+import { DirWalker, JobPool } from '../../src/actors/sftp-job-pool.js';
 import { RequestBudget } from '../../src/actors/sftp-pump.js';
 import { SFTPServer } from '../../src/actors/sftp-server.js';
 import { LocalFileSystem, type SFTPOpenFile } from '../../src/actors/sftp-server-fs.js';
@@ -39,15 +39,18 @@ interface Counting {
   open: number;
   peakOpen: number;
   reads: number;
+  /** Paths in the order the server opened them. */
+  opened: string[];
 }
 
 async function countingPeer(overrides: { stat?: (path: string) => Promise<SFTPAttrs> } = {}): Promise<{ client: SFTPClient; counts: Counting; stop(): Promise<void> }> {
   const base = new LocalFileSystem();
-  const counts: Counting = { open: 0, peakOpen: 0, reads: 0 };
+  const counts: Counting = { open: 0, peakOpen: 0, reads: 0, opened: [] };
   const fs = {
     async open(path: string, pflags: number, attrs: SFTPAttrs): Promise<SFTPOpenFile> {
       const f = await base.open(path, pflags, attrs);
       counts.open++;
+      counts.opened.push(path);
       counts.peakOpen = Math.max(counts.peakOpen, counts.open);
       // Hold the file open a moment, as a disk would: lets overlap show.
       await new Promise((r) => setImmediate(r));
@@ -78,7 +81,7 @@ function makeTree(root: string, files: number): void {
   }
 }
 
-test('recursive put, get and copy overlap files, never more than maxFiles open at the server, byte-exact', async () => {
+test('recursive put, get and copy overlap files (put and get across directories), never more than maxFiles open at the server, byte-exact', async () => {
   const dir = makeTempDir('sftp-pipeline-');
   const tree = join(dir, 'tree');
   makeTree(tree, 150);
@@ -91,11 +94,19 @@ test('recursive put, get and copy overlap files, never more than maxFiles open a
       ['copy', () => peer.client.copy(join(dir, 'up'), join(dir, 'copied'), { recurse: true, maxFiles: 3 })],
     ] as const) {
       peer.counts.peakOpen = 0;
+      peer.counts.opened.length = 0;
       await run();
       const limit = 6; // copy: 3 files, two handles each
       assert.ok(peer.counts.peakOpen <= limit, `${op}: ${peer.counts.peakOpen} files open at once`);
       assert.ok(peer.counts.peakOpen >= 2, `${op}: files did not overlap (peak ${peer.counts.peakOpen})`);
       assert.equal(peer.counts.open, 0, `${op}: every file closed`);
+      if (op !== 'copy') {
+        // Several directories fill at once (creating files in one directory is serialised by the file
+        // system): a walk that fills one after the other changes directory 5 times in the order of opens.
+        const dirs = peer.counts.opened.map((p) => relative(dir, join(p, '..')));
+        const changes = dirs.filter((d, i) => i > 0 && d !== dirs[i - 1]).length;
+        assert.ok(changes > 10, `${op}: files were opened one directory after the other (${changes} changes)`);
+      }
     }
     for (const out of ['up', 'down', 'copied']) assert.deepEqual(digestTree(join(dir, out)), want, out);
   } finally {
@@ -387,4 +398,32 @@ test('put: files of a tree are read without an lstat each unless preserve needs 
     syncBuiltinESMExports();
     await peer.stop();
   }
+});
+
+test('DirWalker: listings run `size` at once, then queue in order, then run inline; the first failure is rethrown', async () => {
+  const walker = new DirWalker(2, 1);
+  let running = 0;
+  let peak = 0;
+  const order: number[] = [];
+  const listing = (i: number) => async (): Promise<void> => {
+    running++;
+    peak = Math.max(peak, running);
+    await new Promise((r) => setTimeout(r, 5));
+    order.push(i);
+    running--;
+  };
+  await walker.add(listing(0));
+  await walker.add(listing(1));
+  await walker.add(listing(2)); // queued
+  await walker.add(listing(3)); // queue full: ran inline, done when add resolves
+  assert.ok(order.includes(3));
+  await walker.done();
+  assert.deepEqual(order.slice().sort(), [0, 1, 2, 3]);
+  assert.ok(peak <= 3, `peak ${peak}`); // two started, one inline
+  const failing = new DirWalker(2);
+  await failing.add(async () => {
+    throw new Error('listing failed');
+  });
+  await assert.rejects(failing.done(), /listing failed/);
+  await assert.rejects(failing.add(listing(9)), /listing failed/);
 });
