@@ -37,37 +37,66 @@ export interface BlockSink {
 }
 
 /**
- * A counting semaphore for requests in flight. Tokens handed back reach the
- * waiters `batch` at a time (or all at once when every token is back): the
- * requests they start are sent in the same tick and so leave in one socket
- * write. Measured on a 256 MiB get: one READ per write cost a loopback
- * write (and a wake-up of sshd) per 255 KiB block, ~15 % of the client's time.
+ * A counting semaphore for requests in flight, optionally also bounding the
+ * bytes they carry. Tokens handed back reach the waiters `batch` at a time
+ * (or all at once when every token is back): the requests they start are
+ * sent in the same tick and so leave in one socket write. Measured on a
+ * 256 MiB get: one READ per write cost a loopback write (and a wake-up of
+ * sshd) per 255 KiB block, ~15 % of the client's time.
+ *
+ * `maxBytes` caps the bytes of the requests in flight (a request larger
+ * than the cap goes alone). Used for writes: see WRITE_BYTES_IN_FLIGHT.
  */
 export class RequestBudget {
   private free: number;
-  private readonly waiters: Array<() => void> = [];
+  private bytesFree: number;
+  private readonly waiters: Array<{ bytes: number; go: () => void }> = [];
   readonly batch: number;
-  constructor(readonly size: number, batch = 1) {
+  constructor(readonly size: number, batch = 1, readonly maxBytes = Infinity) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`maxRequests: expected a positive integer, got ${size}`);
+    if (!(maxBytes > 0)) throw new RangeError(`maxBytes: expected a positive number, got ${maxBytes}`);
     this.free = size;
+    this.bytesFree = maxBytes;
     this.batch = Math.max(1, Math.min(size, Math.floor(batch)));
   }
-  async acquire(): Promise<void> {
-    if (this.free > 0 && this.waiters.length === 0) {
-      this.free--;
+  /** Waits for a token (and room for `bytes`, when the budget counts bytes). */
+  async acquire(bytes = 0): Promise<void> {
+    if (this.waiters.length === 0 && this.fits(bytes)) {
+      this.take(bytes);
       return;
     }
-    await new Promise<void>((resolve) => this.waiters.push(resolve));
+    await new Promise<void>((go) => this.waiters.push({ bytes, go }));
   }
-  release(): void {
+  /** Hands back a token and the `bytes` it was acquired with. */
+  release(bytes = 0): void {
     this.free++;
+    this.bytesFree += bytes;
     if (this.free < this.batch && this.free < this.size) return;
-    while (this.free > 0 && this.waiters.length > 0) {
-      this.free--;
-      this.waiters.shift()!();
+    while (this.waiters.length > 0 && this.fits(this.waiters[0]!.bytes)) {
+      const w = this.waiters.shift()!;
+      this.take(w.bytes);
+      w.go();
     }
   }
+  private fits(bytes: number): boolean {
+    return this.free > 0 && (bytes <= this.bytesFree || this.bytesFree === this.maxBytes);
+  }
+  private take(bytes: number): void {
+    this.free--;
+    this.bytesFree -= bytes;
+  }
 }
+
+/**
+ * WRITE data in flight per transfer (the bytes of a put's requests not yet
+ * answered). OpenSSH's sshd gives a session channel a 2 MiB window; a client
+ * that keeps it full (as 16 x 255 KiB did, and `sftp`'s 64 x 32 KiB does)
+ * leaves up to 2 MiB queued inside sshd on its way to sftp-server, and sshd
+ * then spent 1.3-2.2 s of CPU per 256 MiB against 0.5-0.8 s with 1 MiB in
+ * flight, while the client sat window-blocked (load-tests/README.md,
+ * session 4). Half the window keeps sftp-server busy without that queue.
+ */
+export const WRITE_BYTES_IN_FLIGHT = 1 << 20;
 
 export interface PumpOptions {
   start: number;
@@ -111,15 +140,17 @@ export async function pump(src: BlockSource, dst: BlockSink, o: PumpOptions): Pr
   };
   const slot = async (): Promise<void> => {
     while (failure === null && next < Math.max(o.size, o.start + 1) && next < eofAt) {
-      await o.budget.acquire();
       const at = next;
+      // The block's expected length (a byte-bounded budget counts it): all of it, or the rest of the file.
+      const weight = Math.min(o.blockSize, Math.max(o.size - at, 1));
       next += o.blockSize;
+      await o.budget.acquire(weight);
       try {
-        await block(at);
+        if (failure === null) await block(at);
       } catch (e) {
         failure ??= e;
       } finally {
-        o.budget.release();
+        o.budget.release(weight);
       }
     }
   };

@@ -23,7 +23,7 @@ import { SFTPError } from './sftp-errors.js';
 import type { SFTPFile } from './sftp-file.js';
 import { globLocal } from './sftp-glob.js';
 import { DirWalker, JobPool } from './sftp-job-pool.js';
-import { bytesLength, joined, localSink, localSource, pump, remoteSink, remoteSource, RequestBudget, type BlockSink } from './sftp-pump.js';
+import { bytesLength, joined, localSink, localSource, pump, remoteSink, remoteSource, RequestBudget, WRITE_BYTES_IN_FLIGHT, type BlockSink } from './sftp-pump.js';
 
 export interface TransferOptions {
   recurse?: boolean;
@@ -62,17 +62,18 @@ const DIR_LISTINGS = 4;
 /** Measured: 16 blocks in flight moved a 256 MiB file as fast as 64 with less memory (load-tests/README.md). */
 const DEFAULT_MAX_REQUESTS = 16;
 
-function context(client: SFTPClient, o: TransferOptions): Ctx {
+/** `writes`: the transfer sends WRITEs (put, copy), whose bytes in flight are capped (WRITE_BYTES_IN_FLIGHT). */
+function context(client: SFTPClient, o: TransferOptions, writes = false): Ctx {
   const limit = Math.min(client.limits.maxReadLength, client.limits.maxWriteLength);
   const blockSize = o.blockSize ?? limit;
   if (!Number.isInteger(blockSize) || blockSize < 1) throw new RangeError(`blockSize: expected a positive integer, got ${blockSize}`);
   const handles = client.limits.maxOpenHandles;
   const maxFiles = o.maxFiles ?? (handles > 0 ? Math.max(1, Math.min(DEFAULT_MAX_FILES, Math.floor(handles / 2))) : DEFAULT_MAX_FILES);
-  return { client, o, blockSize: Math.min(blockSize, limit), budget: requestBudget(o.maxRequests ?? DEFAULT_MAX_REQUESTS), pool: new JobPool(maxFiles), walker: new DirWalker(DIR_LISTINGS), scratch: [] };
+  return { client, o, blockSize: Math.min(blockSize, limit), budget: requestBudget(o.maxRequests ?? DEFAULT_MAX_REQUESTS, writes), pool: new JobPool(maxFiles), walker: new DirWalker(DIR_LISTINGS), scratch: [] };
 }
 
 /** Requests are refilled a quarter of the budget at a time (see RequestBudget): 12-16 stay in flight by default. */
-const requestBudget = (size: number): RequestBudget => new RequestBudget(size, Math.floor(size / 4));
+const requestBudget = (size: number, writes: boolean): RequestBudget => new RequestBudget(size, Math.floor(size / 4), writes ? WRITE_BYTES_IN_FLIGHT : Infinity);
 
 const asList = (p: string | string[]): string[] => (Array.isArray(p) ? p : [p]);
 
@@ -334,7 +335,7 @@ async function setLocalAttrs(path: string, a: SFTPAttrs): Promise<void> {
 // ---- put ----
 
 export async function put(client: SFTPClient, localPaths: string | string[], remotePath: string | undefined, o: TransferOptions): Promise<void> {
-  const ctx = context(client, o);
+  const ctx = context(client, o, true);
   const srcs = o.glob ? await globLocal(localPaths) : asList(localPaths);
   const dstIsDir = remotePath !== undefined && (await client.isdir(remotePath));
   if (srcs.length > 1 && remotePath !== undefined && !dstIsDir) throw new SFTPError(FxStatus.FAILURE, `${remotePath} must be a directory for several sources`);
@@ -494,7 +495,7 @@ async function putFile(ctx: Ctx, src: string, dst: string, st: Stats): Promise<v
 // ---- copy (remote to remote on the same server) ----
 
 export async function copy(client: SFTPClient, srcPaths: string | string[], dstPath: string | undefined, o: TransferOptions): Promise<void> {
-  const ctx = context(client, o);
+  const ctx = context(client, o, true);
   const srcs = o.glob ? await client.glob(srcPaths) : asList(srcPaths);
   const dstIsDir = dstPath !== undefined && (await client.isdir(dstPath));
   if (srcs.length > 1 && dstPath !== undefined && !dstIsDir) throw new SFTPError(FxStatus.FAILURE, `${dstPath} must be a directory for several sources`);
