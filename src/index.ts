@@ -7,6 +7,9 @@ export type { AlgorithmOption, KbdintPromptInfo } from './actors/client-options.
 export { SSHClientChannel } from './actors/client-session.js';
 export type { SessionOptions } from './actors/client-session.js';
 export { SSHClientProcess } from './actors/client-process.js';
+export { PIPE, DEVNULL, STDOUT } from './actors/process-redirect.js';
+export type { RedirectSource, RedirectTarget, RedirectOptions, ProcessLike } from './actors/process-redirect.js';
+export { EXTRA_INFO_NAMES } from './actors/extra-info.js';
 export type { CompletedProcess, WaitOptions } from './actors/client-process.js';
 export type { ExitSignal, TermSize } from './actors/session-wire.js';
 
@@ -16,8 +19,10 @@ export type { ServerAuthHandler, KbdintChallenge, PresentedClientKey } from './a
 export { SSHServerProcess } from './actors/server-process.js';
 
 export { fingerprintSha256, parseKnownHosts } from './actors/host-key-check.js';
+export { matchKnownHosts } from './actors/known-hosts-match.js';
+export type { KnownHostsKeys } from './actors/known-hosts-match.js';
 export type { KnownHostsCallback, KnownHostsOption, PresentedHostKey } from './actors/host-key-check.js';
-export { readPrivateKey, readPrivateKeyList, readPublicKey, readPublicKeyList, parseAuthorizedKeys } from './actors/key-files.js';
+export { readPrivateKey, readPrivateKeyList, readPublicKey, readPublicKeyList, parseAuthorizedKeys, writePrivateKey, writePublicKey } from './actors/key-files.js';
 export { SSHKey, generatePrivateKey, importPrivateKey, importPrivateKeys, importPublicKey, importPublicKeys } from './crypto/keys/ssh-key.js';
 export type { PrivateKeyFormat, PublicKeyFormat } from './crypto/keys/ssh-key.js';
 export { readAuthorizedKeys } from './actors/server-auth.js';

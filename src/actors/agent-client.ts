@@ -6,7 +6,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import type { JsonWebKey, KeyObject } from 'node:crypto';
 import type { SigningKeyRef } from '../protocol/crypto-api.js';
-import { Reader, Writer, fromUtf8 } from '../protocol/wire.js';
+import { Reader, Writer, fromUtf8, utf8 } from '../protocol/wire.js';
 import {
   AgentError,
   AgentFramer,
@@ -217,11 +217,33 @@ export class SSHAgentClient {
     decodeStatus(await this.request(encodeRemoveAllIdentities()), 'removing all keys');
   }
 
+  /** Locks the agent with a passphrase: until unlock(), it lists no keys and signs nothing. */
+  async lock(passphrase: string): Promise<void> {
+    decodeStatus(await this.request(lockMessage(AGENTC_LOCK, passphrase)), 'locking the agent');
+  }
+
+  /** Unlocks an agent locked by lock(); a wrong passphrase is an AgentError. */
+  async unlock(passphrase: string): Promise<void> {
+    decodeStatus(await this.request(lockMessage(AGENTC_UNLOCK, passphrase)), 'unlocking the agent');
+  }
+
   close(): void {
     this.fail(new AgentError('agent client closed', 'ERR_SSH_AGENT_CLOSED'));
     this.socket?.destroy();
     this.socket = null;
   }
+}
+
+// draft-miller-ssh-agent §3.8: SSH_AGENTC_LOCK / SSH_AGENTC_UNLOCK, answered with SUCCESS or FAILURE.
+const AGENTC_LOCK = 22;
+const AGENTC_UNLOCK = 23;
+
+function lockMessage(type: number, passphrase: string): Uint8Array {
+  if (typeof passphrase !== 'string') throw new TypeError('passphrase: expected a string');
+  const secret = utf8(passphrase);
+  const msg = new Writer(secret.length + 8).byte(type).string(secret).toBytes();
+  secret.fill(0);
+  return msg;
 }
 
 /** An agent client for `path` (default $SSH_AUTH_SOCK); null when no agent is configured. */

@@ -76,6 +76,12 @@ export interface ConnectOptions extends AlgorithmOptions {
   keepaliveCountMax?: number;
   /** Milliseconds for TCP connect + handshake + authentication (default: none). */
   connectTimeout?: number;
+  /** Our software version in the version line, "SSH-2.0-<clientVersion>" (default fleetssh_0.1). */
+  clientVersion?: string;
+  /** Local address to connect from: an address, or [address, port]. */
+  localAddr?: string | readonly [string, number];
+  /** IP family to resolve the host to: 4 or 6 (default either). */
+  family?: 4 | 6;
   kbdintHandler?: (name: string, instruction: string, prompts: KbdintPromptInfo[]) => string[] | null | Promise<string[] | null>;
   passwordHandler?: (prompt: string) => string | null | Promise<string | null>;
   onBanner?: (message: string) => void;
@@ -169,6 +175,17 @@ export function checkFunction(name: string, v: unknown): void {
   if (v !== undefined && typeof v !== 'function') throw new TypeError(`${name}: expected a function`);
 }
 
+/** The software version we send when none is given (RFC 4253 §4.2: "SSH-2.0-<this>"). */
+export const DEFAULT_SOFTWARE_VERSION = 'fleetssh_0.1';
+
+/** A version line's software part: printable ASCII without spaces or '-' (RFC 4253 §4.2), and short enough for the 255-byte line. */
+export function checkSoftwareVersion(name: string, v: unknown): void {
+  if (v === undefined) return;
+  if (typeof v !== 'string' || !/^[\x21-\x2c\x2e-\x7e]{1,200}$/.test(v)) {
+    throw new TypeError(`${name}: expected 1..200 printable ASCII characters without spaces or "-"`);
+  }
+}
+
 export function checkSignal(v: unknown): void {
   if (v !== undefined && !(v instanceof AbortSignal)) throw new TypeError('signal: expected an AbortSignal');
 }
@@ -190,6 +207,13 @@ export function checkConnectOptions(host: unknown, o: ConnectOptions): void {
   checkPositive('keepaliveInterval', o.keepaliveInterval, { allowZero: true });
   checkPositive('keepaliveCountMax', o.keepaliveCountMax, { integer: true });
   checkPositive('connectTimeout', o.connectTimeout);
+  checkSoftwareVersion('clientVersion', o.clientVersion);
+  if (o.localAddr !== undefined) {
+    const [addr, lport] = typeof o.localAddr === 'string' ? [o.localAddr, 0] : Array.isArray(o.localAddr) ? o.localAddr : [null, 0];
+    if (typeof addr !== 'string' || addr === '') throw new TypeError('localAddr: expected an address or [address, port]');
+    checkPositive('localAddr port', lport, { integer: true, allowZero: true, max: 65535 });
+  }
+  if (o.family !== undefined && o.family !== 4 && o.family !== 6) throw new RangeError('family: expected 4 or 6');
   checkPositive('windowSize', o.windowSize, { integer: true, max: 0xffffffff });
   checkPositive('maxPacketSize', o.maxPacketSize, { integer: true, max: 0xffffffff });
   checkFunction('kbdintHandler', o.kbdintHandler);

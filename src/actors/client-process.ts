@@ -8,6 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 import { ProcessError, TimeoutError } from '../protocol/errors.js';
 import type { SSHClientChannel } from './client-session.js';
 import type { ExitSignal } from './session-wire.js';
+import { attachSource, attachTarget, checkSource, checkTarget, STDOUT, type Attached, type RedirectOptions, type RedirectSource, type RedirectTarget } from './process-redirect.js';
 
 export interface CompletedProcess {
   command: string | null;
@@ -48,6 +49,10 @@ function collect(stream: Readable, encoding: BufferEncoding | null): Promise<str
 export class SSHClientProcess {
   private lines: Interface | null = null;
   private lineIterator: AsyncIterator<string> | null = null;
+  /** The connection the process runs on (set by createProcess). */
+  connection: { getExtraInfo(name: string, fallback?: unknown): unknown } | null = null;
+  /** Redirected output still flowing to its target; wait() settles after them. */
+  private readonly redirected: Promise<void>[] = [];
 
   constructor(
     readonly channel: SSHClientChannel,
@@ -102,6 +107,48 @@ export class SSHClientProcess {
       this.lineIterator = this.lines[Symbol.asyncIterator]();
     }
     return this.lineIterator;
+  }
+
+  /**
+   * Joins the process's streams to files, Node streams, other processes or
+   * nothing (AsyncSSH's redirect). Undefined leaves a stream as it is. A file
+   * that cannot be opened rejects before anything is joined.
+   */
+  async redirect(stdin?: RedirectSource, stdout?: RedirectTarget, stderr?: RedirectTarget, options: RedirectOptions = {}): Promise<void> {
+    checkSource('stdin', stdin);
+    checkTarget('stdout', stdout, false);
+    checkTarget('stderr', stderr, true);
+    const attached: Attached[] = [];
+    try {
+      attached.push(await attachSource(stdin, this.stdin, options));
+      attached.push(await attachTarget(stdout, this.stdout, options));
+      attached.push(await attachTarget(stderr, this.stderr, options));
+    } catch (err) {
+      for (const a of attached) a.detach();
+      throw err;
+    }
+    if (stderr === STDOUT) this.channel.mergeStderr = true;
+    this.redirected.push(attached[1]!.done, attached[2]!.done);
+    void this.channel.waitClosed().then(() => {
+      for (const a of attached) a.detach();
+    });
+  }
+
+  redirectStdin(source: RedirectSource, options?: RedirectOptions): Promise<void> {
+    return this.redirect(source, undefined, undefined, options);
+  }
+
+  redirectStdout(target: RedirectTarget, options?: RedirectOptions): Promise<void> {
+    return this.redirect(undefined, target, undefined, options);
+  }
+
+  redirectStderr(target: RedirectTarget, options?: RedirectOptions): Promise<void> {
+    return this.redirect(undefined, undefined, target, options);
+  }
+
+  /** The connection's getExtraInfo (AsyncSSH's process.get_extra_info). */
+  getExtraInfo(name: string, fallback?: unknown): unknown {
+    return this.connection ? this.connection.getExtraInfo(name, fallback) : fallback;
   }
 
   changeTerminalSize(cols: number, rows: number, widthPx = 0, heightPx = 0): void {
@@ -160,6 +207,8 @@ export class SSHClientProcess {
     });
     try {
       const [stdout, stderr] = await Promise.race([Promise.all([stdoutP, stderrP, this.channel.waitClosed()]), stop]);
+      // Redirected output is complete once its target has it (a file flushed).
+      if (this.redirected.length > 0) await Promise.race([Promise.all(this.redirected), stop]);
       if (this.channel.closeError && this.exitStatus === null && this.exitSignal === null) throw this.channel.closeError;
       const result: CompletedProcess = {
         command: this.command,

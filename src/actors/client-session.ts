@@ -8,6 +8,7 @@ import type { Duplex, Readable, Writable } from 'node:stream';
 import { ChannelRequestError } from '../protocol/errors.js';
 import type { ChannelSink } from './actor-types.js';
 import { ChannelIO } from './channel-io.js';
+import { STDOUT } from './process-redirect.js';
 import type { ConnectionActor } from './connection-actor.js';
 import {
   decodeExitSignal,
@@ -59,6 +60,8 @@ export class SSHClientChannel extends EventEmitter implements ChannelSink {
   exitSignal: ExitSignal | null = null;
   /** Set when the connection went away under the channel. */
   closeError: Error | null = null;
+  /** @internal stderr data is delivered on stdout (redirect with stderr STDOUT). */
+  mergeStderr = false;
   private isClosed = false;
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
@@ -143,7 +146,7 @@ export class SSHClientChannel extends EventEmitter implements ChannelSink {
   // ---- ChannelSink (actor context) ----------------------------------------
 
   onData(data: Uint8Array, extended?: number): void {
-    this.io.onData(data, extended);
+    this.io.onData(data, this.mergeStderr && extended === 1 ? undefined : extended);
   }
 
   onEof(): void {
@@ -192,6 +195,8 @@ export class SSHClientChannel extends EventEmitter implements ChannelSink {
 export async function openClientSession(actor: ConnectionActor, command: string | null, options: SessionOptions = {}): Promise<SSHClientChannel> {
   checkSessionOptions(command, options);
   const chan = new SSHClientChannel(actor, options.encoding);
+  // Set before the channel opens: stderr that arrives with the exec reply is merged too.
+  chan.mergeStderr = (options as { stderr?: unknown }).stderr === STDOUT;
   chan.id = await actor.openChannel('session', new Uint8Array(0), () => chan, {
     windowSize: options.windowSize,
     maxPacketSize: options.maxPacketSize,

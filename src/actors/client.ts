@@ -12,15 +12,16 @@ import type { SigningKeyRef } from '../protocol/crypto-api.js';
 import { createTransportCrypto } from '../crypto/transport-crypto.js';
 import type { SSHKey } from '../crypto/keys/ssh-key.js';
 import { ConnectionActor, type ActorHooks } from './connection-actor.js';
-import { applyHostKeyPolicy, applySshConfig, certsFromConfig, checkConnectOptions, defaultUsername, resolveAlgorithms, sessionEnvironment, type ConnectOptions, type KbdintPromptInfo } from './client-options.js';
+import { applyHostKeyPolicy, applySshConfig, certsFromConfig, checkConnectOptions, DEFAULT_SOFTWARE_VERSION, defaultUsername, resolveAlgorithms, sessionEnvironment, type ConnectOptions, type KbdintPromptInfo } from './client-options.js';
 import { agentFromEnv } from './agent-client.js';
 import { AGENT_CHANNEL, refuseAgentChannel, requestAgentForwarding } from './agent-forward.js';
-import { fingerprintSha256, loadHostKeyVerifier } from './host-key-check.js';
+import { fingerprintSha256, loadHostKeyVerifier, type PresentedHostKey } from './host-key-check.js';
 import { defaultClientKeys, loadPrivateKeys, pairClientCertificates } from './key-files.js';
 import { expandProxyCommand, openProxyCommand } from './proxy-command.js';
 import { acquireWorkRunner, releaseWorkRunner } from './work-runner.js';
 import { openClientSession, SSHClientChannel, type SessionOptions } from './client-session.js';
 import { SSHClientProcess, type CompletedProcess, type WaitOptions } from './client-process.js';
+import { checkSource, checkTarget, PIPE, type RedirectSource, type RedirectTarget } from './process-redirect.js';
 import { ClientForwarding, type ForwardedConnectionHandler, type RemoteListener } from './forward-client.js';
 import type { SSHForwardChannel } from './forward-channel.js';
 import type { SSHListener } from './forward-pipe.js';
@@ -28,11 +29,23 @@ import { openTunnel, type JumpHop, type TunnelConnection } from './tunnel.js';
 import { X11Forwarder } from './x11-forward.js';
 import { startSftpClient } from './sftp-connect.js';
 import type { SFTPClient } from './sftp-client.js';
+import { extraInfo } from './extra-info.js';
+import { abort, disconnect, setKeepalive } from './connection-control.js';
 
 export type { ConnectOptions } from './client-options.js';
 
 export interface ProcessOptions extends SessionOptions {
   signal?: AbortSignal;
+  /** Where stdin comes from (a file path, a Readable, another process, DEVNULL); default PIPE: written by the caller. */
+  stdin?: RedirectSource;
+  /** Where stdout goes (a file path, a Writable, another process, DEVNULL); default PIPE: read by the caller. */
+  stdout?: RedirectTarget;
+  /** As stdout, or STDOUT to merge stderr into stdout. */
+  stderr?: RedirectTarget;
+  /** End the process's stdin when the stdin source ends (default true). */
+  sendEof?: boolean;
+  /** End the stdout/stderr targets when the output ends (default true). */
+  recvEof?: boolean;
 }
 
 export interface RunOptions extends ProcessOptions, WaitOptions {
@@ -51,12 +64,24 @@ export class SSHClientConnection extends EventEmitter {
     private readonly actor: ConnectionActor,
     readonly host: string,
     readonly port: number,
+    /** Our version line, e.g. "SSH-2.0-fleetssh_0.1". */
+    readonly clientVersion: string | null = null,
   ) {
     super();
     actor.on('close', (err: Error | null) => {
       releaseWorkRunner();
       this.emit('close', err);
     });
+    // Diagnostics: the server's SSH_MSG_DEBUG text (AsyncSSH's debug_msg_received) and requests the peer refused.
+    actor.on('debug', (message: string) => this.emit('debug', message));
+  }
+
+  /** @internal The host key the server presented, set during the handshake. */
+  presentedHostKey: PresentedHostKey | null = null;
+
+  /** The host key the server authenticated with (AsyncSSH's get_server_host_key): type, blob and SHA256 fingerprint. */
+  getServerHostKey(): PresentedHostKey | null {
+    return this.presentedHostKey;
   }
 
   /** @internal forwarding state of this connection (forward-client.ts), made when first used. */
@@ -117,8 +142,21 @@ export class SSHClientConnection extends EventEmitter {
     const { signal } = options;
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal: expected an AbortSignal');
     signal?.throwIfAborted();
+    const { stdin, stdout, stderr } = options;
+    checkSource('stdin', stdin);
+    checkTarget('stdout', stdout, false);
+    checkTarget('stderr', stderr, true);
     const channel = await this.createSession(command, options);
     const proc = new SSHClientProcess(channel, command, options.encoding === undefined ? 'utf8' : options.encoding);
+    proc.connection = this;
+    if (stdin !== undefined || stdout !== undefined || stderr !== undefined) {
+      try {
+        await proc.redirect(stdin, stdout, stderr, { sendEof: options.sendEof, recvEof: options.recvEof });
+      } catch (err) {
+        await channel.close();
+        throw err;
+      }
+    }
     if (signal) {
       const onAbort = (): void => void channel.close();
       signal.addEventListener('abort', onAbort, { once: true });
@@ -132,13 +170,15 @@ export class SSHClientConnection extends EventEmitter {
     if (typeof command !== 'string') throw new TypeError('command: expected a string');
     const { input } = options;
     if (input !== undefined && typeof input !== 'string' && !(input instanceof Uint8Array)) throw new TypeError('input: expected a string or Uint8Array');
+    const stdinRedirected = options.stdin !== undefined && options.stdin !== PIPE;
+    if (input !== undefined && stdinRedirected) throw new TypeError('input: cannot be combined with a stdin redirect');
     if (options.timeout !== undefined && (typeof options.timeout !== 'number' || !(options.timeout > 0))) {
       throw new RangeError('timeout: expected a positive number of milliseconds');
     }
     const proc = await this.createProcess(command, options);
     const waiting = proc.wait({ check: options.check, timeout: options.timeout, signal: options.signal });
     if (input !== undefined) proc.stdin.end(typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.length));
-    else proc.stdin.end();
+    else if (!stdinRedirected) proc.stdin.end();
     return waiting;
   }
 
@@ -228,6 +268,31 @@ export class SSHClientConnection extends EventEmitter {
     this.actor.rekey();
   }
 
+  /**
+   * AsyncSSH's get_extra_info: 'peername'/'sockname' ([address, port]),
+   * 'clientVersion', 'serverVersion', 'username', 'kex', 'hostKeyAlg',
+   * 'sendCipher', 'sendMac', 'sendCompression', 'recvCipher', 'recvMac',
+   * 'recvCompression', 'socket'; `fallback` when unknown or unset.
+   */
+  getExtraInfo(name: string, fallback?: unknown): unknown {
+    return extraInfo({ role: 'client', socket: this.actor.socket, localVersion: this.clientVersion, remoteVersion: this.serverVersion, username: this.username, algorithms: this.algorithms }, name, fallback);
+  }
+
+  /** Changes (or, with 0, stops) keepalives: every `intervalMs`, giving up after `countMax` unanswered. */
+  setKeepalive(intervalMs: number, countMax = 3): void {
+    setKeepalive(this.actor, intervalMs, countMax);
+  }
+
+  /** Closes with a chosen disconnect reason (see DisconnectReason) and description. */
+  disconnect(reason: number, description = ''): Promise<void> {
+    return disconnect(this.actor, reason, description);
+  }
+
+  /** Drops the connection at once, without a disconnect message. */
+  abort(): Promise<void> {
+    return abort(this.actor);
+  }
+
   /** Closes the connection; resolves once it is closed. */
   async close(): Promise<void> {
     await this.actor.close();
@@ -305,8 +370,9 @@ class ClientHooks implements ActorHooks {
   }
 
   private async answerHostKey(keyType: string, publicBlob: Uint8Array): Promise<boolean> {
-    if (this.verifier === null) return true;
     const fingerprint = fingerprintSha256(publicBlob);
+    if (this.conn) this.conn.presentedHostKey = { keyType, publicBlob, fingerprint };
+    if (this.verifier === null) return true;
     let ok = false;
     try {
       ok = (await this.verifier(this.host, this.port, { keyType, publicBlob, fingerprint })) === true;
@@ -364,6 +430,7 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
     passwordPrompt: options.passwordHandler !== undefined,
     windowSize: options.windowSize,
     maxPacketSize: options.maxPacketSize,
+    softwareVersion: options.clientVersion ?? DEFAULT_SOFTWARE_VERSION,
   });
   // forwarding: a jump host's channel replaces the TCP socket (tunnel.ts).
   let releaseTunnel = (): void => undefined;
@@ -375,7 +442,7 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   } else if (options.proxyCommand !== undefined) {
     socket = openProxyCommand(expandProxyCommand(options.proxyCommand, { host, port, username, originalHost }));
   } else {
-    socket = options.sock ?? connectLending({ host, port });
+    socket = options.sock ?? connectLending({ host, port, ...localEnd(options) });
   }
   const hooks = new ClientHooks(host, port, options, verifier);
   const actor = new ConnectionActor(socket, core, {
@@ -387,7 +454,7 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   });
   hooks.actor = actor;
   if (options.tunnel !== undefined) void actor.waitClosed().then(() => releaseTunnel());
-  const conn = new SSHClientConnection(actor, host, port);
+  const conn = new SSHClientConnection(actor, host, port, `SSH-2.0-${options.clientVersion ?? DEFAULT_SOFTWARE_VERSION}`);
   hooks.conn = conn;
   if (options.x11Forwarding) X11Forwarder.attach(actor, conn.forwarding, options.x11Display);
   // Agent forwarding (agent-forward.ts): only when asked and an agent is there to forward.
@@ -415,6 +482,18 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   agent?.close();
   conn.sessionEnv = sessionEnvironment(options);
   return conn;
+}
+
+/** The socket options of localAddr and family (net.connect's localAddress, localPort, family). */
+function localEnd(options: ConnectOptions): { localAddress?: string; localPort?: number; family?: number } {
+  const out: { localAddress?: string; localPort?: number; family?: number } = {};
+  if (options.localAddr !== undefined) {
+    const [addr, lport] = typeof options.localAddr === 'string' ? [options.localAddr, 0] : options.localAddr;
+    out.localAddress = addr;
+    if (lport !== 0) out.localPort = lport;
+  }
+  if (options.family !== undefined) out.family = options.family;
+  return out;
 }
 
 /** The agent's keys that are not among the explicit ones, as signing refs. */

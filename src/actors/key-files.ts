@@ -2,11 +2,11 @@
  * Loading keys for the API options: SSHKey objects or file paths, the user's
  * default identities, and authorized_keys lists.
  */
-import { readFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KeyImportError } from '../protocol/errors.js';
-import { SSHKey, importPrivateKey, importPublicKey, importPublicKeys } from '../crypto/keys/ssh-key.js';
+import { SSHKey, importPrivateKey, importPublicKey, importPublicKeys, type PrivateKeyFormat, type PublicKeyFormat } from '../crypto/keys/ssh-key.js';
 import { importPrivateKeyAsync, importPrivateKeysAsync } from '../workers/key-import.js';
 import { CertifiedKey, SSHCertificate, readCertificate } from '../crypto/keys/certificate.js';
 
@@ -180,4 +180,30 @@ async function certifiedBeside(path: string, key: SSHKey): Promise<SSHKey[]> {
   // A missing or broken certificate file is skipped, as ssh skips it.
   const cert = await readCertificate(`${path}-cert.pub`).catch(() => null);
   return cert?.certifies(key) ? [new CertifiedKey(key, cert)] : [];
+}
+
+/**
+ * Writes a private key file (AsyncSSH's write_private_key), created with
+ * mode 0600 as ssh-keygen does, so ssh accepts it. An existing file is replaced.
+ */
+export async function writePrivateKey(path: string, key: SSHKey, format: PrivateKeyFormat = 'openssh', passphrase?: string, options?: Parameters<SSHKey['exportPrivateKey']>[2]): Promise<void> {
+  if (typeof path !== 'string' || path === '') throw new TypeError('path: expected a file path');
+  if (!(key instanceof SSHKey)) throw new TypeError('key: expected an SSHKey');
+  const text = key.exportPrivateKey(format, passphrase, options);
+  const fh = await open(path, 'w', 0o600);
+  try {
+    // An existing file keeps its mode on open: narrow it before the secret goes in.
+    await fh.chmod(0o600);
+    await fh.writeFile(text);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Writes a public key file (AsyncSSH's write_public_key), e.g. id_ed25519.pub; mode 0644. */
+export async function writePublicKey(path: string, key: SSHKey, format: PublicKeyFormat = 'openssh'): Promise<void> {
+  if (typeof path !== 'string' || path === '') throw new TypeError('path: expected a file path');
+  if (!(key instanceof SSHKey)) throw new TypeError('key: expected an SSHKey');
+  const text = key.exportPublicKey(format);
+  await writeFile(path, text.endsWith('\n') ? text : text + '\n', { mode: 0o644 });
 }

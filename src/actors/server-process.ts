@@ -25,6 +25,8 @@ import {
   encodeExitStatus,
   type TermSize,
 } from './session-wire.js';
+import { attachSource, attachTarget, checkSource, checkTarget, PIPE, type Attached, type RedirectOptions, type RedirectSource, type RedirectTarget } from './process-redirect.js';
+import type { SSHServerConnection } from './server.js';
 
 export interface ServerSessionConfig {
   /** Called for exec/shell/subsystem; absent = those requests are refused. */
@@ -39,6 +41,8 @@ export interface ServerSessionConfig {
   keyEntry?: AuthorizedKeyEntry | null;
   /** A user certificate's force-command (applies like authorized_keys command=). */
   certForceCommand?: string;
+  /** false refuses every pty-req (listen option allowPty; default true). */
+  allowPty?: boolean;
   /** Accept auth-agent-req@openssh.com (listen option agentForwarding). */
   agentForwarding?: boolean;
   /** X11 forwarding options; x11-req is refused unless `x11Forwarding` is true. */
@@ -59,6 +63,8 @@ export class SSHServerProcess extends EventEmitter {
   /** The forwarded X display when the client asked for X11 forwarding (DISPLAY is in env too); its listener closes with the session. */
   x11: X11Session | null = null;
   private exited = false;
+  /** The connection this session runs on (set when the channel is accepted). */
+  connection: SSHServerConnection | null = null;
 
   /** @internal */
   constructor(
@@ -79,6 +85,42 @@ export class SSHServerProcess extends EventEmitter {
 
   get stderr(): Writable {
     return this.session.io.stderrOut;
+  }
+
+  /** The connection's getExtraInfo (AsyncSSH's process.get_extra_info), e.g. 'peername'. */
+  getExtraInfo(name: string, fallback?: unknown): unknown {
+    return this.connection ? this.connection.getExtraInfo(name, fallback) : fallback;
+  }
+
+  /**
+   * Joins the session to local files, streams or processes (AsyncSSH's
+   * redirect): `stdin` is where the client's input goes, `stdout` and
+   * `stderr` are where the output to the client comes from. Undefined
+   * leaves a stream as it is. Call exit() when the work is done.
+   */
+  async redirect(stdin?: RedirectTarget, stdout?: RedirectSource, stderr?: RedirectSource, options: RedirectOptions = {}): Promise<void> {
+    checkTarget('stdin', stdin, false);
+    checkSource('stdout', stdout);
+    checkSource('stderr', stderr);
+    const attached: Attached[] = [];
+    // EOF goes with stdout's end, so stdout ends only after redirected stderr has ended too.
+    const untilBoth = { ...options, sendEof: false };
+    try {
+      attached.push(await attachTarget(stdin, this.stdin, options));
+      attached.push(await attachSource(stdout, this.stdout, untilBoth));
+      attached.push(await attachSource(stderr, this.stderr, untilBoth));
+    } catch (err) {
+      for (const a of attached) a.detach();
+      throw err;
+    }
+    if (options.sendEof !== false && stdout !== undefined && stdout !== PIPE) {
+      void Promise.all([attached[1]!.done, attached[2]!.done])
+        .catch(() => undefined)
+        .then(() => this.stdout.end());
+    }
+    this.once('close', () => {
+      for (const a of attached) a.detach();
+    });
   }
 
   get exitStatusSent(): boolean {
@@ -241,7 +283,7 @@ export class ServerSession implements ChannelSink {
         return true;
       }
       case 'pty-req': {
-        if (this.started || !checkKeyPermission(this.config.keyEntry ?? null, 'pty')) return false;
+        if (this.started || this.config.allowPty === false || !checkKeyPermission(this.config.keyEntry ?? null, 'pty')) return false;
         const pty = decodePtyRequest(data);
         p.termType = pty.termType;
         p.termSize = [pty.cols, pty.rows, pty.widthPx, pty.heightPx];

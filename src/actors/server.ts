@@ -16,7 +16,7 @@ import { ConnectionActor } from './connection-actor.js';
 import { withSftp, type SFTPFactory } from './sftp-connect.js';
 import { isScpCommand, withScp, type ScpFactory } from './scp-server.js';
 import { sessionFactoryAdapter, type SessionFactory } from './server-session-factory.js';
-import { checkFunction, checkPositive, checkSignal, resolveAlgorithms, type AlgorithmOptions } from './client-options.js';
+import { checkFunction, checkPositive, checkSignal, checkSoftwareVersion, DEFAULT_SOFTWARE_VERSION, resolveAlgorithms, type AlgorithmOptions } from './client-options.js';
 import { loadAuthorizedKeys, loadPrivateKeys, loadPublicKeys } from './key-files.js';
 import { acquireWorkRunner, releaseWorkRunner } from './work-runner.js';
 import { checkX11Options, type ServerX11Options } from './x11-server.js';
@@ -25,6 +25,8 @@ import { serverDecide, type ServerAuthHandler, type ServerAuthConfig } from './s
 import { createAuthState, keyOptionOf, keyPermissionOf, readAuthorizedKeys, type ServerAuthState } from './server-auth.js';
 import type { KeyPermission } from '../protocol/authorized-keys.js';
 import { ServerForwarding, type ServerForwardHandler, type ServerForwardOptions } from './forward-server.js';
+import { extraInfo } from './extra-info.js';
+import { abort, disconnect, setKeepalive } from './connection-control.js';
 
 export type { ServerAuthHandler } from './server-auth.js';
 
@@ -65,12 +67,28 @@ export interface ListenOptions extends AlgorithmOptions, ServerForwardOptions, S
   maxPacketSize?: number;
   encoding?: BufferEncoding | null;
   signal?: AbortSignal;
+  /** Our software version in the version line, "SSH-2.0-<serverVersion>" (default fleetssh_0.1). */
+  serverVersion?: string;
+  /** Milliseconds between keepalive requests to each authenticated client; 0 = off (default). */
+  keepaliveInterval?: number;
+  /** Unanswered keepalives before a client is declared lost (default 3). */
+  keepaliveCountMax?: number;
+  /** false refuses pseudo-terminal requests (sshd PermitTTY no); default true. */
+  allowPty?: boolean;
+  /** The listen queue length (net.Server listen backlog). */
+  backlog?: number;
 }
 
 /** One accepted client connection (server side). */
 export class SSHServerConnection extends EventEmitter {
   /** @internal */
-  constructor(readonly actor: ConnectionActor, readonly remoteAddress: string | undefined, readonly remotePort: number | undefined) {
+  constructor(
+    readonly actor: ConnectionActor,
+    readonly remoteAddress: string | undefined,
+    readonly remotePort: number | undefined,
+    /** Our version line, e.g. "SSH-2.0-fleetssh_0.1". */
+    readonly serverVersion: string | null = null,
+  ) {
     super();
   }
 
@@ -93,6 +111,34 @@ export class SSHServerConnection extends EventEmitter {
   /** Whether that entry allows pty, port-forwarding, agent-forwarding, x11-forwarding or user-rc (no entry = yes). */
   checkKeyPermission(permission: KeyPermission): boolean {
     return keyPermissionOf(this.authState, permission);
+  }
+
+  /** The negotiated algorithms of the current keys (null before the first key exchange). */
+  get algorithms(): Record<string, string> | null {
+    return this.actor.algorithms;
+  }
+
+  /** As SSHClientConnection.getExtraInfo; 'peername' is the client's address. */
+  getExtraInfo(name: string, fallback?: unknown): unknown {
+    const peer = extraInfo({ role: 'server', socket: this.actor.socket, localVersion: this.serverVersion, remoteVersion: this.clientVersion, username: this.username, algorithms: this.algorithms }, name, fallback);
+    // Over handleSocket() the stream may not be a socket: the address given there answers.
+    if (peer === fallback && name === 'peername' && this.remoteAddress !== undefined) return [this.remoteAddress, this.remotePort ?? 0];
+    return peer;
+  }
+
+  /** Changes (or, with 0, stops) keepalives to this client. */
+  setKeepalive(intervalMs: number, countMax = 3): void {
+    setKeepalive(this.actor, intervalMs, countMax);
+  }
+
+  /** Closes with a chosen disconnect reason (see DisconnectReason) and description. */
+  disconnect(reason: number, description = ''): Promise<void> {
+    return disconnect(this.actor, reason, description);
+  }
+
+  /** Drops the connection at once, without a disconnect message. */
+  abort(): Promise<void> {
+    return abort(this.actor);
   }
 
   close(): Promise<void> {
@@ -172,6 +218,11 @@ function checkListenOptions(o: ListenOptions): void {
   if (o.passwords !== undefined && (typeof o.passwords !== 'object' || o.passwords === null)) throw new TypeError('passwords: expected an object of username -> password');
   checkSignal(o.signal);
   checkX11Options(o);
+  checkSoftwareVersion('serverVersion', o.serverVersion);
+  checkPositive('keepaliveInterval', o.keepaliveInterval, { allowZero: true });
+  checkPositive('keepaliveCountMax', o.keepaliveCountMax, { integer: true });
+  checkPositive('backlog', o.backlog, { integer: true });
+  if (o.allowPty !== undefined && typeof o.allowPty !== 'boolean') throw new TypeError('allowPty: expected a boolean');
 }
 
 type Acceptor = (sock: Duplex, addr?: string, port?: number) => SSHServerConnection;
@@ -216,6 +267,7 @@ export async function makeServerAcceptor(options: ListenOptions, owner: () => Ev
       banner: options.banner,
       windowSize: options.windowSize,
       maxPacketSize: options.maxPacketSize,
+      softwareVersion: options.serverVersion ?? DEFAULT_SOFTWARE_VERSION,
     });
     let conn: SSHServerConnection | null = null;
     const authState = createAuthState(addr);
@@ -242,9 +294,11 @@ export async function makeServerAcceptor(options: ListenOptions, owner: () => Ev
                 keyEntry: authState.matched,
                 certForceCommand: authState.certForceCommand,
                 agentForwarding: options.agentForwarding === true,
+                allowPty: options.allowPty,
                 x11: options,
                 onHandlerError: (err) => server?.emit('handlerError', err, conn),
               });
+              session.process.connection = conn;
               actor.acceptChannel(id, session);
             });
           if (!handler.sessionRequested) return open(true);
@@ -254,9 +308,11 @@ export async function makeServerAcceptor(options: ListenOptions, owner: () => Ev
         },
       },
       authTimeout: loginTimeout > 0 ? { ms: loginTimeout, error: () => new TimeoutError(`login timeout after ${loginTimeout} ms`) } : undefined,
+      keepaliveInterval: options.keepaliveInterval,
+      keepaliveCountMax: options.keepaliveCountMax,
     });
     actor.once('close', () => releaseWorkRunner());
-    conn = new SSHServerConnection(actor, addr, rport);
+    conn = new SSHServerConnection(actor, addr, rport, `SSH-2.0-${options.serverVersion ?? DEFAULT_SOFTWARE_VERSION}`);
     conn.authState = authState;
     forwarding = new ServerForwarding(actor, handler, options, () => conn!);
     actor.start();
@@ -278,7 +334,7 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
   });
   await new Promise<void>((resolve, reject) => {
     net.once('error', reject);
-    net.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+    net.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1', backlog: options.backlog }, () => {
       net.off('error', reject);
       resolve();
     });
