@@ -20,7 +20,7 @@ export { SSHServerProcess } from './actors/server-process.js';
 
 export { fingerprintSha256, parseKnownHosts } from './actors/host-key-check.js';
 export { matchKnownHosts } from './actors/known-hosts-match.js';
-export type { KnownHostsKeys } from './actors/known-hosts-match.js';
+export type { KnownHostsKeys, TrustedHostKeys } from './actors/known-hosts-match.js';
 export type { KnownHostsCallback, KnownHostsOption, PresentedHostKey } from './actors/host-key-check.js';
 export { readPrivateKey, readPrivateKeyList, readPublicKey, readPublicKeyList, parseAuthorizedKeys, writePrivateKey, writePublicKey } from './actors/key-files.js';
 export { SSHKey, generatePrivateKey, importPrivateKey, importPrivateKeys, importPublicKey, importPublicKeys } from './crypto/keys/ssh-key.js';

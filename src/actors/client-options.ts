@@ -26,6 +26,7 @@ import type { SSHKey } from '../crypto/keys/ssh-key.js';
 import type { SSHCertificate } from '../crypto/keys/certificate.js';
 import { validateProxyCommand } from './proxy-command.js';
 import type { KnownHostsOption } from './host-key-check.js';
+import type { TrustedHostKeys } from './known-hosts-match.js';
 import { existsSync } from 'node:fs';
 import { applyAlgorithmList, expandTilde, expandTokens } from '../protocol/ssh-config-tokens.js';
 import { matchPattern } from '../protocol/host-pattern.js';
@@ -62,8 +63,17 @@ export interface ConnectOptions extends AlgorithmOptions {
   /** Keys or key file paths; default ~/.ssh/id_ed25519, id_ecdsa, id_rsa that load; null = none. */
   clientKeys?: readonly (SSHKey | string)[] | null;
   passphrase?: string;
-  /** known_hosts path (default ~/.ssh/known_hosts), parsed entries, a callback, or null = accept any key. */
-  knownHosts?: KnownHostsOption;
+  /**
+   * known_hosts path (default ~/.ssh/known_hosts), parsed entries, a
+   * callback, key lists ({hostKeys, caKeys, revokedKeys}), or null = accept any key.
+   */
+  knownHosts?: KnownHostsOption | TrustedHostKeys;
+  /** false: no publickey authentication (neither clientKeys nor the agent's keys). */
+  publicKeyAuth?: boolean;
+  /** false: no keyboard-interactive authentication. */
+  kbdintAuth?: boolean;
+  /** false: no "password" method (a keyboard-interactive password prompt is still answered). */
+  passwordAuth?: boolean;
   /**
    * With a known_hosts path (or the default file): 'strict' (default) refuses
    * unknown keys; 'accept-new' records an unknown host's key (hashed, safe
@@ -214,6 +224,9 @@ export function checkConnectOptions(host: unknown, o: ConnectOptions): void {
     checkPositive('localAddr port', lport, { integer: true, allowZero: true, max: 65535 });
   }
   if (o.family !== undefined && o.family !== 4 && o.family !== 6) throw new RangeError('family: expected 4 or 6');
+  for (const name of ['publicKeyAuth', 'kbdintAuth', 'passwordAuth'] as const) {
+    if (o[name] !== undefined && typeof o[name] !== 'boolean') throw new TypeError(`${name}: expected a boolean`);
+  }
   checkPositive('windowSize', o.windowSize, { integer: true, max: 0xffffffff });
   checkPositive('maxPacketSize', o.maxPacketSize, { integer: true, max: 0xffffffff });
   checkFunction('kbdintHandler', o.kbdintHandler);

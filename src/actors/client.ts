@@ -15,7 +15,8 @@ import { ConnectionActor, type ActorHooks } from './connection-actor.js';
 import { applyHostKeyPolicy, applySshConfig, certsFromConfig, checkConnectOptions, DEFAULT_SOFTWARE_VERSION, defaultUsername, resolveAlgorithms, sessionEnvironment, type ConnectOptions, type KbdintPromptInfo } from './client-options.js';
 import { agentFromEnv } from './agent-client.js';
 import { AGENT_CHANNEL, refuseAgentChannel, requestAgentForwarding } from './agent-forward.js';
-import { fingerprintSha256, loadHostKeyVerifier, type PresentedHostKey } from './host-key-check.js';
+import { fingerprintSha256, loadHostKeyVerifier, type KnownHostsOption, type PresentedHostKey } from './host-key-check.js';
+import { isTrustedHostKeys, knownHostsFromKeys } from './known-hosts-match.js';
 import { defaultClientKeys, loadPrivateKeys, pairClientCertificates } from './key-files.js';
 import { expandProxyCommand, openProxyCommand } from './proxy-command.js';
 import { acquireWorkRunner, releaseWorkRunner } from './work-runner.js';
@@ -396,6 +397,8 @@ function connectTimeout(host: string, port: number, ms: number): { ms: number; e
 /** Connects, performs the handshake and authenticates. */
 export async function connect(host: string, options: ConnectOptions = {}): Promise<SSHClientConnection> {
   checkConnectOptions(host, options);
+  // Key lists (AsyncSSH's known_hosts tuple) become known_hosts entries for any host.
+  if (isTrustedHostKeys(options.knownHosts)) options = { ...options, knownHosts: knownHostsFromKeys(options.knownHosts) };
   const originalHost = host;
   // ssh_config (option `config`): the host to dial, and the options the caller left out.
   ({ host, options } = applySshConfig(host, options));
@@ -406,13 +409,14 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   const algs = resolveAlgorithms(options);
   const username = options.username ?? defaultUsername();
   let keys: SSHKey[];
-  if (options.clientKeys === null) keys = [];
+  const publicKeyAuth = options.publicKeyAuth !== false;
+  if (options.clientKeys === null || !publicKeyAuth) keys = [];
   else if (options.clientKeys === undefined) keys = await defaultClientKeys(options.passphrase);
   else keys = await loadPrivateKeys('clientKeys', options.clientKeys, options.passphrase, true);
-  if (options.clientCerts !== undefined) keys = await pairClientCertificates(keys, options.clientCerts, certsFromConfig.has(options.clientCerts));
-  const verifier = await loadHostKeyVerifier(options.knownHosts);
+  if (options.clientCerts !== undefined && publicKeyAuth) keys = await pairClientCertificates(keys, options.clientCerts, certsFromConfig.has(options.clientCerts));
+  const verifier = await loadHostKeyVerifier(options.knownHosts as KnownHostsOption);
   // ssh-agent ($SSH_AUTH_SOCK or agentPath; null = none): its keys are tried after the explicit ones.
-  const agent = agentFromEnv(options.agentPath);
+  const agent = publicKeyAuth ? agentFromEnv(options.agentPath) : null;
   const agentRefs = agent ? agentOnlyKeys(keys, await agent.getKeys().catch(() => [])) : [];
   if (agent && agentRefs.length === 0) agent.close();
   signal?.throwIfAborted();
@@ -425,9 +429,9 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
     rekeySeconds: options.rekeySeconds,
     username,
     clientKeys: [...keys.map((k) => k.toSigningKeyRef()), ...agentRefs],
-    password: options.password ?? null,
-    kbdint: options.kbdintHandler !== undefined || options.password !== undefined,
-    passwordPrompt: options.passwordHandler !== undefined,
+    password: options.passwordAuth === false ? null : options.password ?? null,
+    kbdint: options.kbdintAuth !== false && (options.kbdintHandler !== undefined || options.password !== undefined),
+    passwordPrompt: options.passwordAuth !== false && options.passwordHandler !== undefined,
     windowSize: options.windowSize,
     maxPacketSize: options.maxPacketSize,
     softwareVersion: options.clientVersion ?? DEFAULT_SOFTWARE_VERSION,

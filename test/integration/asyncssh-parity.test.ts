@@ -15,7 +15,8 @@ import { connect } from '../../src/actors/client.js';
 import { listen } from '../../src/actors/server.js';
 import type { SSHServerProcess } from '../../src/actors/server-process.js';
 import { generatePrivateKey } from '../../src/crypto/keys/ssh-key.js';
-import { ChannelRequestError, DisconnectError } from '../../src/protocol/errors.js';
+import { ChannelRequestError, DisconnectError, HostKeyNotVerifiable, PermissionDenied } from '../../src/protocol/errors.js';
+import { CertifiedKey, createCertificate } from '../../src/crypto/keys/certificate.js';
 import { readPrivateKey, readPublicKey, writePrivateKey, writePublicKey } from '../../src/actors/key-files.js';
 import { DisconnectReason } from '../../src/protocol/messages.js';
 import { DEVNULL, PIPE, STDOUT } from '../../src/actors/process-redirect.js';
@@ -247,6 +248,52 @@ describe('host key, pty policy, key files', { timeout: 60_000 }, () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('knownHosts as key lists, auth method switches', { timeout: 60_000 }, () => {
+  const base = { username: 'u', password: 'p', clientKeys: null } as const;
+
+  test('hostKeys accept, another key or a revoked one refuse, a CA accepts its host certificate', async () => {
+    await using t = await setup();
+    const ok = await connect('127.0.0.1', { ...base, port: t.server.port, knownHosts: { hostKeys: [hostKey.publicOnly()] } });
+    await ok.close();
+    const other = generatePrivateKey('ssh-ed25519');
+    await assert.rejects(connect('127.0.0.1', { ...base, port: t.server.port, knownHosts: { hostKeys: [other] } }), HostKeyNotVerifiable);
+    await assert.rejects(connect('127.0.0.1', { ...base, port: t.server.port, knownHosts: { hostKeys: [hostKey], revokedKeys: [hostKey] } }), HostKeyNotVerifiable);
+    await assert.rejects(connect('127.0.0.1', { ...base, port: t.server.port, knownHosts: { hostKeys: ['x' as never] } }), TypeError);
+    const ca = generatePrivateKey('ssh-ed25519');
+    const cert = createCertificate(ca, hostKey, { type: 'host', keyId: 'h', principals: ['127.0.0.1'] });
+    await using certServer = await listen({ serverHostKeys: [new CertifiedKey(hostKey, cert)], passwords: { u: 'p' }, processFactory: fakeProcess });
+    const viaCa = await connect('127.0.0.1', { ...base, port: certServer.port, knownHosts: { caKeys: [ca] } });
+    await viaCa.close();
+    await assert.rejects(connect('127.0.0.1', { ...base, port: certServer.port, knownHosts: { caKeys: [other] } }), HostKeyNotVerifiable);
+  });
+
+  test('passwordAuth, kbdintAuth and publicKeyAuth false leave that method out', async () => {
+    const userKey = generatePrivateKey('ssh-ed25519');
+    const seen: string[] = [];
+    await using server = await listen({
+      serverHostKeys: [hostKey],
+      processFactory: fakeProcess,
+      handler: {
+        validatePassword: (_u, pw) => (seen.push('password'), pw === 'p'),
+        validatePublicKey: (_u, k) => (seen.push('publickey'), Buffer.from(k.publicBlob).equals(Buffer.from(userKey.publicBlob))),
+        getKbdintChallenge: () => (seen.push('kbdint'), { prompts: [{ prompt: 'Password: ', echo: false }] }),
+        validateKbdintResponse: (_u, r) => r[0] === 'p',
+      },
+    });
+    const o = { port: server.port, username: 'u', knownHosts: null, agentPath: null } as const;
+    await assert.rejects(connect('127.0.0.1', { ...o, password: 'p', clientKeys: null, passwordAuth: false, kbdintAuth: false }), PermissionDenied);
+    assert.deepEqual(seen, []);
+    const viaKbdint = await connect('127.0.0.1', { ...o, password: 'p', clientKeys: null, passwordAuth: false });
+    await viaKbdint.close();
+    assert.deepEqual(seen, ['kbdint']);
+    seen.length = 0;
+    const viaPassword = await connect('127.0.0.1', { ...o, password: 'p', clientKeys: [userKey], publicKeyAuth: false, kbdintAuth: false });
+    await viaPassword.close();
+    assert.deepEqual(seen, ['password']);
+    await assert.rejects(connect('127.0.0.1', { ...o, passwordAuth: 'no' as never }), TypeError);
   });
 });
 

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import type { SSHClientConnection } from '../../src/actors/client.js';
 import { SSHAgentClient } from '../../src/actors/agent-client.js';
 import { writePrivateKey } from '../../src/actors/key-files.js';
-import { generatePrivateKey } from '../../src/crypto/keys/ssh-key.js';
+import { generatePrivateKey, importPublicKey } from '../../src/crypto/keys/ssh-key.js';
+import { HostKeyNotVerifiable, PermissionDenied } from '../../src/protocol/errors.js';
 import { DisconnectReason } from '../../src/protocol/messages.js';
 import { DEVNULL, STDOUT } from '../../src/actors/process-redirect.js';
 import { sshdSkipReason, startSshd, type SshdServer } from '../helpers/openssh.js';
@@ -88,6 +89,17 @@ describe('AsyncSSH parity against sshd', { skip, timeout: 120_000 }, () => {
     assert.equal(conn.closed, false);
     conn.setKeepalive(0);
     assert.equal((await within(15_000, conn.run('echo alive'), 'after keepalive')).stdout, 'alive\n');
+  });
+
+  test('knownHosts key lists check sshd host key; publicKeyAuth false never offers the key', async () => {
+    const ed = importPublicKey(sshd.hostKeys.ed25519.publicLine);
+    const c = await connectSshd(sshd, { knownHosts: { hostKeys: [ed] }, serverHostKeyAlgs: ['ssh-ed25519'] });
+    assert.equal(c.getServerHostKey()!.fingerprint, ed.fingerprintSHA256());
+    await within(10_000, c.close(), 'close');
+    await assert.rejects(connectSshd(sshd, { knownHosts: { hostKeys: [ed], revokedKeys: [ed] }, serverHostKeyAlgs: ['ssh-ed25519'] }), HostKeyNotVerifiable);
+    const mark = sshd.logs().length;
+    await assert.rejects(connectSshd(sshd, { publicKeyAuth: false, agentPath: null }), PermissionDenied);
+    assert.doesNotMatch(logSince(sshd, mark), /method publickey/);
   });
 
   test('disconnect: sshd logs our reason text', async () => {
