@@ -27,6 +27,7 @@ import type { SSHCertificate } from '../crypto/keys/certificate.js';
 import { validateProxyCommand } from './proxy-command.js';
 import type { KnownHostsOption } from './host-key-check.js';
 import type { TrustedHostKeys } from './known-hosts-match.js';
+import type { TermSize } from './session-wire.js';
 import { existsSync } from 'node:fs';
 import { applyAlgorithmList, expandTilde, expandTokens } from '../protocol/ssh-config-tokens.js';
 import { matchPattern } from '../protocol/host-pattern.js';
@@ -68,6 +69,14 @@ export interface ConnectOptions extends AlgorithmOptions {
    * callback, key lists ({hostKeys, caKeys, revokedKeys}), or null = accept any key.
    */
   knownHosts?: KnownHostsOption | TrustedHostKeys;
+  /** Default pty type for createProcess/run on this connection (a session's own options win). */
+  termType?: string;
+  /** Default terminal size for those sessions: [cols, rows] or [cols, rows, widthPx, heightPx]. */
+  termSize?: TermSize;
+  /** Default terminal modes for those sessions. */
+  termModes?: Record<number, number>;
+  /** Default stream encoding for createProcess/run (default 'utf8'; null = Buffers). */
+  encoding?: BufferEncoding | null;
   /** false: no publickey authentication (neither clientKeys nor the agent's keys). */
   publicKeyAuth?: boolean;
   /** false: no keyboard-interactive authentication. */
@@ -224,6 +233,9 @@ export function checkConnectOptions(host: unknown, o: ConnectOptions): void {
     checkPositive('localAddr port', lport, { integer: true, allowZero: true, max: 65535 });
   }
   if (o.family !== undefined && o.family !== 4 && o.family !== 6) throw new RangeError('family: expected 4 or 6');
+  checkString('termType', o.termType);
+  if (o.encoding !== undefined && o.encoding !== null && !Buffer.isEncoding(o.encoding)) throw new TypeError('encoding: expected a Buffer encoding or null');
+  if (o.termSize !== undefined && (!Array.isArray(o.termSize) || (o.termSize.length !== 2 && o.termSize.length !== 4))) throw new RangeError('termSize: expected [cols, rows] or [cols, rows, widthPx, heightPx]');
   for (const name of ['publicKeyAuth', 'kbdintAuth', 'passwordAuth'] as const) {
     if (o[name] !== undefined && typeof o[name] !== 'boolean') throw new TypeError(`${name}: expected a boolean`);
   }
@@ -246,6 +258,16 @@ export function checkConnectOptions(host: unknown, o: ConnectOptions): void {
   checkPositive('tunnelLinger', o.tunnelLinger, { allowZero: true, max: 0x7fffffff });
   if (o.x11Forwarding !== undefined && typeof o.x11Forwarding !== 'boolean') throw new TypeError('x11Forwarding: expected a boolean');
   checkString('x11Display', o.x11Display);
+}
+
+/** The connection-wide defaults of createProcess/run (AsyncSSH's term_type, term_size, term_modes, encoding). */
+export function processDefaults(o: ConnectOptions): Pick<ConnectOptions, 'termType' | 'termSize' | 'termModes' | 'encoding'> {
+  const out: Pick<ConnectOptions, 'termType' | 'termSize' | 'termModes' | 'encoding'> = {};
+  if (o.termType !== undefined) out.termType = o.termType;
+  if (o.termSize !== undefined) out.termSize = o.termSize;
+  if (o.termModes !== undefined) out.termModes = o.termModes;
+  if (o.encoding !== undefined) out.encoding = o.encoding;
+  return out;
 }
 
 export function defaultUsername(): string {

@@ -12,7 +12,7 @@ import type { SigningKeyRef } from '../protocol/crypto-api.js';
 import { createTransportCrypto } from '../crypto/transport-crypto.js';
 import type { SSHKey } from '../crypto/keys/ssh-key.js';
 import { ConnectionActor, type ActorHooks } from './connection-actor.js';
-import { applyHostKeyPolicy, applySshConfig, certsFromConfig, checkConnectOptions, DEFAULT_SOFTWARE_VERSION, defaultUsername, resolveAlgorithms, sessionEnvironment, type ConnectOptions, type KbdintPromptInfo } from './client-options.js';
+import { applyHostKeyPolicy, applySshConfig, certsFromConfig, checkConnectOptions, DEFAULT_SOFTWARE_VERSION, defaultUsername, processDefaults, resolveAlgorithms, sessionEnvironment, type ConnectOptions, type KbdintPromptInfo } from './client-options.js';
 import { agentFromEnv } from './agent-client.js';
 import { AGENT_CHANNEL, refuseAgentChannel, requestAgentForwarding } from './agent-forward.js';
 import { fingerprintSha256, loadHostKeyVerifier, type KnownHostsOption, type PresentedHostKey } from './host-key-check.js';
@@ -120,6 +120,8 @@ export class SSHClientConnection extends EventEmitter {
 
   /** @internal Variables sent on every session (options env/sendEnv, ssh_config SetEnv/SendEnv). */
   sessionEnv: Record<string, string> = {};
+  /** @internal Connection-wide pty and encoding defaults of createProcess/run (connect options). */
+  processDefaults: ProcessOptions = {};
 
   /** Opens a session channel running `command` (null = shell); the channel-level API. */
   createSession(command: string | null, options: SessionOptions = {}): Promise<SSHClientChannel> {
@@ -143,6 +145,9 @@ export class SSHClientConnection extends EventEmitter {
     const { signal } = options;
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal: expected an AbortSignal');
     signal?.throwIfAborted();
+    for (const [k, v] of Object.entries(this.processDefaults) as [keyof ProcessOptions, never][]) {
+      if (options[k] === undefined) options = { ...options, [k]: v };
+    }
     const { stdin, stdout, stderr } = options;
     checkSource('stdin', stdin);
     checkTarget('stdout', stdout, false);
@@ -485,6 +490,7 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   // Authenticated: the agent has signed what it had to.
   agent?.close();
   conn.sessionEnv = sessionEnvironment(options);
+  conn.processDefaults = processDefaults(options);
   return conn;
 }
 

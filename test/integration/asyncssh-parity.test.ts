@@ -37,6 +37,9 @@ async function fakeProcess(p: SSHServerProcess): Promise<void> {
       p.stdout.write('out2\n');
       p.exit(3);
     }, 10);
+  } else if (cmd === 'tty') {
+    p.stdout.write(JSON.stringify({ termType: p.termType, termSize: p.termSize }));
+    p.exit(0);
   } else if (cmd === 'peer') {
     p.stdout.write(JSON.stringify({ peer: p.getExtraInfo('peername'), client: p.getExtraInfo('clientVersion'), cipher: p.getExtraInfo('recv_cipher') }));
     p.exit(0);
@@ -294,6 +297,27 @@ describe('knownHosts as key lists, auth method switches', { timeout: 60_000 }, (
     await viaPassword.close();
     assert.deepEqual(seen, ['password']);
     await assert.rejects(connect('127.0.0.1', { ...o, passwordAuth: 'no' as never }), TypeError);
+  });
+});
+
+describe('connection-wide process defaults', { timeout: 30_000 }, () => {
+  test('termType, termSize and encoding from connect() apply to run/createProcess; a session option wins', async () => {
+    await using server = await listen({ serverHostKeys: [hostKey], passwords: { u: 'p' }, processFactory: fakeProcess, sftpFactory: true });
+    const conn = await connect('127.0.0.1', { port: server.port, username: 'u', password: 'p', knownHosts: null, clientKeys: null, termType: 'vt100', termSize: [100, 30], encoding: null });
+    try {
+      const r = await conn.run('tty');
+      assert.ok(Buffer.isBuffer(r.stdout));
+      assert.deepEqual(JSON.parse(r.stdout.toString()), { termType: 'vt100', termSize: [100, 30, 0, 0] });
+      const own = await conn.run('tty', { termType: 'xterm', encoding: 'utf8' });
+      assert.equal(JSON.parse(String(own.stdout)).termType, 'xterm');
+      // SFTP opens its own session: no pty is asked for there.
+      const sftp = await conn.startSftpClient();
+      assert.ok(Array.isArray(await sftp.listdir('/')));
+      await sftp.exit();
+    } finally {
+      await conn.close();
+    }
+    await assert.rejects(connect('127.0.0.1', { encoding: 'nope' as never }), TypeError);
   });
 });
 
