@@ -27,6 +27,7 @@ import {
 } from './session-wire.js';
 import { attachSource, attachTarget, checkSource, checkTarget, PIPE, type Attached, type RedirectOptions, type RedirectSource, type RedirectTarget } from './process-redirect.js';
 import type { SSHServerConnection } from './server.js';
+import { LineEditor, type LineEditorOptions } from './line-editor.js';
 
 export interface ServerSessionConfig {
   /** Called for exec/shell/subsystem; absent = those requests are refused. */
@@ -41,6 +42,8 @@ export interface ServerSessionConfig {
   keyEntry?: AuthorizedKeyEntry | null;
   /** A user certificate's force-command (applies like authorized_keys command=). */
   certForceCommand?: string;
+  /** Edit lines on the server for sessions with a pty (listen option lineEditor; default off). */
+  lineEditor?: boolean | LineEditorOptions;
   /** false refuses every pty-req (listen option allowPty; default true). */
   allowPty?: boolean;
   /** Accept auth-agent-req@openssh.com (listen option agentForwarding). */
@@ -63,6 +66,8 @@ export class SSHServerProcess extends EventEmitter {
   /** The forwarded X display when the client asked for X11 forwarding (DISPLAY is in env too); its listener closes with the session. */
   x11: X11Session | null = null;
   private exited = false;
+  /** @internal The line editor between the terminal and the application (pty sessions with lineEditor). */
+  editor: LineEditor | null = null;
   /** The connection this session runs on (set when the channel is accepted). */
   connection: SSHServerConnection | null = null;
 
@@ -76,15 +81,25 @@ export class SSHServerProcess extends EventEmitter {
 
   /** Data the client sends (the remote user's input). */
   get stdin(): Readable {
-    return this.session.io.readable;
+    return this.editor ? this.editor.input : this.session.io.readable;
   }
 
   get stdout(): Writable {
-    return this.session.io.writable;
+    return this.editor ? this.editor.stdout : this.session.io.writable;
   }
 
   get stderr(): Writable {
-    return this.session.io.stderrOut;
+    return this.editor ? this.editor.stderr : this.session.io.stderrOut;
+  }
+
+  /** With the line editor: echo typed keys or not (off while reading a password). No-op without it. */
+  setEcho(on: boolean): void {
+    this.editor?.setEcho(on);
+  }
+
+  /** With the line editor: edit lines (true) or pass every key straight to stdin (false). No-op without it. */
+  setLineMode(on: boolean): void {
+    this.editor?.setLineMode(on);
   }
 
   /** The connection's getExtraInfo (AsyncSSH's process.get_extra_info), e.g. 'peername'. */
@@ -147,8 +162,8 @@ export class SSHServerProcess extends EventEmitter {
   private finish(requestType: string, data: Uint8Array): void {
     if (this.exited) return;
     this.exited = true;
-    const io = this.session.io;
     // stderr first, then stdout (whose end sends EOF): no data may follow EOF.
+    // Through the line editor's streams when there is one, so its queued output goes first.
     const endThen = (w: Writable, next: () => void): void => {
       if (w.writableFinished || w.destroyed) return next();
       let called = false;
@@ -159,7 +174,7 @@ export class SSHServerProcess extends EventEmitter {
       w.once('close', once);
       w.end();
     };
-    endThen(io.stderrOut, () => endThen(io.writable, () => this.session.exitAndClose(requestType, data)));
+    endThen(this.stderr, () => endThen(this.stdout, () => this.session.exitAndClose(requestType, data)));
   }
 }
 
@@ -381,7 +396,14 @@ export class ServerSession implements ChannelSink {
     };
     try {
       const binary = this.process.subsystem === 'sftp' || this.config.binary?.(this.process) === true;
-      this.io.applyEncoding(binary ? null : this.config.encoding === undefined ? 'utf8' : this.config.encoding);
+      const encoding = binary ? null : this.config.encoding === undefined ? 'utf8' : this.config.encoding;
+      this.io.applyEncoding(encoding);
+      const le = this.config.lineEditor;
+      if (le && encoding !== null && this.process.termType !== null) {
+        const io = this.io;
+        const p = this.process;
+        p.editor = new LineEditor(io.readable, (text) => io.writable.write(text), (name) => p.emit('signal', name), io.writable, io.stderrOut, le === true ? {} : le);
+      }
       const r = this.config.processFactory!(this.process);
       if (r instanceof Promise) r.catch(fail);
     } catch (err) {

@@ -26,6 +26,7 @@ import { createAuthState, keyOptionOf, keyPermissionOf, readAuthorizedKeys, type
 import type { KeyPermission } from '../protocol/authorized-keys.js';
 import { ServerForwarding, type ServerForwardHandler, type ServerForwardOptions } from './forward-server.js';
 import { extraInfo } from './extra-info.js';
+import type { LineEditorOptions } from './line-editor.js';
 import { abort, disconnect, setKeepalive } from './connection-control.js';
 
 export type { ServerAuthHandler } from './server-auth.js';
@@ -73,6 +74,11 @@ export interface ListenOptions extends AlgorithmOptions, ServerForwardOptions, S
   keepaliveInterval?: number;
   /** Unanswered keepalives before a client is declared lost (default 3). */
   keepaliveCountMax?: number;
+  /**
+   * Edit input lines on the server for sessions with a pty (AsyncSSH's
+   * line_editor): true or {historySize, maxLineLength}. Default off.
+   */
+  lineEditor?: boolean | LineEditorOptions;
   /** false refuses pseudo-terminal requests (sshd PermitTTY no); default true. */
   allowPty?: boolean;
   /** The listen queue length (net.Server listen backlog). */
@@ -295,6 +301,7 @@ export async function makeServerAcceptor(options: ListenOptions, owner: () => Ev
                 certForceCommand: authState.certForceCommand,
                 agentForwarding: options.agentForwarding === true,
                 allowPty: options.allowPty,
+                lineEditor: options.lineEditor,
                 x11: options,
                 onHandlerError: (err) => server?.emit('handlerError', err, conn),
               });

@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { createInterface } from 'node:readline';
 import { connect } from '../../src/actors/client.js';
 import { listen } from '../../src/actors/server.js';
 import type { SSHServerProcess } from '../../src/actors/server-process.js';
@@ -318,6 +319,64 @@ describe('connection-wide process defaults', { timeout: 30_000 }, () => {
       await conn.close();
     }
     await assert.rejects(connect('127.0.0.1', { encoding: 'nope' as never }), TypeError);
+  });
+});
+
+describe('line editor (listen lineEditor)', { timeout: 30_000 }, () => {
+  async function lineServer() {
+    return listen({
+      serverHostKeys: [hostKey],
+      passwords: { u: 'p' },
+      lineEditor: { historySize: 10 },
+      processFactory: async (p) => {
+        p.stdout.write('user: ');
+        const lines = createInterface({ input: p.stdin, crlfDelay: Infinity })[Symbol.asyncIterator]();
+        const user = (await lines.next()).value as string;
+        p.setEcho(false);
+        p.stdout.write('password: ');
+        const pw = (await lines.next()).value as string;
+        p.setEcho(true);
+        p.stdout.write(`${user}/${pw}\n`);
+        p.stderr.write('bye\n');
+        p.exit(0);
+      },
+    });
+  }
+
+  test('a pty session reads edited lines, echo off hides a password, output gets CRLF and is flushed by exit', async () => {
+    await using server = await lineServer();
+    const conn = await connect('127.0.0.1', { port: server.port, username: 'u', password: 'p', knownHosts: null, clientKeys: null });
+    try {
+      const proc = await conn.createProcess('login', { termType: 'xterm' });
+      let screen = '';
+      const seen = (text: string): Promise<void> =>
+        new Promise((resolve) => {
+          const check = (): void => {
+            if (!screen.includes(text)) return;
+            proc.stdout.off('data', onData);
+            resolve();
+          };
+          const onData = (c: string): void => ((screen += c), check());
+          proc.stdout.on('data', onData);
+          check();
+        });
+      await seen('user: ');
+      proc.stdin.write('bobb\x7f\r');
+      // Typed after the prompt: echo is off by then (keys typed ahead of it would still be echoed, as on any terminal).
+      await seen('password: ');
+      proc.stdin.write('s3cret\r');
+      proc.stdin.end();
+      proc.stdout.on('data', (c: string) => (screen += c));
+      const r = await proc.wait();
+      assert.equal(r.exitStatus, 0);
+      assert.equal(screen, 'user: bobb\b \b\r\npassword: \r\nbob/s3cret\r\n');
+      assert.equal(r.stderr, 'bye\r\n');
+      // Without a pty the editor stays out of the way.
+      const raw = await conn.run('login', { input: 'x\ny\n' });
+      assert.equal(raw.stdout, 'user: password: x/y\n');
+    } finally {
+      await conn.close();
+    }
   });
 });
 

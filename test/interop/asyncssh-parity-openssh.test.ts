@@ -21,7 +21,9 @@ import { sshdSkipReason, startSshd, type SshdServer } from '../helpers/openssh.j
 import { connectSshd, logSince, within } from '../helpers/interop-matrix.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { findBinary, runProcess } from '../helpers/ssh-client.js';
+import { findBinary, keygen, runProcess, runSsh } from '../helpers/ssh-client.js';
+import { createInterface } from 'node:readline';
+import { listen } from '../../src/actors/server.js';
 
 /** A private `ssh-agent -D` on a socket in `dir`, waited for until the socket exists. */
 async function startAgent(dir: string): Promise<{ socket: string; proc: ChildProcess }> {
@@ -127,6 +129,46 @@ describe('writePrivateKey read by ssh-keygen', { skip: findBinary('ssh-keygen') 
         assert.equal(String(r.stdout).trim().split(' ').slice(0, 2).join(' '), key.exportPublicKey().split(' ').slice(0, 2).join(' '));
       }
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('line editor under OpenSSH ssh -tt', { skip: findBinary('ssh') ? undefined : 'ssh not installed' }, () => {
+  test('keys typed into ssh are edited on the server; the application reads whole lines', async () => {
+    const hostKey = generatePrivateKey('ssh-ed25519');
+    const dir = mkdtempSync(join(tmpdir(), 'fleetssh-lineedit-'));
+    const clientKey = await keygen('ed25519');
+    const server = await listen({
+      serverHostKeys: [hostKey],
+      authorizedClientKeys: [importPublicKey(clientKey.publicLine)],
+      lineEditor: true,
+      processFactory: async (p) => {
+        p.stdout.write('> ');
+        const lines = createInterface({ input: p.stdin, crlfDelay: Infinity });
+        for await (const line of lines) {
+          if (line === 'quit') break;
+          p.stdout.write(`got [${line}]\n> `);
+        }
+        p.exit(0);
+      },
+    });
+    try {
+      const knownHostsFile = join(dir, 'known_hosts');
+      writeFileSync(knownHostsFile, `[127.0.0.1]:${server.port} ${hostKey.exportPublicKey()}\n`);
+      const r = await runSsh(['-tt', 'shell'], {
+        target: { port: server.port, identityFile: clientKey.privatePath, knownHostsFile },
+        input: 'helo\x7flo world\rabc\x1b[D\x1b[DX\r\x1b[A!\rquit\r',
+        timeoutMs: 20_000,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      const out = r.stdout.toString();
+      assert.match(out, /got \[hello world\]\r\n/);
+      assert.match(out, /got \[aXbc\]\r\n/);
+      assert.match(out, /got \[aXbc!\]\r\n/);
+      assert.ok(out.includes('helo\x08 \x08lo world\r\n'), 'the keys were echoed by the server');
+    } finally {
+      await server.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
