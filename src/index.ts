@@ -6,6 +6,7 @@ export type { ConnectOptions, ProcessOptions, RunOptions } from './actors/client
 export type { AlgorithmOption, KbdintPromptInfo } from './actors/client-options.js';
 export { SSHClientChannel } from './actors/client-session.js';
 export type { SessionOptions } from './actors/client-session.js';
+export type { SSHClientSession } from './actors/client-session-factory.js';
 export { SSHClientProcess } from './actors/client-process.js';
 export { PIPE, DEVNULL, STDOUT } from './actors/process-redirect.js';
 export type { RedirectSource, RedirectTarget, RedirectOptions, ProcessLike } from './actors/process-redirect.js';

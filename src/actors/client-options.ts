@@ -101,6 +101,8 @@ export interface ConnectOptions extends AlgorithmOptions {
   localAddr?: string | readonly [string, number];
   /** IP family to resolve the host to: 4 or 6 (default either). */
   family?: 4 | 6;
+  /** TCP keepalive probes (SO_KEEPALIVE) on the socket we dial (default off). */
+  tcpKeepalive?: boolean;
   kbdintHandler?: (name: string, instruction: string, prompts: KbdintPromptInfo[]) => string[] | null | Promise<string[] | null>;
   passwordHandler?: (prompt: string) => string | null | Promise<string | null>;
   onBanner?: (message: string) => void;
@@ -236,7 +238,7 @@ export function checkConnectOptions(host: unknown, o: ConnectOptions): void {
   checkString('termType', o.termType);
   if (o.encoding !== undefined && o.encoding !== null && !Buffer.isEncoding(o.encoding)) throw new TypeError('encoding: expected a Buffer encoding or null');
   if (o.termSize !== undefined && (!Array.isArray(o.termSize) || (o.termSize.length !== 2 && o.termSize.length !== 4))) throw new RangeError('termSize: expected [cols, rows] or [cols, rows, widthPx, heightPx]');
-  for (const name of ['publicKeyAuth', 'kbdintAuth', 'passwordAuth'] as const) {
+  for (const name of ['publicKeyAuth', 'kbdintAuth', 'passwordAuth', 'tcpKeepalive'] as const) {
     if (o[name] !== undefined && typeof o[name] !== 'boolean') throw new TypeError(`${name}: expected a boolean`);
   }
   checkPositive('windowSize', o.windowSize, { integer: true, max: 0xffffffff });

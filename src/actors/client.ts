@@ -31,6 +31,7 @@ import { X11Forwarder } from './x11-forward.js';
 import { startSftpClient } from './sftp-connect.js';
 import type { SFTPClient } from './sftp-client.js';
 import { extraInfo } from './extra-info.js';
+import { attachClientSession, type SSHClientSession } from './client-session-factory.js';
 import { abort, disconnect, setKeepalive } from './connection-control.js';
 
 export type { ConnectOptions } from './client-options.js';
@@ -123,8 +124,30 @@ export class SSHClientConnection extends EventEmitter {
   /** @internal Connection-wide pty and encoding defaults of createProcess/run (connect options). */
   processDefaults: ProcessOptions = {};
 
-  /** Opens a session channel running `command` (null = shell); the channel-level API. */
-  createSession(command: string | null, options: SessionOptions = {}): Promise<SSHClientChannel> {
+  /**
+   * Opens a session channel running `command` (null = shell); the
+   * channel-level API. With a factory first (AsyncSSH's create_session), the
+   * session object it makes gets the channel's events as callbacks, and the
+   * result is [channel, session].
+   */
+  createSession(command: string | null, options?: SessionOptions): Promise<SSHClientChannel>;
+  createSession<S extends SSHClientSession>(factory: () => S, command: string | null, options?: SessionOptions): Promise<[SSHClientChannel, S]>;
+  async createSession<S extends SSHClientSession>(
+    first: string | null | (() => S),
+    second?: string | null | SessionOptions,
+    third?: SessionOptions,
+  ): Promise<SSHClientChannel | [SSHClientChannel, S]> {
+    if (typeof first === 'function') {
+      const session = first();
+      if (typeof session !== 'object' || session === null) throw new TypeError('factory: expected a function returning a session object');
+      const channel = await this.openSessionChannel(second as string | null, third ?? {});
+      attachClientSession(channel, session);
+      return [channel, session];
+    }
+    return this.openSessionChannel(first, (second as SessionOptions | undefined) ?? {});
+  }
+
+  private openSessionChannel(command: string | null, options: SessionOptions): Promise<SSHClientChannel> {
     const env = Object.keys(this.sessionEnv).length > 0 ? { ...this.sessionEnv, ...(options.env ?? {}) } : options.env;
     return openClientSession(this.actor, command, env === options.env ? options : { ...options, env });
   }
@@ -451,7 +474,7 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   } else if (options.proxyCommand !== undefined) {
     socket = openProxyCommand(expandProxyCommand(options.proxyCommand, { host, port, username, originalHost }));
   } else {
-    socket = options.sock ?? connectLending({ host, port, ...localEnd(options) });
+    socket = options.sock ?? connectLending({ host, port, ...localEnd(options), ...(options.tcpKeepalive === true ? { keepAlive: true } : {}) });
   }
   const hooks = new ClientHooks(host, port, options, verifier);
   const actor = new ConnectionActor(socket, core, {

@@ -81,6 +81,8 @@ export interface ListenOptions extends AlgorithmOptions, ServerForwardOptions, S
   lineEditor?: boolean | LineEditorOptions;
   /** false refuses pseudo-terminal requests (sshd PermitTTY no); default true. */
   allowPty?: boolean;
+  /** TCP keepalive probes (SO_KEEPALIVE) on accepted sockets (default off). */
+  tcpKeepalive?: boolean;
   /** The listen queue length (net.Server listen backlog). */
   backlog?: number;
 }
@@ -229,6 +231,7 @@ function checkListenOptions(o: ListenOptions): void {
   checkPositive('keepaliveCountMax', o.keepaliveCountMax, { integer: true });
   checkPositive('backlog', o.backlog, { integer: true });
   if (o.allowPty !== undefined && typeof o.allowPty !== 'boolean') throw new TypeError('allowPty: expected a boolean');
+  if (o.tcpKeepalive !== undefined && typeof o.tcpKeepalive !== 'boolean') throw new TypeError('tcpKeepalive: expected a boolean');
 }
 
 type Acceptor = (sock: Duplex, addr?: string, port?: number) => SSHServerConnection;
@@ -334,7 +337,7 @@ export async function listen(options: ListenOptions): Promise<SSHServer> {
   signal?.throwIfAborted();
   let server: SSHServer | null = null;
   const accept = await makeServerAcceptor(options, () => server);
-  const net = createServer({ noDelay: true });
+  const net = createServer({ noDelay: true, keepAlive: options.tcpKeepalive === true });
   server = new SSHServer(net, accept);
   net.on('error', (err) => {
     if (server!.listenerCount('error') > 0) server!.emit('error', err);

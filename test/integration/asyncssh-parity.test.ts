@@ -7,7 +7,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -396,5 +397,80 @@ describe('matchKnownHosts', () => {
     assert.deepEqual(matchKnownHosts(kh, 'web1', null, 2222).hostKeys.map((k) => k.keyType), ['ecdsa-sha2-nistp256']);
     assert.equal(matchKnownHosts(kh, 'other').hostKeys.length, 0);
     assert.throws(() => matchKnownHosts(kh, 'web1', null, 0), RangeError);
+  });
+});
+
+describe('client session factory (createSession(factory, command))', { timeout: 30_000 }, () => {
+  test('callbacks see data by stream, EOF, the exit status and the close, in order', async () => {
+    await using t = await setup();
+    const events: string[] = [];
+    const [channel, session] = await t.conn.createSession(
+      () => ({
+        chan: null as unknown,
+        connectionMade(c: unknown) {
+          this.chan = c;
+          events.push('made');
+        },
+        sessionStarted: () => events.push('started'),
+        dataReceived: (d: string | Buffer, type: number | null) => events.push(`${type === null ? 'out' : 'err'}:${String(d)}`),
+        eofReceived: () => events.push('eof'),
+        exitStatusReceived: (s: number) => events.push(`status:${s}`),
+        connectionLost: (err: Error | null) => events.push(`lost:${err === null ? 'clean' : err.message}`),
+      }),
+      'both',
+    );
+    assert.equal(session.chan, channel);
+    await channel.waitClosed();
+    for (let i = 0; i < 50 && !events.some((e) => e.startsWith('lost')); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(events.slice(0, 2), ['made', 'started']);
+    assert.equal(events.filter((e) => e.startsWith('out:')).join(''), 'out:out1\nout:out2\n');
+    assert.ok(events.includes('err:err1\n'));
+    assert.ok(events.indexOf('eof') < events.indexOf('lost:clean'));
+    assert.ok(events.includes('status:3'));
+    assert.equal(events[events.length - 1], 'lost:clean');
+  });
+
+  test('a callback that throws closes the channel and reaches connectionLost', async () => {
+    await using t = await setup();
+    let lost: Error | null | undefined;
+    const [channel] = await t.conn.createSession(
+      () => ({
+        dataReceived: () => {
+          throw new Error('app bug');
+        },
+        connectionLost: (err: Error | null) => (lost = err),
+      }),
+      'both',
+    );
+    await channel.waitClosed();
+    for (let i = 0; i < 50 && lost === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(lost?.message, 'app bug');
+    await assert.rejects(t.conn.createSession((() => 5) as never, 'x'), TypeError);
+  });
+});
+
+describe('tcpKeepalive', { timeout: 30_000 }, () => {
+  /** The kernel's view of the TCP connections on `port`: `ss -o` shows a keepalive timer when SO_KEEPALIVE is on. */
+  function ssTimers(port: number): string {
+    return execFileSync('ss', ['-tno', 'state', 'established', `( sport = :${port} or dport = :${port} )`], { encoding: 'utf8' });
+  }
+
+  test('SO_KEEPALIVE on the client socket and on accepted sockets only when asked', { skip: existsSync('/usr/bin/ss') || existsSync('/bin/ss') ? undefined : 'ss not installed' }, async () => {
+    await using on = await listen({ serverHostKeys: [hostKey], passwords: { u: 'p' }, processFactory: fakeProcess, tcpKeepalive: true });
+    const c1 = await connect('127.0.0.1', { port: on.port, username: 'u', password: 'p', knownHosts: null, clientKeys: null, tcpKeepalive: true });
+    // ss shows one timer per socket: a retransmit timer hides the keepalive one until the data is acknowledged.
+    let both = ssTimers(on.port);
+    for (let i = 0; i < 50 && both.match(/timer:\(keepalive/g)?.length !== 2; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      both = ssTimers(on.port);
+    }
+    assert.equal(both.match(/timer:\(keepalive/g)?.length, 2, both);
+    await c1.close();
+    await using off = await listen({ serverHostKeys: [hostKey], passwords: { u: 'p' }, processFactory: fakeProcess });
+    const c2 = await connect('127.0.0.1', { port: off.port, username: 'u', password: 'p', knownHosts: null, clientKeys: null });
+    const none = ssTimers(off.port);
+    assert.equal(none.match(/timer:\(keepalive/g), null, none);
+    await c2.close();
+    await assert.rejects(connect('127.0.0.1', { tcpKeepalive: 1 as never }), TypeError);
   });
 });
