@@ -72,10 +72,13 @@ export class LineEditor {
     termOut: Writable,
     termErr: Writable,
     options: LineEditorOptions = {},
+    /** The session's text encoding: lines come out as strings in it, Buffers written by the application are read in it. */
+    private readonly encoding: BufferEncoding = 'utf8',
   ) {
     this.historySize = options.historySize ?? 1000;
     this.maxLineLength = options.maxLineLength ?? 1024;
-    this.input = new Readable({ read: () => raw.resume() });
+    // Strings pushed in and read out with the same encoding come back unchanged, as the session's stdin would give them.
+    this.input = new Readable({ encoding, read: () => raw.resume() });
     raw.on('data', (chunk: string | Buffer) => this.feed(String(chunk)));
     raw.on('end', () => this.finish());
     raw.on('close', () => this.finish());
@@ -83,7 +86,7 @@ export class LineEditor {
     this.stderr = this.outputTo(termErr);
     // Backpressure: when the application stops reading lines, stop reading keys.
     this.pushBack = (text) => {
-      if (!this.input.push(text)) raw.pause();
+      if (!this.input.push(text, this.encoding)) raw.pause();
     };
   }
 
@@ -301,7 +304,7 @@ export class LineEditor {
     return new Writable({
       decodeStrings: false,
       write: (chunk: string | Buffer, _enc, cb) => {
-        const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+        const text = typeof chunk === 'string' ? chunk : chunk.toString(this.encoding);
         let out: string;
         if (!this.lineMode) out = text;
         else {

@@ -402,7 +402,7 @@ export class ServerSession implements ChannelSink {
       if (le && encoding !== null && this.process.termType !== null) {
         const io = this.io;
         const p = this.process;
-        p.editor = new LineEditor(io.readable, (text) => io.writable.write(text), (name) => p.emit('signal', name), io.writable, io.stderrOut, le === true ? {} : le);
+        p.editor = new LineEditor(io.readable, (text) => io.writable.write(text), (name) => p.emit('signal', name), io.writable, io.stderrOut, le === true ? {} : le, encoding);
       }
       const r = this.config.processFactory!(this.process);
       if (r instanceof Promise) r.catch(fail);

@@ -9,17 +9,16 @@ import assert from 'node:assert/strict';
 import { PassThrough, Writable } from 'node:stream';
 import { LineEditor } from '../../src/actors/line-editor.js';
 
-function rig(options = {}) {
-  const raw = new PassThrough({ encoding: 'utf8' });
+function rig(options = {}, encoding: BufferEncoding = 'utf8') {
+  const raw = new PassThrough({ encoding });
   let screen = '';
   const signals: string[] = [];
   const term = new Writable({ write: (c, _e, cb) => ((screen += String(c)), cb()) });
-  const ed = new LineEditor(raw, (t) => (screen += t), (n) => signals.push(n), term, term, options);
+  const ed = new LineEditor(raw, (t) => (screen += t), (n) => signals.push(n), term, term, options, encoding);
   const lines: string[] = [];
-  ed.input.setEncoding('utf8');
   ed.input.on('data', (l: string) => lines.push(l));
   const type = async (s: string): Promise<void> => {
-    raw.write(s);
+    raw.write(Buffer.from(s, encoding));
     await new Promise((r) => setImmediate(r));
   };
   return { raw, ed, lines, signals, type, screen: () => screen, clear: () => (screen = '') };
@@ -83,6 +82,15 @@ describe('LineEditor', () => {
     r.ed.setLineMode(false);
     await r.type('\x1b[Aq');
     assert.deepEqual(r.lines, ['secret\n', '\x1b[Aq']);
+  });
+
+  test('lines come out as strings in the session encoding (utf8 and latin1)', async () => {
+    for (const enc of ['utf8', 'latin1'] as const) {
+      const r = rig({}, enc);
+      await r.type('caf\u00e9 \u00fc\r');
+      assert.deepEqual(r.lines, ['caf\u00e9 \u00fc\n'], enc);
+      assert.equal(typeof r.lines[0], 'string');
+    }
   });
 
   test('the length cap rings the bell; application output gets CRLF and the typed line back', async () => {
