@@ -21,6 +21,8 @@ export interface ProxyCommandTarget {
 }
 
 const STDERR_KEEP = 4096;
+/** How long a failed command's stderr may lag behind its exit before the error is raised without the rest. */
+const STDERR_GRACE_MS = 500;
 
 /** The command line after token expansion: `%h %p %r %n %%`; an unknown token is a TypeError naming the option. */
 export function expandProxyCommand(command: string | readonly string[], t: ProxyCommandTarget): string | string[] {
@@ -55,6 +57,9 @@ class ProxyCommandStream extends Duplex {
   #stderr = '';
   #exit: { code: number | null; signal: NodeJS.Signals | null; error?: Error } | null = null;
   #stdoutEnded = false;
+  /** stderr read to its end, or given up on (a grandchild may hold it open). */
+  #stderrDone = false;
+  #stderrGrace: NodeJS.Timeout | undefined;
   #hungUp = false;
 
   constructor(
@@ -72,6 +77,10 @@ class ProxyCommandStream extends Duplex {
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (s: string) => {
       this.#stderr = (this.#stderr + s).slice(-STDERR_KEEP);
+    });
+    child.stderr.on('end', () => {
+      this.#stderrDone = true;
+      this.#settle();
     });
     // EPIPE after the command died: its exit status says more, and arrives on 'exit'.
     child.stdin.on('error', () => undefined);
@@ -97,6 +106,14 @@ class ProxyCommandStream extends Duplex {
     if (!this.#stdoutEnded) return;
     if (this.#hungUp || exit.code === 0) {
       this.push(null);
+      return;
+    }
+    // 'exit' can come before the last of stderr is read: the error names its tail.
+    if (!this.#stderrDone) {
+      this.#stderrGrace ??= setTimeout(() => {
+        this.#stderrDone = true;
+        this.#settle();
+      }, STDERR_GRACE_MS).unref();
       return;
     }
     const status = exit.signal !== null ? `was killed by ${exit.signal}` : `exited with status ${exit.code}`;

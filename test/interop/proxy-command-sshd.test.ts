@@ -84,6 +84,9 @@ test('a proxy command that fails names its status and stderr; one that cannot st
     assert.match(e.message, /could not be started: .*ENOENT/);
     return true;
   });
+  // stderr that is read after the exit status arrived (here written late by a child that keeps it open) is still named.
+  const late = `sh -c '(exec >&-; sleep 0.2; echo "late: no route" >&2) & exec >&-; exit 3'`;
+  await assert.rejects(connect('127.0.0.1', { ...base(), proxyCommand: late }), /exited with status 3: late: no route/);
   // A dead target: the command's own complaint reaches the caller.
   await assert.rejects(connect('127.0.0.1', { ...base(), proxyCommand: [node, proxyScript, '127.0.0.1', '1'] }), /exited with status 2: proxy: connect ECONNREFUSED/);
 });
