@@ -38,6 +38,14 @@ export interface SessionOptions {
   encoding?: BufferEncoding | null;
   windowSize?: number;
   maxPacketSize?: number;
+  /**
+   * Called when the exec, shell or subsystem request is handed to the
+   * connection: from then on the command may be running on the host even if
+   * its reply never arrives (the connection can die in between), so a caller
+   * that retries only commands that never started stops counting it as
+   * not started here, not at the reply.
+   */
+  onStartRequested?: () => void;
 }
 
 function checkSessionOptions(command: string | null, o: SessionOptions): void {
@@ -45,6 +53,7 @@ function checkSessionOptions(command: string | null, o: SessionOptions): void {
   if (o.subsystem !== undefined && typeof o.subsystem !== 'string') throw new TypeError('subsystem: expected a string');
   if (o.env !== undefined && (typeof o.env !== 'object' || o.env === null)) throw new TypeError('env: expected an object of strings');
   if (o.termType !== undefined && typeof o.termType !== 'string') throw new TypeError('termType: expected a string');
+  if (o.onStartRequested !== undefined && typeof o.onStartRequested !== 'function') throw new TypeError('onStartRequested: expected a function');
   if (o.termSize !== undefined) {
     const s = o.termSize;
     if (!Array.isArray(s) || (s.length !== 2 && s.length !== 4) || s.some((n) => !Number.isInteger(n) || n < 0 || n > 0xffffffff)) {
@@ -211,6 +220,7 @@ export async function openClientSession(actor: ConnectionActor, command: string 
       if (!(await chan.sendRequest('pty-req', true, pty))) throw new ChannelRequestError('pseudo-terminal request refused');
     }
     let ok: boolean;
+    options.onStartRequested?.();
     if (options.subsystem !== undefined) ok = await chan.sendRequest('subsystem', true, encodeSubsystem(options.subsystem));
     else if (command !== null) ok = await chan.sendRequest('exec', true, encodeExec(command));
     else ok = await chan.sendRequest('shell', true);

@@ -154,11 +154,13 @@ function attemptOnce(spec: HostSpec, command: string, ctx: HostRunContext, attem
       if (finished) return quietly(() => c.close());
       conn = c;
       emit({ type: 'connected', host, attempt });
-      const procOptions = ctx.env ? { encoding: null, env: ctx.env, signal: ac.signal } : { encoding: null, signal: ac.signal };
+      // 'started' (no retry from here on) when the exec request leaves, not at its reply:
+      // a connection lost in between may already have started the command on the host.
+      const onStartRequested = (): void => emit({ type: 'started', host, attempt });
+      const procOptions = { encoding: null, signal: ac.signal, onStartRequested, ...(ctx.env ? { env: ctx.env } : {}) };
       const p = await c.createProcess(command, procOptions);
       if (finished) return quietly(() => p.close());
       proc = p;
-      emit({ type: 'started', host, attempt });
       const flushOut = pipeOutput(p.stdout, 'stdout', host, ctx.lines, emit);
       const flushErr = pipeOutput(p.stderr, 'stderr', host, ctx.lines, emit);
       p.stdin?.end();

@@ -41,7 +41,13 @@ export interface FleetProcess {
 export interface FleetConnection {
   createProcess(
     command: string,
-    options: { encoding?: 'utf8' | null; env?: Record<string, string>; signal?: AbortSignal },
+    options: {
+      encoding?: 'utf8' | null;
+      env?: Record<string, string>;
+      signal?: AbortSignal;
+      /** Called when the exec request leaves: from then on the command may be running, so it is not retried. */
+      onStartRequested?: () => void;
+    },
   ): FleetProcess | Promise<FleetProcess>;
   /** Opens a direct-tcpip channel (needed only on bastions). */
   openConnection?(host: string, port: number): Promise<Duplex> | Duplex;

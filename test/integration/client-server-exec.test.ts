@@ -175,6 +175,22 @@ describe('exec', () => {
     await assert.rejects(conn.createProcess(null), ChannelRequestError);
   });
 
+  test('onStartRequested: called once as the exec request leaves, before its reply; not when the session is refused', async () => {
+    await using env = await setup();
+    const seen: string[] = [];
+    const p = env.conn.createProcess('exit 0', { onStartRequested: () => seen.push('requested') });
+    const proc = await p;
+    seen.push('replied');
+    await proc.wait();
+    assert.deepEqual(seen, ['requested', 'replied']);
+    await using refusing = await listen({ serverHostKeys: [hostKey], passwords: { u: 'p' }, processFactory: fakeProcess, handler: { sessionRequested: () => false } });
+    await using conn = await connect('127.0.0.1', { port: refusing.port, username: 'u', password: 'p', knownHosts: null, clientKeys: null });
+    let called = 0;
+    await assert.rejects(conn.createProcess('exit 0', { onStartRequested: () => called++ }));
+    assert.equal(called, 0, 'a refused channel open never started anything');
+    await assert.rejects(env.conn.run('x', { onStartRequested: 1 as unknown as () => void }), /onStartRequested/);
+  });
+
   test('timeout closes the channel and throws TimeoutError', async () => {
     await using env = await setup();
     await assert.rejects(env.conn.run('tty', { timeout: 50 }), (e: unknown) => (e as Error).name === 'TimeoutError');

@@ -15,6 +15,8 @@ type Behaviour =
   | { kind: 'hang-connect' }
   | { kind: 'hang-command'; out?: string[] }
   | { kind: 'drop'; out?: string[] }
+  /** The exec request leaves, then the connection dies before its reply. */
+  | { kind: 'lost-before-reply' }
   | { kind: 'flaky'; failures: number; code: string };
 
 class FakeClient {
@@ -50,8 +52,10 @@ class FakeClient {
     let closed = false;
     const procs: (() => void)[] = [];
     return {
-      createProcess: (command) => {
+      createProcess: (command, options) => {
         this.commands.set(host, (this.commands.get(host) ?? 0) + 1);
+        options.onStartRequested?.();
+        if (b.kind === 'lost-before-reply') return new Promise((_, reject) => setImmediate(() => reject(new ConnectionLost('reset before the exec reply'))));
         return this.process(command, b, procs);
       },
       close: () => {
@@ -176,6 +180,10 @@ test('retries: pre-start failures are retried; a started command is not re-run u
   assert.deepEqual([by['flaky']!.outcome, by['flaky']!.attempts, fake.connects.get('flaky')], ['succeeded', 3, 3]);
   assert.equal(fake.connects.get('denied'), 1, 'auth failures are not retried');
   assert.deepEqual([by['dropped']!.outcome, fake.commands.get('dropped')], ['failed', 1]);
+  // The connection died after the exec request left but before its reply: the command may be running.
+  const cut = new FakeClient({ cut: { kind: 'lost-before-reply' } });
+  const r3 = await new Fleet(['cut'], { connector: cut.connector, retries: 3, backoff: { baseMs: 1 } }).runAll('x');
+  assert.deepEqual([r3.results[0]!.outcome, r3.results[0]!.commandStarted, r3.results[0]!.attempts, cut.commands.get('cut')], ['failed', true, 1, 1]);
   const fake2 = new FakeClient({ dropped: { kind: 'drop' } });
   const r2 = await new Fleet(['dropped'], { connector: fake2.connector, retries: 2, backoff: { baseMs: 1 } }).runAll('x', { idempotent: true });
   assert.equal(fake2.commands.get('dropped'), 3);
