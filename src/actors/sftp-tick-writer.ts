@@ -1,8 +1,9 @@
 /**
- * Writes to a stream in batches of one tick: the first write of a tick
- * corks the Writable and a next-tick callback uncorks it, so every packet
- * queued while handling one event (a burst of replies, a pipeline of
- * requests) reaches the stream as one writev. Used by both ends of SFTP.
+ * Writes to a stream in batches of one event-loop turn: the first write of
+ * a turn corks the Writable and a setImmediate callback uncorks it, so every
+ * packet queued while handling the I/O of one turn (a burst of replies, the
+ * file-system completions of many files, a pipeline of requests) reaches the
+ * stream as one writev. Used by both ends of SFTP.
  */
 import type { Writable } from 'node:stream';
 
@@ -15,7 +16,7 @@ export class TickWriter {
     if (!this.corked) {
       this.corked = true;
       this.writable.cork();
-      process.nextTick(() => {
+      setImmediate(() => {
         this.corked = false;
         this.writable.uncork();
       });
