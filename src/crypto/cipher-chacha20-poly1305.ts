@@ -20,6 +20,7 @@ import { cipherSegments, copyOf, checkPacketLength, checkSealInput, checkSealPar
 import { WirePieces } from './packet-pieces.js';
 import type { DetachingOpener, PieceSealer } from '../protocol/packet-codec.js';
 import { Poly1305Wasm } from './poly1305-wasm.js';
+import { ChachaBlock, cryptLength } from './chacha20-block.js';
 
 const TAG = 16;
 const BLOCK = 8;
@@ -39,15 +40,16 @@ const ZERO_BLOCK = new Uint8Array(64);
 
 function nodeCore(key: Uint8Array): ChachaCore {
   let k2: KeyObject | null = createSecretKey(key.subarray(0, 32));
-  let k1: KeyObject | null = createSecretKey(key.subarray(32, 64));
+  // The length takes one keystream block: computed here rather than by a
+  // node:crypto cipher object per packet (see chacha20-block.ts).
+  let k1: ChachaBlock | null = new ChachaBlock(key.subarray(32, 64));
   const iv = new Uint8Array(16); // LE32 counter = 0 || 0x00000000 || seq64 BE
   const poly = new Poly1305Wasm();
   const setSeq = (seq: number) => writeUint32BE(iv, 12, seq);
   return {
     cryptLength(seq, src) {
       if (k1 === null) throw new Error('cipher: used after dispose');
-      setSeq(seq);
-      return createCipheriv('chacha20', k1, iv).update(src);
+      return cryptLength(k1, seq, src);
     },
     payload(seq) {
       if (k2 === null) throw new Error('cipher: used after dispose');
@@ -67,6 +69,7 @@ function nodeCore(key: Uint8Array): ChachaCore {
       polyKey.fill(0);
     },
     dispose() {
+      k1?.dispose();
       k1 = k2 = null;
       poly.wipe();
     },
