@@ -10,9 +10,9 @@
  * e.g. `dist/src`) as separate implementations; `--reps=R` runs every case R
  * times with the order rotated each rep, and reports the median of each
  * rep's median (and each rep's figures in `all`); `--servers=sshd` and
- * `--peers=ssh2` narrow a run.
+ * `--peers=ssh2` narrow a run; `--cipher=` (default aes128-gcm@openssh.com).
  *
- *   node --import tsx load-tests/latency.ts [--rtts=2000] [--reps=1] [--fleetssh=a=DIR,b=DIR] [--servers=sshd,fleetssh] [--peers=ssh2,openssh]
+ *   node --import tsx load-tests/latency.ts [--rtts=2000] [--reps=1] [--fleetssh=a=DIR,b=DIR] [--servers=sshd,fleetssh] [--peers=ssh2,openssh] [--cipher=NAME]
  */
 import { pathToFileURL } from 'node:url';
 import { startSshd } from '../test/helpers/openssh.js';
@@ -55,8 +55,8 @@ async function echoLoop(p: RemoteProc, count: number, budgetMs: number): Promise
   return samples;
 }
 
-async function measure(impl: Impl, t: Target, rtts: number): Promise<number[]> {
-  const spec = { kex: 'curve25519-sha256', cipher: 'aes128-gcm@openssh.com' };
+async function measure(impl: Impl, t: Target, rtts: number, cipher: string): Promise<number[]> {
+  const spec = { kex: 'curve25519-sha256', cipher };
   const conn = impl.lib ? await openFleetssh(t, spec, impl.lib) : await openImpl(impl.kind, t, spec);
   try {
     const p = await conn.exec('cat');
@@ -83,6 +83,7 @@ export async function runLatency(argv: readonly string[]): Promise<Row[]> {
   }
   for (const p of list('peers', ['ssh2', 'openssh']) as ImplName[]) impls.push({ label: p, kind: p });
   const servers = list('servers', ['sshd', 'fleetssh']);
+  const cipher = typeof flags.get('cipher') === 'string' ? String(flags.get('cipher')) : 'aes128-gcm@openssh.com';
   const rows: Row[] = [];
   const sshd = await startSshd({ hostKeys: ['ed25519'], config: { LogLevel: 'INFO' } });
   const ours = await startServerChild({ authorizedKeys: [sshd.clientKeys.ed25519.publicLine] });
@@ -97,14 +98,14 @@ export async function runLatency(argv: readonly string[]): Promise<Row[]> {
       // One unrecorded pass first: the first connections of this process ran
       // up to 2x slower (JIT, the server child still starting), and before
       // the rotation that was always fleetssh's turn.
-      for (const impl of impls) await measure(impl, t, 200).catch(() => undefined);
+      for (const impl of impls) await measure(impl, t, 200, cipher).catch(() => undefined);
       for (let r = 0; r < reps; r++) {
         // Rotating the order so no implementation always goes first.
         for (let k = 0; k < impls.length; k++) {
           const impl = impls[(k + r) % impls.length]!;
           let s: number[];
           try {
-            s = await measure(impl, t, rtts);
+            s = await measure(impl, t, rtts, cipher);
           } catch (e) {
             console.log(`# latency ${impl.label} vs ${server} failed: ${(e as Error).message}`);
             continue;
@@ -117,7 +118,7 @@ export async function runLatency(argv: readonly string[]): Promise<Row[]> {
       for (const impl of impls) {
         const m = medians.get(impl)!;
         if (m.length === 0) continue;
-        const params = { server, rtts: counts.get(impl)!, reps: m.length };
+        const params = { server, cipher, rtts: counts.get(impl)!, reps: m.length };
         const all = (v: number[]): string => v.map((x) => round(x, 0)).join(' ');
         rows.push(emit({ bench: 'latency', impl: impl.label, params: { ...params, stat: 'median', all: all(m) }, value: round(median(m), 0), unit: 'us' }));
         const p = p99s.get(impl)!;

@@ -77,16 +77,65 @@ export class ChachaBlock {
   }
 }
 
+/** The nonce word holding seq: its 4 big-endian bytes read as a little-endian word. */
+function seqWord(seq: number): number {
+  const s = seq >>> 0;
+  return ((s >>> 24) | ((s >>> 8) & 0xff00) | ((s << 8) & 0xff0000) | (s << 24)) >>> 0;
+}
+
+/** Writes the 16 words of a block as 64 little-endian bytes. */
+function blockBytes(w: Uint32Array, out: Uint8Array): void {
+  for (let i = 0; i < 16; i++) {
+    const v = w[i]!;
+    out[4 * i] = v;
+    out[4 * i + 1] = v >>> 8;
+    out[4 * i + 2] = v >>> 16;
+    out[4 * i + 3] = v >>> 24;
+  }
+}
+
+/**
+ * chacha20-poly1305@openssh.com's Poly1305 key for `seq`: the first 32 bytes
+ * of block 0 (new memory; the caller wipes it).
+ */
+export function polyKey(b: ChachaBlock, seq: number): Uint8Array {
+  const ks = new Uint8Array(64);
+  blockBytes(b.block(0, 0, 0, seqWord(seq)), ks);
+  ks.fill(0, 32);
+  return ks.subarray(0, 32);
+}
+
+/**
+ * A stream XORing data with the keystream of nonce = seq from block 1 on
+ * (the payload of chacha20-poly1305@openssh.com), for packets so small that
+ * a node:crypto cipher object would cost more than the blocks. Each call
+ * continues where the previous one stopped and returns new memory.
+ */
+export function payloadStream(b: ChachaBlock, seq: number): (src: Uint8Array) => Uint8Array {
+  const n2 = seqWord(seq);
+  const ks = new Uint8Array(64);
+  let counter = 1;
+  let used = 64;
+  return (src) => {
+    const out = new Uint8Array(src.length);
+    for (let i = 0; i < src.length; i++) {
+      if (used === 64) {
+        blockBytes(b.block(counter++, 0, 0, n2), ks);
+        used = 0;
+      }
+      out[i] = src[i]! ^ ks[used++]!;
+    }
+    return out;
+  };
+}
+
 /**
  * chacha20-poly1305@openssh.com's length cipher: the 4 bytes of `src` XORed
  * with keystream block 0 of nonce = seq as a big-endian uint64 (seq < 2^32,
  * so the nonce's high word is 0). Returns new memory.
  */
 export function cryptLength(b: ChachaBlock, seq: number, src: Uint8Array): Uint8Array {
-  // The nonce's low 4 bytes are seq big-endian, read as a little-endian word.
-  const s = seq >>> 0;
-  const n2 = ((s >>> 24) | ((s >>> 8) & 0xff00) | ((s << 8) & 0xff0000) | (s << 24)) >>> 0;
-  const w = b.block(0, 0, 0, n2)[0]!;
+  const w = b.block(0, 0, 0, seqWord(seq))[0]!;
   const out = new Uint8Array(4);
   out[0] = src[0]! ^ (w & 0xff);
   out[1] = src[1]! ^ ((w >>> 8) & 0xff);

@@ -20,7 +20,7 @@ import { cipherSegments, copyOf, checkPacketLength, checkSealInput, checkSealPar
 import { WirePieces } from './packet-pieces.js';
 import type { DetachingOpener, PieceSealer } from '../protocol/packet-codec.js';
 import { Poly1305Wasm } from './poly1305-wasm.js';
-import { ChachaBlock, cryptLength } from './chacha20-block.js';
+import { ChachaBlock, cryptLength, payloadStream, polyKey } from './chacha20-block.js';
 
 const TAG = 16;
 const BLOCK = 8;
@@ -29,35 +29,44 @@ const BLOCK = 8;
 interface ChachaCore {
   /** XORs 4 bytes with K_1's keystream at block 0. */
   cryptLength(seq: number, src: Uint8Array): Uint8Array;
-  /** Poly1305 key (K_2 block 0) and a function XORing data from K_2 block 1 on. */
-  payload(seq: number): { polyKey: Uint8Array; crypt(src: Uint8Array): Uint8Array };
+  /**
+   * Poly1305 key (K_2 block 0) and a function XORing data from K_2 block 1
+   * on; `length` is how many bytes crypt() will be given in all.
+   */
+  payload(seq: number, length: number): { polyKey: Uint8Array; crypt(src: Uint8Array): Uint8Array };
   /** Poly1305 tag of the concatenation of `data` written to out[offset..]. */
   tag(polyKey: Uint8Array, data: Uint8Array | readonly Uint8Array[], out: Uint8Array, offset: number): void;
   dispose(): void;
 }
 
-const ZERO_BLOCK = new Uint8Array(64);
+/**
+ * Payloads up to this size are encrypted by the JS block function: a
+ * node:crypto cipher object costs 4-5 µs to set up, a JS block ~0.3-0.5 µs.
+ */
+const JS_PAYLOAD = 256;
 
 function nodeCore(key: Uint8Array): ChachaCore {
   let k2: KeyObject | null = createSecretKey(key.subarray(0, 32));
-  // The length takes one keystream block: computed here rather than by a
-  // node:crypto cipher object per packet (see chacha20-block.ts).
+  // Block 0 of each key (the length, the Poly1305 key) and the keystream of
+  // small payloads are computed here rather than by a node:crypto cipher
+  // object per packet (see chacha20-block.ts).
+  let b2: ChachaBlock | null = new ChachaBlock(key.subarray(0, 32));
   let k1: ChachaBlock | null = new ChachaBlock(key.subarray(32, 64));
-  const iv = new Uint8Array(16); // LE32 counter = 0 || 0x00000000 || seq64 BE
+  const iv = new Uint8Array(16); // LE32 counter = 1 || 0x00000000 || seq64 BE
+  iv[0] = 1;
   const poly = new Poly1305Wasm();
-  const setSeq = (seq: number) => writeUint32BE(iv, 12, seq);
   return {
     cryptLength(seq, src) {
       if (k1 === null) throw new Error('cipher: used after dispose');
       return cryptLength(k1, seq, src);
     },
-    payload(seq) {
-      if (k2 === null) throw new Error('cipher: used after dispose');
-      setSeq(seq);
+    payload(seq, length) {
+      if (k2 === null || b2 === null) throw new Error('cipher: used after dispose');
+      if (length <= JS_PAYLOAD) return { polyKey: polyKey(b2, seq), crypt: payloadStream(b2, seq) };
+      writeUint32BE(iv, 12, seq);
       const c = createCipheriv('chacha20', k2, iv);
-      const block0 = c.update(ZERO_BLOCK);
       return {
-        polyKey: block0.subarray(0, 32),
+        polyKey: polyKey(b2, seq),
         crypt: (src) => {
           const out = c.update(src);
           return new Uint8Array(out.buffer, out.byteOffset, out.length);
@@ -70,7 +79,8 @@ function nodeCore(key: Uint8Array): ChachaCore {
     },
     dispose() {
       k1?.dispose();
-      k1 = k2 = null;
+      b2?.dispose();
+      k1 = b2 = k2 = null;
       poly.wipe();
     },
   };
@@ -115,7 +125,7 @@ function makeCore(e: CipherEntry, keys: PacketKeys, impl: 'node' | 'noble'): Cha
  */
 function sealPacket(core: ChachaCore, seq: number, parts: readonly Uint8Array[], n: number, out: Uint8Array): Uint8Array {
   out.set(core.cryptLength(seq, parts[0]!.subarray(0, 4)), 0);
-  const p = core.payload(seq);
+  const p = core.payload(seq, n - 4);
   let o = 4;
   for (const seg of cipherSegments(parts, 4)) {
     const enc = p.crypt(seg);
@@ -129,7 +139,7 @@ function sealPacket(core: ChachaCore, seq: number, parts: readonly Uint8Array[],
 /** sealPacket() as pieces: the large parts' ciphertext stays where the cipher put it. */
 function sealPacketPieces(core: ChachaCore, seq: number, parts: readonly Uint8Array[], n: number): Uint8Array[] {
   const enc: Uint8Array[] = [core.cryptLength(seq, parts[0]!.subarray(0, 4))];
-  const p = core.payload(seq);
+  const p = core.payload(seq, n - 4);
   for (const seg of cipherSegments(parts, 4)) enc.push(p.crypt(seg));
   const tag = new Uint8Array(TAG);
   core.tag(p.polyKey, enc, tag, 0);
@@ -183,7 +193,7 @@ export function createChachaOpener(e: CipherEntry, keys: PacketKeys, impl: 'node
     open(seq, wire) {
       checkWireLength(wire, len, TAG);
       const end = 4 + len;
-      const p = core.payload(seq);
+      const p = core.payload(seq, len);
       core.tag(p.polyKey, wire.subarray(0, end), expected, 0);
       if (!constantTimeEqual(expected, wire.subarray(end, end + TAG))) throw new MacError();
       return p.crypt(wire.subarray(4, end));

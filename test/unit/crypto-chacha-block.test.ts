@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { ChachaBlock, cryptLength } from '../../src/crypto/chacha20-block.js';
+import { ChachaBlock, cryptLength, payloadStream, polyKey } from '../../src/crypto/chacha20-block.js';
 
 const words = (w: Uint32Array) => {
   const bytes = Buffer.alloc(64);
@@ -46,4 +46,21 @@ test('ChachaBlock: rejects a key that is not 32 bytes; dispose wipes the key', (
   b.dispose();
   const zero = new ChachaBlock(new Uint8Array(32));
   assert.deepEqual(b.block(0, 0, 0, 0, new Uint32Array(16)), zero.block(0, 0, 0, 0, new Uint32Array(16)));
+});
+
+test('polyKey and payloadStream: block 0 and the keystream from block 1 on, split at any point, as node:crypto', () => {
+  const key = randomBytes(32);
+  const b = new ChachaBlock(key);
+  for (const seq of [0, 7, 0x01020304, 0xffffffff]) {
+    const iv = new Uint8Array(16);
+    new DataView(iv.buffer).setUint32(12, seq);
+    const data = randomBytes(300);
+    const whole = createCipheriv('chacha20', key, iv).update(Buffer.concat([Buffer.alloc(64), data]));
+    assert.deepEqual(Buffer.from(polyKey(b, seq)), whole.subarray(0, 32), `poly key, seq ${seq}`);
+    for (const cut of [0, 1, 63, 64, 65, 200, 300]) {
+      const crypt = payloadStream(b, seq);
+      const got = Buffer.concat([crypt(data.subarray(0, cut)), crypt(data.subarray(cut))]);
+      assert.deepEqual(got, whole.subarray(64), `seq ${seq}, cut at ${cut}`);
+    }
+  }
 });
