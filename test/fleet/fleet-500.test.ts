@@ -14,7 +14,7 @@ const COUNT = 500;
 // stalled hosts use 2 attempts x connect, hanging ones the command limit.
 const timeouts = { connect: 6000, command: 4000, total: 16_000 };
 
-function expected(b: DemoBehaviour, r: HostResult): void {
+function expected(b: DemoBehaviour, r: HostResult, starts: number): void {
   const what = `${r.host} (${b}): ${JSON.stringify({ outcome: r.outcome, error: r.error, exit: r.exitStatus })}`;
   switch (b) {
     case 'normal':
@@ -30,7 +30,8 @@ function expected(b: DemoBehaviour, r: HostResult): void {
       assert.deepEqual([r.outcome, r.error?.kind, r.error?.phase, r.attempts], ['unreachable', 'timeout', 'connect', 2], what);
       return;
     case 'drop':
-      assert.deepEqual([r.outcome, r.error?.kind, r.commandStarted, r.attempts], ['failed', 'connection-lost', true, 1], what);
+      // Never re-run once started. An attempt before it may have timed out connecting on a loaded machine.
+      assert.deepEqual([r.outcome, r.error?.kind, r.commandStarted, starts], ['failed', 'connection-lost', true, 1], what);
       assert.match(r.stdout, /starting hostname/, what);
       return;
     case 'fail':
@@ -38,7 +39,7 @@ function expected(b: DemoBehaviour, r: HostResult): void {
       assert.match(r.stderr, /No space left on device/, what);
       return;
     case 'hang':
-      assert.deepEqual([r.outcome, r.error?.kind, r.error?.phase, r.attempts], ['failed', 'timeout', 'command', 1], what);
+      assert.deepEqual([r.outcome, r.error?.kind, r.error?.phase, starts], ['failed', 'timeout', 'command', 1], what);
       return;
   }
 }
@@ -67,13 +68,15 @@ test('500 embedded hosts: every host reported with the right outcome, within its
     );
     const events: HostEvent[] = await lastValueFrom(fleet.run('hostname', { collect: 4096 }).pipe(toArray()));
     const done = events.filter((e): e is Extract<HostEvent, { type: 'done' }> => e.type === 'done');
+    const starts = new Map<string, number>();
+    for (const e of events) if (e.type === 'started') starts.set(e.host, (starts.get(e.host) ?? 0) + 1);
     assert.equal(done.length, COUNT, 'one done per host');
     assert.equal(new Set(done.map((d) => d.host)).size, COUNT);
     const tally: Record<string, number> = {};
     for (const { result } of done) {
       const b = behaviour.get(result.host)!;
       tally[b] = (tally[b] ?? 0) + 1;
-      expected(b, result);
+      expected(b, result, starts.get(result.host) ?? 0);
       // The per-host total limit holds. The slack only absorbs event-loop lag on a loaded shared 2-core machine:
       // a host that ignored the limit would run on (hang: forever, stall: 2 x connect + backoff).
       assert.ok(result.durationMs <= timeouts.total + 5000, `${result.host} took ${result.durationMs} ms`);
