@@ -7,7 +7,7 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { SFTPFile } from './sftp-file.js';
-import { joinParts, partsLength } from '../crypto/packet-length.js';
+import { joinParts, partsLength } from '../protocol/wire.js';
 
 /** Bytes in one piece, or in the pieces a DATA reply arrived in (written with one writev, never joined). */
 export type Bytes = Uint8Array | readonly Uint8Array[];

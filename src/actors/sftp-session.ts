@@ -14,7 +14,7 @@ import { SftpDeframer } from '../protocol/sftp-framing.js';
 import { decodeDataParts, decodeReply, type SFTPName, type SftpReply } from '../protocol/sftp-replies.js';
 import { encodeRequest, type SftpRequest } from '../protocol/sftp-requests.js';
 import { Reader } from '../protocol/wire.js';
-import { joinParts } from '../crypto/packet-length.js';
+import { joinParts } from '../protocol/wire.js';
 import { SFTPConnectionLost, SFTPError, SFTPOpUnsupported } from './sftp-errors.js';
 import { TickWriter } from './sftp-tick-writer.js';
 

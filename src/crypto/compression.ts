@@ -15,19 +15,9 @@ import { Deflate as PakoDeflate, Inflate as PakoInflate, Z_SYNC_FLUSH } from 'pa
 import type { CompressionName } from '../protocol/algorithms.js';
 import type { Compressor, Decompressor } from '../protocol/crypto-api.js';
 import { CompressionError } from '../protocol/errors.js';
+import { joinParts } from '../protocol/wire.js';
 
 const CHUNK = 64 * 1024;
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1 && chunks[0].length === total) return chunks[0];
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-}
 
 function checkName(name: CompressionName): boolean {
   if (name === 'none') return false;
@@ -93,7 +83,7 @@ class NativeStream {
       inLen = availIn;
       if (availOut !== 0) break;
     }
-    return concat(chunks, total);
+    return joinParts(chunks);
   }
 
   dispose(): void {
@@ -143,7 +133,7 @@ class PakoStream {
       this.dispose();
       throw new CompressionError(`corrupt compressed data${z.msg ? ': ' + z.msg : ''}`);
     }
-    const out = concat(this.#chunks, this.#total);
+    const out = joinParts(this.#chunks);
     this.#chunks = [];
     return out;
   }

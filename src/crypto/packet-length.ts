@@ -1,5 +1,8 @@
 /** Shared packet_length handling for every opener. */
 import { ProtocolError } from '../protocol/errors.js';
+import { joinParts, partsLength } from '../protocol/wire.js';
+
+export { joinParts, partsLength };
 
 /** OpenSSH's PACKET_MAX_SIZE; anything larger is treated as garbage (e.g. a wrong key). */
 export const MAX_PACKET_LENGTH = 256 * 1024;
@@ -80,25 +83,6 @@ export function cipherSegments(parts: readonly Uint8Array[], skip: number): Uint
     }
   }
   flush();
-  return out;
-}
-
-/** Total length of `parts`. */
-export function partsLength(parts: readonly Uint8Array[]): number {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  return n;
-}
-
-/** The concatenation of `parts` (for implementations without a parts path). */
-export function joinParts(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(partsLength(parts));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
   return out;
 }
 

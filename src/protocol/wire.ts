@@ -227,10 +227,23 @@ export function bigintToBytes(v: bigint, length?: number): Uint8Array {
   return out;
 }
 
+/** A fresh buffer holding `parts` one after another. */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  return joinInto(new Uint8Array(partsLength(parts)), parts);
+}
+
+export function partsLength(parts: readonly Uint8Array[]): number {
   let n = 0;
   for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
+  return n;
+}
+
+/** The concatenation of `parts`; a single part is returned as it is (no copy). */
+export function joinParts(parts: readonly Uint8Array[]): Uint8Array {
+  return parts.length === 1 ? parts[0]! : joinInto(new Uint8Array(partsLength(parts)), parts);
+}
+
+function joinInto(out: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
   let o = 0;
   for (const p of parts) {
     out.set(p, o);
