@@ -50,6 +50,7 @@ export {
   TimeoutError,
   ChannelOpenError,
   ChannelRequestError,
+  ChannelListenError,
   ProcessError,
   KeyImportError,
 } from './protocol/errors.js';

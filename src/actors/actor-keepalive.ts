@@ -10,15 +10,35 @@ type KeepaliveHost = Pick<ConnectionActor, 'closed' | 'post' | 'abort' | 'global
 
 export class ActorKeepalive {
   private missed = 0;
+  private running = false;
 
   constructor(
     private readonly actor: KeepaliveHost,
-    private readonly interval: number,
-    private readonly countMax: number,
+    private interval: number,
+    private countMax: number,
   ) {}
 
-  /** Starts the beats; an interval of 0 or less means no keepalives. */
+  /** Starts the beats (once authenticated); an interval of 0 or less means no keepalives. */
   start(): void {
+    this.running = true;
+    this.arm();
+  }
+
+  /** New interval and limit (0 stops the beats); they take effect now, or at start() when not yet running. */
+  configure(interval: number, countMax: number): void {
+    this.interval = interval;
+    this.countMax = countMax;
+    this.missed = 0;
+    this.actor.timers.clear('keepalive');
+    if (this.running) this.arm();
+  }
+
+  /** Any global reply from the peer, a refusal included (sshd refuses this request), shows it is alive. */
+  replied(): void {
+    this.missed = 0;
+  }
+
+  private arm(): void {
     if (this.interval <= 0) return;
     const beat = (): void => {
       this.actor.post(() => {
@@ -33,10 +53,5 @@ export class ActorKeepalive {
       this.actor.timers.set('keepalive', this.interval, beat);
     };
     this.actor.timers.set('keepalive', this.interval, beat);
-  }
-
-  /** Any global reply from the peer shows it is alive. */
-  replied(): void {
-    this.missed = 0;
   }
 }

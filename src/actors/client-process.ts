@@ -219,7 +219,7 @@ export class SSHClientProcess {
         stderr,
       };
       if (check && (result.exitStatus !== 0 || result.exitSignal !== null)) {
-        throw new ProcessError(this.command, result.exitStatus, result.exitSignal?.signal ?? null, stdout, stderr);
+        throw new ProcessError(this.command, result.exitStatus, result.exitSignal?.signal ?? null, stdout, stderr, result.returncode);
       }
       return result;
     } finally {

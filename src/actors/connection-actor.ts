@@ -53,7 +53,8 @@ export class ConnectionActor extends EventEmitter {
   private authenticated = false;
   private readonly channels: ActorChannels;
   private readonly globals: ActorGlobalRequests;
-  private readonly keepalive: ActorKeepalive;
+  /** @internal Keepalive beats; `SSHClientConnection.setKeepalive` reconfigures them. */
+  readonly keepalive: ActorKeepalive;
   private readonly closedPromise: Promise<Error | null>;
   private resolveClosed!: (e: Error | null) => void;
   private readonly now: () => number;

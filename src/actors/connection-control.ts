@@ -4,41 +4,22 @@
  * 4253 reason and text) and abort (drop the socket without a goodbye).
  * Shared by SSHClientConnection and SSHServerConnection.
  */
-import { ConnectionLost } from '../protocol/errors.js';
 import { checkPositive } from './client-options.js';
 import type { ConnectionActor } from './connection-actor.js';
 
-type ControlHost = Pick<ConnectionActor, 'closed' | 'post' | 'abort' | 'globalRequest' | 'timers' | 'core' | 'socket' | 'waitClosed'>;
+type ControlHost = Pick<ConnectionActor, 'closed' | 'post' | 'core' | 'socket' | 'waitClosed' | 'keepalive'>;
 
 /**
- * Replaces the connection's keepalive beat (the actor's own one runs under
- * the same timer name, so it stops). Every `intervalMs` a
- * keepalive@openssh.com request wanting a reply is sent; when `countMax`
- * of them in a row got no reply the connection ends with ConnectionLost.
- * An interval of 0 stops keepalives.
+ * Changes the connection's keepalive beats (the same ones `keepaliveInterval`
+ * starts): every `intervalMs` a keepalive@openssh.com request wanting a
+ * reply; when `countMax` in a row got no reply of any kind the connection
+ * ends with ConnectionLost. An interval of 0 stops keepalives. Before
+ * authentication the new values wait for it (no global requests before).
  */
 export function setKeepalive(actor: ControlHost, intervalMs: number, countMax = 3): void {
   checkPositive('interval', intervalMs, { allowZero: true });
   checkPositive('countMax', countMax, { integer: true });
-  if (intervalMs === 0) return actor.timers.clear('keepalive');
-  let missed = 0;
-  const beat = (): void => {
-    actor.post(() => {
-      if (actor.closed) return;
-      if (missed >= countMax) {
-        actor.abort(new ConnectionLost(`no keepalive response after ${countMax} attempts`));
-        return;
-      }
-      missed++;
-      // Any reply, a refusal included (sshd refuses this request), shows the peer is alive.
-      actor.globalRequest('keepalive@openssh.com', true, new Uint8Array(0)).then(
-        () => (missed = 0),
-        () => undefined,
-      );
-    });
-    actor.timers.set('keepalive', intervalMs, beat);
-  };
-  actor.timers.set('keepalive', intervalMs, beat);
+  actor.post(() => actor.keepalive.configure(intervalMs, countMax));
 }
 
 /** Sends SSH_MSG_DISCONNECT with `reason` (see DisconnectReason) and text, then closes; a clean close on our side. */

@@ -9,6 +9,7 @@
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { OpenFailure } from '../protocol/messages.js';
+import { ChannelListenError, ConnectionLost } from '../protocol/errors.js';
 import { decodeForwardPort, encodeTcpipForward } from '../protocol/global-requests.js';
 import { decodeTcpipChannelData, encodeTcpipChannelData } from '../protocol/session-requests.js';
 import type { ConnectionActor } from './connection-actor.js';
@@ -157,7 +158,7 @@ export class ClientForwarding {
     } finally {
       this.pendingRemote--;
     }
-    if (!reply.ok) throw new Error(`remote listener on ${listenHost}:${listenPort} refused by the server`);
+    if (!reply.ok) throw new ChannelListenError(`remote listener on ${listenHost}:${listenPort} refused by the server`);
     const port = listenPort === 0 ? decodeForwardPort(reply.data ?? new Uint8Array(0)) : listenPort;
     const listener = new RemoteListener(this, listenHost, port, null);
     this.remote.set(`tcp:${port}`, { accept, listener });
@@ -175,7 +176,7 @@ export class ClientForwarding {
     });
     if (!reply.ok) {
       this.remote.delete(`unix:${listenPath}`);
-      throw new Error(`remote listener on ${listenPath} refused by the server`);
+      throw new ChannelListenError(`remote listener on ${listenPath} refused by the server`);
     }
     return listener;
   }
@@ -196,7 +197,7 @@ export class ClientForwarding {
   // ---- forwards ---------------------------------------------------------------
 
   private async listenLocal(where: { host: string; port: number } | { path: string }, open: (sock: Socket) => Promise<SSHForwardChannel>): Promise<SSHListener> {
-    if (this.actor.closed) throw new Error('connection is closed');
+    if (this.actor.closed) throw this.actor.error ?? new ConnectionLost('connection closed');
     const listener = await LocalListener.listen(where, (sock) => {
       open(sock).then(
         (chan) => pipeForward(sock, chan),
@@ -277,7 +278,7 @@ export class ClientForwarding {
   forwardSocks(listenHost: string, listenPort: number): Promise<SSHListener> {
     checkHost('listenHost', listenHost);
     checkPort('listenPort', listenPort, true);
-    if (this.actor.closed) return Promise.reject(new Error('connection is closed'));
+    if (this.actor.closed) return Promise.reject(this.actor.error ?? new ConnectionLost('connection closed'));
     return LocalListener.listen({ host: listenHost, port: listenPort }, (sock) => {
       serveSocks(sock, (host, port) => this.openConnection(host, port, sock.remoteAddress ?? '127.0.0.1', sock.remotePort ?? 0));
     }).then((listener) => {

@@ -107,6 +107,13 @@ export class ChannelRequestError extends SSHError {
   }
 }
 
+/** A remote listener (tcpip-forward, streamlocal-forward) the server refused (AsyncSSH's ChannelListenError). */
+export class ChannelListenError extends SSHError {
+  constructor(message: string) {
+    super('ERR_SSH_CHANNEL_LISTEN', message);
+  }
+}
+
 export class ProcessError extends SSHError {
   constructor(
     readonly command: string | null,
@@ -114,6 +121,8 @@ export class ProcessError extends SSHError {
     readonly exitSignal: string | null,
     readonly stdout: string | Uint8Array,
     readonly stderr: string | Uint8Array,
+    /** AsyncSSH's returncode: the exit status, or the negated signal number when killed by a signal. */
+    readonly returncode: number | null = exitStatus,
   ) {
     super(
       'ERR_SSH_PROCESS',

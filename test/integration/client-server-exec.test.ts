@@ -76,6 +76,7 @@ describe('exec', () => {
     const err = await env.conn.run('exit 7', { check: true }).then(() => null, (e: unknown) => e);
     assert.ok(err instanceof ProcessError);
     assert.equal(err.exitStatus, 7);
+    assert.equal(err.returncode, 7);
     assert.equal(err.stdout, 'out\n');
     assert.equal(err.stderr, 'err\n');
   });
@@ -86,7 +87,7 @@ describe('exec', () => {
     assert.equal(r.exitStatus, null);
     assert.deepEqual(r.exitSignal, { signal: 'KILL', coreDumped: true, message: 'killed', lang: '' });
     assert.equal(r.returncode, -9);
-    await assert.rejects(env.conn.run('kill-me', { check: true }), (e: unknown) => e instanceof ProcessError && e.exitSignal === 'KILL');
+    await assert.rejects(env.conn.run('kill-me', { check: true }), (e: unknown) => e instanceof ProcessError && e.exitSignal === 'KILL' && e.returncode === -9);
   });
 
   test('input goes to stdin; binary output with encoding null', async () => {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { connect, type SSHClientConnection } from '../../src/actors/client.js';
 import { listen, type ListenOptions, type SSHServer } from '../../src/actors/server.js';
 import { generatePrivateKey } from '../../src/crypto/keys/ssh-key.js';
-import { ChannelOpenError } from '../../src/protocol/errors.js';
+import { ChannelListenError, ChannelOpenError } from '../../src/protocol/errors.js';
 import { encodeTcpipChannelData } from '../../src/protocol/session-requests.js';
 import { tunnelPoolSize } from '../../src/actors/tunnel.js';
 import { dialPath, dialTcp, downloadThrough, startHashServer, uploadThrough, within, type HashServer } from './forward-helpers.js';
@@ -229,9 +229,9 @@ describe('forwarding policy and teardown', { timeout: 30_000 }, () => {
     const conn = await connectTo(server);
     try {
       await assert.rejects(conn.openConnection('127.0.0.1', 9), (e: unknown) => e instanceof ChannelOpenError && e.reasonCode === 1);
-      await assert.rejects(conn.forwardRemotePort('', 0, '127.0.0.1', 1), /refused/);
+      await assert.rejects(conn.forwardRemotePort('', 0, '127.0.0.1', 1), (e: unknown) => e instanceof ChannelListenError && e.code === 'ERR_SSH_CHANNEL_LISTEN');
       await assert.rejects(conn.openUnixConnection('/tmp/nowhere.sock'), (e: unknown) => e instanceof ChannelOpenError && e.reasonCode === 1);
-      await assert.rejects(conn.forwardRemotePath('/tmp/fleetssh-never.sock', '/tmp/x'), /refused/);
+      await assert.rejects(conn.forwardRemotePath('/tmp/fleetssh-never.sock', '/tmp/x'), ChannelListenError);
       assert.equal((await conn.run('still')).stdout, 'ran still\n', 'refusals leave the connection usable');
     } finally {
       await conn.close();

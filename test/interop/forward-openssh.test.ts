@@ -20,6 +20,7 @@ import { generatePrivateKey, importPrivateKey, type SSHKey } from '../../src/cry
 import { startSshd, sshdSkipReason, type SshdServer } from '../helpers/openssh.js';
 import { freePort, makeTempDir, removeTempDir, requireBinary, runProcess, sshArgs, type SshTarget } from '../helpers/ssh-client.js';
 import { dialPath, dialTcp, downloadThrough, randomChunks, startHashServer, uploadThrough, within, type HashServer } from '../integration/forward-helpers.js';
+import { ChannelListenError } from '../../src/protocol/errors.js';
 
 const MiB = 1024 * 1024;
 const BIG = 64 * MiB;
@@ -287,7 +288,7 @@ describe('fleetssh client forwarding through OpenSSH sshd', { skip, timeout: 120
     const strict = await startSshd({ config: { AllowTcpForwarding: 'local' } });
     try {
       const c = await connect('127.0.0.1', { port: strict.port, username: 'root', clientKeys: [key], knownHosts: strict.knownHostsFile, ...FAST });
-      await assert.rejects(c.forwardRemotePort('127.0.0.1', 0, '127.0.0.1', hash.port), /refused/);
+      await assert.rejects(c.forwardRemotePort('127.0.0.1', 0, '127.0.0.1', hash.port), (e: unknown) => e instanceof ChannelListenError && /refused/.test(e.message));
       assert.equal((await c.run('echo alive')).stdout, 'alive\n');
       await c.close();
     } finally {

@@ -214,7 +214,7 @@ describe('actor keepalive', () => {
       post: (fn: () => void) => fn(),
       abort: (e: Error) => void aborted.push(e),
       globalRequest: (name: string) => (sent.push(name), new Promise<never>(() => undefined)),
-      timers: { set: (_name: string, _ms: number, fn: () => void) => void beats.push(fn) },
+      timers: { set: (_name: string, _ms: number, fn: () => void) => void beats.push(fn), clear: () => void beats.splice(0) },
     };
     const k = new ActorKeepalive(host as unknown as ConstructorParameters<typeof ActorKeepalive>[0], 1000, countMax);
     const beat = (): void => beats.shift()!();
@@ -235,6 +235,23 @@ describe('actor keepalive', () => {
     assert.equal(aborted.length, 1);
     assert.match(aborted[0]!.message, /no keepalive response after 2 attempts/);
     assert.equal(sent.length, 4);
+  });
+
+  test('configure: new values wait for start() before auth, apply at once after; 0 stops the beats', () => {
+    const { k, beat, aborted, sent, beats } = setup(5);
+    k.configure(500, 1);
+    assert.equal(beats.length, 0, 'no beat before authentication');
+    k.start();
+    beat();
+    beat();
+    assert.deepEqual([sent.length, aborted.length], [1, 1], 'the new countMax (1) applies');
+    const b = setup(3);
+    b.k.start();
+    b.beat();
+    b.k.configure(0, 3);
+    assert.equal(b.beats.length, 0, 'interval 0 clears the pending beat');
+    b.k.configure(200, 3);
+    assert.equal(b.beats.length, 1, 'a running keepalive re-arms at once');
   });
 
   test('an interval of 0 arms nothing', () => {
