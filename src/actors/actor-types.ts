@@ -37,6 +37,8 @@ export interface ActorCore {
   disconnect(reason?: number, description?: string): void;
   socketClosed(): void;
   rekey(): void;
+  /** Server: a USERAUTH_BANNER during authentication; false outside it. */
+  sendAuthBanner?(message: string, lang?: string): boolean;
   readonly connection: ActorConnectionLayer;
   readonly closed: boolean;
   readonly remoteVersion: string | null;

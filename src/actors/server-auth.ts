@@ -6,6 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { DecisionRequest } from '../protocol/layer.js';
 import type { SSHKey } from '../crypto/keys/ssh-key.js';
+import type { SSHServerConnection } from './server.js';
 import { readFile } from 'node:fs/promises';
 import { CertificateError, type OpenSSHCertificate } from '../protocol/certificate.js';
 import { authorizeUserCertificate } from '../protocol/certificate-validation.js';
@@ -33,8 +34,13 @@ export interface PresentedClientKey {
 
 /** Handler methods may return values or promises. */
 export interface ServerAuthHandler {
-  /** true = the user must authenticate (default); false = let them in at once. */
-  beginAuth?(username: string): boolean | Promise<boolean>;
+  /**
+   * true = the user must authenticate (default); false = let them in at once.
+   * `conn` is the connection being authenticated: per-user
+   * `conn.setAuthorizedKeys(...)` and `conn.sendAuthBanner(...)` belong here,
+   * as in AsyncSSH's begin_auth.
+   */
+  beginAuth?(username: string, conn: SSHServerConnection): boolean | Promise<boolean>;
   /** true = accepted; {changePrompt} = ask for a new password. */
   validatePassword?(username: string, password: string): boolean | { changePrompt: string } | Promise<boolean | { changePrompt: string }>;
   changePassword?(username: string, oldPassword: string, newPassword: string): boolean | Promise<boolean>;
@@ -60,6 +66,10 @@ export interface ServerAuthConfig {
 export interface ServerAuthState {
   readonly clientAddr: string;
   matched: AuthorizedKeyEntry | null;
+  /** The connection, handed to beginAuth. */
+  connection?: SSHServerConnection;
+  /** Set by `conn.setAuthorizedKeys`: replaces the server's authorizedClientKeys for this connection. */
+  authorized?: { keys: SSHKey[] | null; file: AuthorizedKeys | null };
   /** The user certificate's force-command, when the client logged in with a certificate. */
   certForceCommand?: string;
 }
@@ -105,7 +115,7 @@ async function decideAsync(cfg: ServerAuthConfig, request: DecisionRequest, stat
   const username = String(request.username ?? '');
   switch (request.kind) {
     case 'beginAuth':
-      return h.beginAuth ? (await h.beginAuth(username)) !== false : true;
+      return h.beginAuth ? (await h.beginAuth(username, state!.connection!)) !== false : true;
     case 'password': {
       const password = String(request.password ?? '');
       if (h.validatePassword) {
@@ -124,14 +134,16 @@ async function decideAsync(cfg: ServerAuthConfig, request: DecisionRequest, stat
         publicBlob: request.publicBlob as Uint8Array,
         algorithm: String(request.algorithm),
       };
-      if (cfg.authorizedFile && state) {
+      const authorizedFile = state?.authorized ? state.authorized.file : cfg.authorizedFile;
+      const authorizedKeys = state?.authorized ? state.authorized.keys : cfg.authorizedKeys;
+      if (authorizedFile && state) {
         // The first entry for this key whose from= and expiry-time allow this client, as sshd.
-        const entry = matchAuthorizedKey(cfg.authorizedFile, key.publicBlob, { clientAddr: state.clientAddr, now: Date.now() });
+        const entry = matchAuthorizedKey(authorizedFile, key.publicBlob, { clientAddr: state.clientAddr, now: Date.now() });
         if (entry) {
           state.matched = entry;
           return true;
         }
-      } else if (cfg.authorizedKeys?.some((k) => sameBytes(k.publicBlob, key.publicBlob))) return true;
+      } else if (authorizedKeys?.some((k) => sameBytes(k.publicBlob, key.publicBlob))) return true;
       if (state) state.matched = null;
       return h.validatePublicKey ? (await h.validatePublicKey(username, key)) === true : false;
     }
@@ -141,7 +153,7 @@ async function decideAsync(cfg: ServerAuthConfig, request: DecisionRequest, stat
       try {
         const grant = authorizeUserCertificate(
           request.certificate as OpenSSHCertificate,
-          { trustedCaKeys: cfg.trustedUserCaKeys ?? [], authorizedKeys: cfg.authorizedFile ?? undefined, revokedKeys: cfg.revokedKeys ?? [] },
+          { trustedCaKeys: cfg.trustedUserCaKeys ?? [], authorizedKeys: (state?.authorized ? state.authorized.file : cfg.authorizedFile) ?? undefined, revokedKeys: cfg.revokedKeys ?? [] },
           { username, clientAddr: state?.clientAddr ?? '', now: Date.now() },
         );
         if (state) {

@@ -11,7 +11,7 @@ import { OpenFailure } from '../protocol/messages.js';
 import { TimeoutError } from '../protocol/errors.js';
 import { createTransportCrypto } from '../crypto/transport-crypto.js';
 import { chooseGexGroup } from '../crypto/dh-groups.js';
-import type { SSHKey } from '../crypto/keys/ssh-key.js';
+import { SSHKey } from '../crypto/keys/ssh-key.js';
 import { ConnectionActor } from './connection-actor.js';
 import { withSftp, type SFTPFactory } from './sftp-connect.js';
 import { isScpCommand, withScp, type ScpFactory } from './scp-server.js';
@@ -119,6 +119,32 @@ export class SSHServerConnection extends EventEmitter {
   /** Whether that entry allows pty, port-forwarding, agent-forwarding, x11-forwarding or user-rc (no entry = yes). */
   checkKeyPermission(permission: KeyPermission): boolean {
     return keyPermissionOf(this.authState, permission);
+  }
+
+  /**
+   * This connection's authorized client keys, replacing the server's
+   * `authorizedClientKeys` (AsyncSSH's set_authorized_keys): an
+   * authorized_keys file (its options are enforced) or a list of keys. Meant
+   * for `beginAuth(username, conn)`; await it there.
+   */
+  async setAuthorizedKeys(keys: string | readonly SSHKey[]): Promise<void> {
+    if (typeof keys === 'string') {
+      this.authState!.authorized = { keys: null, file: await readAuthorizedKeys(keys) };
+      return;
+    }
+    if (!Array.isArray(keys) || keys.some((k) => !(k instanceof SSHKey))) throw new TypeError('keys: expected an authorized_keys file path or a list of SSHKey objects');
+    this.authState!.authorized = { keys: [...keys], file: null };
+  }
+
+  /**
+   * Sends a userauth banner (AsyncSSH's send_auth_banner), e.g. from
+   * beginAuth; ignored once authentication is over (RFC 4252 §5.4).
+   */
+  sendAuthBanner(message: string, lang = ''): void {
+    if (typeof message !== 'string') throw new TypeError('message: expected a string');
+    this.actor.post(() => {
+      if (!this.actor.closed && !this.actor.isAuthenticated) this.actor.core.sendAuthBanner?.(message, lang);
+    });
   }
 
   /** The negotiated algorithms of the current keys (null before the first key exchange). */
@@ -324,6 +350,7 @@ export async function makeServerAcceptor(options: ListenOptions, owner: () => Ev
     actor.once('close', () => releaseWorkRunner());
     conn = new SSHServerConnection(actor, addr, rport, `SSH-2.0-${options.serverVersion ?? DEFAULT_SOFTWARE_VERSION}`);
     conn.authState = authState;
+    authState.connection = conn;
     forwarding = new ServerForwarding(actor, handler, options, () => conn!);
     actor.start();
     return conn;

@@ -309,6 +309,18 @@ export class AuthServer {
     else this.reject(method);
   }
 
+  /**
+   * Sends a USERAUTH_BANNER now (AsyncSSH's send_auth_banner). RFC 4252 §5.4:
+   * once the user-auth service is accepted and before authentication ends;
+   * false outside that time.
+   */
+  sendBanner(message: string, lang = ''): boolean {
+    const k = this.state.kind;
+    if (k === 'awaitingServiceRequest' || k === 'authenticated' || k === 'failed') return false;
+    this.ctx.send(encodeUserauthBanner({ message, lang }));
+    return true;
+  }
+
   private succeed(): void {
     this.state = { kind: 'authenticated' };
     this.ctx.send(encodeUserauthSuccess());

@@ -187,6 +187,11 @@ export class SSHCore {
     return this.authed;
   }
 
+  /** Server: a USERAUTH_BANNER during authentication; false when not in it (see AuthServer.sendBanner). */
+  sendAuthBanner(message: string, lang = ''): boolean {
+    return this.authServer?.sendBanner(message, lang) ?? false;
+  }
+
   get remoteVersion(): string | null {
     return this.transport.remoteVersion;
   }
