@@ -97,6 +97,13 @@ export interface ConnectOptions extends AlgorithmOptions {
   connectTimeout?: number;
   /** Our software version in the version line, "SSH-2.0-<clientVersion>" (default fleetssh_0.1). */
   clientVersion?: string;
+  /**
+   * The name the host key is looked up (and saved) under in known_hosts
+   * instead of the host, with no port, as ssh_config's HostKeyAlias; also the
+   * name a host certificate must list. For hosts behind changing addresses or
+   * ports (a NAT, a bastion's forwarded ports). Default: ssh_config HostKeyAlias.
+   */
+  hostKeyAlias?: string;
   /** Local address to connect from: an address, or [address, port]. */
   localAddr?: string | readonly [string, number];
   /** IP family to resolve the host to: 4 or 6 (default either). */
@@ -229,6 +236,9 @@ export function checkConnectOptions(host: unknown, o: ConnectOptions): void {
   checkPositive('keepaliveCountMax', o.keepaliveCountMax, { integer: true });
   checkPositive('connectTimeout', o.connectTimeout);
   checkSoftwareVersion('clientVersion', o.clientVersion);
+  if (o.hostKeyAlias !== undefined && (typeof o.hostKeyAlias !== 'string' || o.hostKeyAlias === '' || /\s/.test(o.hostKeyAlias))) {
+    throw new TypeError('hostKeyAlias: expected a host name without spaces');
+  }
   if (o.localAddr !== undefined) {
     const [addr, lport] = typeof o.localAddr === 'string' ? [o.localAddr, 0] : Array.isArray(o.localAddr) ? o.localAddr : [null, 0];
     if (typeof addr !== 'string' || addr === '') throw new TypeError('localAddr: expected an address or [address, port]');
@@ -394,6 +404,8 @@ export function applySshConfig(host: string, o: ConnectOptions): { host: string;
       };
     }
   }
+  const alias = cfg.other['hostkeyalias']?.[0];
+  if (out.hostKeyAlias === undefined && alias !== undefined && alias.toLowerCase() !== 'none') out.hostKeyAlias = alias;
   if (out.connectTimeout === undefined && cfg.connectTimeout !== undefined && cfg.connectTimeout > 0) out.connectTimeout = cfg.connectTimeout * 1000;
   if (out.keepaliveInterval === undefined && cfg.serverAliveInterval !== undefined) out.keepaliveInterval = cfg.serverAliveInterval * 1000;
   if (out.keepaliveCountMax === undefined && cfg.serverAliveCountMax !== undefined && cfg.serverAliveCountMax > 0) out.keepaliveCountMax = cfg.serverAliveCountMax;

@@ -476,7 +476,8 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   } else {
     socket = options.sock ?? connectLending({ host, port, ...localEnd(options), ...(options.tcpKeepalive === true ? { keepAlive: true } : {}) });
   }
-  const hooks = new ClientHooks(host, port, options, verifier);
+  // HostKeyAlias: known_hosts is consulted for the alias alone, as ssh does (no [host]:port form).
+  const hooks = new ClientHooks(options.hostKeyAlias ?? host, options.hostKeyAlias !== undefined ? 22 : port, options, verifier);
   const actor = new ConnectionActor(socket, core, {
     work: acquireWorkRunner(),
     hooks,
