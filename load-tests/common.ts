@@ -295,3 +295,10 @@ export function numFlag(flags: Map<string, string | true>, name: string, dflt: n
   if (!Number.isFinite(n) || n <= 0) throw new RangeError(`--${name}: expected a positive number, got ${v}`);
   return n;
 }
+
+/** Busy CPU ms of the whole machine (all cores, every process: our client, sshd, sftp-server, the kernel). */
+export function boxBusyMs(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return (f.reduce((a, b) => a + b, 0) - idle) * 10;
+}

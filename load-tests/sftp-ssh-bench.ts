@@ -16,7 +16,7 @@
  * --base=DIR adds `fleetssh-base`, the client from another compiled tree (a
  * copy of dist/ taken before a change), run just before fleetssh in every
  * round: the A/B of a change, interleaved in one run;
- * --max-requests / --max-files pass those options to fleetssh's transfers;
+ * --max-requests / --max-files / --block-size pass those options to fleetssh's transfers;
  * --prof=DIR writes a CPU profile of each Node client there (node --cpu-prof);
  * --dir puts the files (and sshd's dir) under another directory: on this
  * machine's ext4 creating a file costs ~0.6 ms of kernel CPU, which bounds
@@ -27,12 +27,12 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { emit, median, numFlag, parseFlags, printTable, round, ROOT, type Row } from './common.js';
+import { boxBusyMs, emit, median, numFlag, parseFlags, printTable, round, ROOT, type Row } from './common.js';
 import { startSshd } from '../test/helpers/openssh.js';
 import { makeTempDir } from '../test/helpers/ssh-client.js';
 
 type Impl = 'fleetssh-base' | 'fleetssh' | 'openssh-sftp' | 'openssh-scp' | 'ssh2';
-type Result = { seconds: number; cpuMs?: number; peakMiB: number; baseMiB?: number; peak?: Record<string, number> };
+type Result = { seconds: number; cpuMs?: number; threadMs?: Record<string, number>; boxMs?: number; peakMiB: number; baseMiB?: number; peak?: Record<string, number> };
 type Job = { impl: Impl; op: 'get' | 'put'; kind: 'big' | 'tree' };
 
 const { flags } = parseFlags(process.argv.slice(2));
@@ -66,6 +66,7 @@ function runChild(args: string[]): Promise<Result> {
 /** An OpenSSH tool timed whole; its peak RSS is read by /usr/bin/time. */
 function runTool(tool: string, args: string[]): Promise<Result> {
   return new Promise((resolve, reject) => {
+    const box0 = boxBusyMs();
     const t0 = process.hrtime.bigint();
     const child = spawn('/usr/bin/time', ['-f', 'MAXRSS %M', tool, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
@@ -75,7 +76,7 @@ function runTool(tool: string, args: string[]): Promise<Result> {
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       if (code !== 0) return reject(new Error(`${tool} exited ${code}: ${err.slice(-500)}`));
       const m = /MAXRSS (\d+)/.exec(err);
-      resolve({ seconds, peakMiB: m ? Math.round(Number(m[1]) / 1024) : -1 });
+      resolve({ seconds, peakMiB: m ? Math.round(Number(m[1]) / 1024) : -1, boxMs: boxBusyMs() - box0 });
     });
   });
 }
@@ -99,7 +100,7 @@ async function main(): Promise<void> {
     const key = sshd.clientKeys.ed25519.privatePath;
     const target = [`--port=${sshd.port}`, `--key=${key}`, `--known=${sshd.knownHostsFile}`];
     if (dist) target.push('--dist');
-    for (const f of ['max-requests', 'max-files']) if (flags.get(f)) target.push(`--${f}=${String(flags.get(f))}`);
+    for (const f of ['max-requests', 'max-files', 'block-size']) if (flags.get(f)) target.push(`--${f}=${String(flags.get(f))}`);
     const sshOpts = ['-q', '-F', 'none', '-i', key, '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${sshd.knownHostsFile}`,
       '-o', 'Ciphers=aes128-gcm@openssh.com', '-o', 'KexAlgorithms=curve25519-sha256', '-o', 'IdentityAgent=none'];
     const sftpArgs = [...sshOpts, '-P', String(sshd.port), 'root@127.0.0.1'];
@@ -151,7 +152,7 @@ async function main(): Promise<void> {
         e.peak.push(res.peakMiB);
         if (res.baseMiB !== undefined) e.base.push(res.baseMiB);
         results.set(key2, e);
-        console.log(JSON.stringify({ bench: 'sftp-ssh', round: r, ...job, seconds: round(res.seconds, 3), mibPerSec: round(mibps), cpuMs: res.cpuMs, peakRssMiB: res.peakMiB, baseRssMiB: res.baseMiB, peakDuring: res.peak }));
+        console.log(JSON.stringify({ bench: 'sftp-ssh', round: r, ...job, seconds: round(res.seconds, 3), mibPerSec: round(mibps), cpuMs: res.cpuMs, threadMs: res.threadMs, boxMs: res.boxMs, peakRssMiB: res.peakMiB, baseRssMiB: res.baseMiB, peakDuring: res.peak }));
       }
     }
     const rows: Row[] = [];

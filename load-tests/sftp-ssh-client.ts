@@ -5,16 +5,18 @@
  * {"seconds": s, "peakMiB": VmHWM of this process, "baseMiB": RSS once
  * connected, before the transfer, "peak": the largest heapUsed/external/
  * arrayBuffers sampled every 20 ms during the transfer (MiB), "cpuMs": user +
- * system CPU of the whole process (all threads) during the transfer}.
+ * system CPU of the whole process (all threads) during the transfer,
+ * "threadMs": the same split by thread name, "boxMs": busy CPU of the whole
+ * machine (both cores, sshd and sftp-server included) during the transfer}.
  * With --dist, fleetssh comes from the compiled build (dist/, `npm run build`);
  * with --lib=DIR from another compiled tree (a copy of dist/ taken before a change);
- * --max-requests / --max-files set the transfer's options (defaults otherwise).
+ * --max-requests / --max-files / --block-size set the transfer's options (defaults otherwise).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { Client as Ssh2Client, type SFTPWrapper } from 'ssh2';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseFlags, ROOT } from './common.js';
+import { boxBusyMs, parseFlags, ROOT } from './common.js';
 
 const { names, flags } = parseFlags(process.argv.slice(2));
 const [impl, op, from, to] = names as [string, 'get' | 'put', string, string];
@@ -31,13 +33,34 @@ function statusMiB(field: 'VmHWM' | 'VmRSS'): number {
   return m ? Math.round(Number(m[1]) / 1024) : -1;
 }
 
+/** CPU ms (user + system) of each thread of this process, by thread name (main, libuv-worker, V8 ...). */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  const tick = 1000 / 100; // USER_HZ
+  for (const tid of readdirSync('/proc/self/task')) {
+    let stat: string;
+    try { stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8'); } catch { continue; }
+    const close = stat.lastIndexOf(')');
+    const name = tid === String(process.pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, close).replace(/[^A-Za-z_-].*$/, '');
+    const f = stat.slice(close + 2).split(' ');
+    out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) * tick);
+  }
+  return out;
+}
+
+let box0 = 0;
+let boxMs = -1;
 let baseMiB = -1;
+let threads0: Map<string, number> | null = null;
+const threadMs: Record<string, number> = {};
 let cpu0: NodeJS.CpuUsage | null = null;
 let cpuMs = -1;
 const peak = { heapUsed: 0, external: 0, arrayBuffers: 0 };
 /** Starts sampling memory; call once connected, just before the transfer. */
 function startSampling(): () => void {
   baseMiB = statusMiB('VmRSS');
+  threads0 = threadCpu();
+  box0 = boxBusyMs();
   cpu0 = process.cpuUsage();
   const sample = (): void => {
     const m = process.memoryUsage();
@@ -47,8 +70,13 @@ function startSampling(): () => void {
   return () => {
     sample();
     clearInterval(t);
+    boxMs = boxBusyMs() - box0;
     const c = process.cpuUsage(cpu0 ?? undefined);
     cpuMs = Math.round((c.user + c.system) / 1000);
+    for (const [name, ms] of threadCpu()) {
+      const d = ms - (threads0?.get(name) ?? 0);
+      if (d > 0) threadMs[name] = d;
+    }
   };
 }
 
@@ -65,6 +93,7 @@ async function fleetssh(): Promise<number> {
     recurse,
     ...(flags.get('max-requests') ? { maxRequests: Number(flags.get('max-requests')) } : {}),
     ...(flags.get('max-files') ? { maxFiles: Number(flags.get('max-files')) } : {}),
+    ...(flags.get('block-size') ? { blockSize: Number(flags.get('block-size')) } : {}),
   };
   if (op === 'get') await sftp.get(from, to, opts);
   else await sftp.put(from, to, opts);
@@ -104,5 +133,5 @@ function ssh2(): Promise<number> {
 
 const seconds = impl === 'ssh2' ? await ssh2() : await fleetssh(); // fleetssh or fleetssh-base (--lib)
 const mib = (n: number): number => Math.round(n / 104857.6) / 10;
-console.log(JSON.stringify({ seconds, cpuMs, peakMiB: statusMiB('VmHWM'), baseMiB, peak: { heapUsed: mib(peak.heapUsed), external: mib(peak.external), arrayBuffers: mib(peak.arrayBuffers) } }));
+console.log(JSON.stringify({ seconds, cpuMs, peakMiB: statusMiB('VmHWM'), baseMiB, threadMs, boxMs, peak: { heapUsed: mib(peak.heapUsed), external: mib(peak.external), arrayBuffers: mib(peak.arrayBuffers) } }));
 process.exit(0);

@@ -109,6 +109,12 @@ export interface SigningKeyRef {
   readonly keyType: string;
   readonly publicBlob: Uint8Array;
   readonly handle: unknown;
+  /**
+   * The private key is in this process (not an agent's or a token's): signing
+   * costs only CPU and asks nobody, so the client signs its first request
+   * for it at once instead of asking the server whether the key would do.
+   */
+  readonly inProcess?: boolean;
 }
 
 /** A Diffie-Hellman group as sent in KEX_DH_GEX_GROUP (unsigned big-endian). */

@@ -137,6 +137,45 @@ test('publickey: rejected first key, accepted second', () => {
   assert.ok(p.authServer.authenticated);
 });
 
+const inProcess = (k: SigningKeyRef): SigningKeyRef => ({ ...k, inProcess: true });
+
+test('publickey, key in this process: no "none", no query, one signed request', () => {
+  const p = pair({ username: 'alice', keys: [inProcess(key('ssh-ed25519', 1))] }, {}, (req) =>
+    req.kind === 'beginAuth' ? true : req.kind === 'publicKey' && req.keyType === 'ssh-ed25519',
+  );
+  assert.equal(p.client.failure, null);
+  assert.deepEqual(methodsSent(p.client), ['publickey+sig:ssh-ed25519']);
+  assert.ok(p.authClient.authenticated && p.authServer.authenticated);
+  assert.equal(p.server.decisions.filter((d) => d.kind === 'publicKey').length, 1);
+});
+
+test('publickey, keys in this process: a refused key is followed by the next, signed at once; an agent key is still queried', () => {
+  const agentKey = key('ecdsa-sha2-nistp256', 3);
+  const p = pair({ username: 'bob', keys: [inProcess(key('ssh-ed25519', 1)), agentKey] }, {}, (req) =>
+    req.kind === 'beginAuth' ? true : req.kind === 'publicKey' && req.keyType === 'ecdsa-sha2-nistp256',
+  );
+  assert.deepEqual(methodsSent(p.client), ['publickey+sig:ssh-ed25519', 'publickey:ecdsa-sha2-nistp256', 'publickey+sig:ecdsa-sha2-nistp256']);
+  assert.ok(p.authServer.authenticated);
+});
+
+test('publickey, key in this process, server without publickey: its FAILURE list leads to password', () => {
+  const p = pair({ username: 'carol', keys: [inProcess(key('ssh-ed25519', 1))], password: 'pw' }, { methods: ['password'] }, (req) =>
+    req.kind === 'beginAuth' ? true : req.kind === 'password' && req.password === 'pw',
+  );
+  assert.equal(p.client.failure, null);
+  assert.deepEqual(methodsSent(p.client), ['publickey+sig:ssh-ed25519', 'password']);
+  assert.ok(p.authServer.authenticated);
+  assert.equal(p.server.decisions.filter((d) => d.kind === 'publicKey').length, 0, 'the server never asked about a method it does not offer');
+});
+
+test('publickey, agent key first and in-process key second: "none" first, as OpenSSH', () => {
+  const p = pair({ username: 'dan', keys: [key('ssh-ed25519', 1), inProcess(key('ecdsa-sha2-nistp256', 2))] }, {}, (req) =>
+    req.kind === 'beginAuth' ? true : req.kind === 'publicKey' && req.keyType === 'ecdsa-sha2-nistp256',
+  );
+  assert.deepEqual(methodsSent(p.client), ['none', 'publickey:ssh-ed25519', 'publickey+sig:ecdsa-sha2-nistp256']);
+  assert.ok(p.authServer.authenticated);
+});
+
 test('server: ssh-rsa (SHA-1) signatures are refused unless publicKeyAlgorithms allows them', () => {
   const decide: Decider = (req) => req.kind === 'beginAuth' || req.kind === 'publicKey';
   const off = pair({ username: 'r', keys: [key('ssh-rsa', 3)] }, {}, decide);

@@ -95,7 +95,8 @@ test('each key type authenticates with a certificate; the request names the cert
 test('RSA certificates follow server-sig-algs: rsa-sha2-256 only -> rsa-sha2-256-cert-v01', () => {
   const r = run([certRef(generatePrivateKey('ssh-rsa', { bits: 2048 }))], { serverSigAlgs: ['rsa-sha2-256'] });
   assert.equal(r.as.authenticated, true);
-  assert.deepEqual(r.requests.slice(1).map((q) => q.fields.kind === 'publickey' && q.fields.algorithm), ['rsa-sha2-256-cert-v01@openssh.com', 'rsa-sha2-256-cert-v01@openssh.com']);
+  // An in-process key: no "none" request and no query, one signed request.
+  assert.deepEqual(r.requests.map((q) => q.fields.kind === 'publickey' && q.fields.signature !== undefined && q.fields.algorithm), ['rsa-sha2-256-cert-v01@openssh.com']);
 });
 
 test('refused certificates: expired, wrong principal, untrusted CA, source-address', () => {
@@ -131,7 +132,11 @@ test('a certificate presented with a key it does not certify fails at the signat
   const ref = certRef(key);
   const r = run([{ ...ref, handle: other.toSigningKeyRef().handle }]);
   assert.equal(r.as.authenticated, false);
-  assert.equal(r.server.decisions.filter((d) => d.kind === 'certificate').length, 2, 'asked for the query and the signed request');
+  assert.equal(r.server.decisions.filter((d) => d.kind === 'certificate').length, 1, 'an in-process key is signed at once: no query');
+  // A key held elsewhere (as an agent's) is queried first, then signed.
+  const queried = run([{ ...ref, handle: other.toSigningKeyRef().handle, inProcess: false }]);
+  assert.equal(queried.as.authenticated, false);
+  assert.equal(queried.server.decisions.filter((d) => d.kind === 'certificate').length, 2, 'asked for the query and the signed request');
   assert.throws(() => certificateSigningKeyRef(other, createCertificate(ca, key.publicOnly(), { type: 'user', principals: ['a'] })), /not for key/);
 });
 

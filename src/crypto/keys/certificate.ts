@@ -271,7 +271,7 @@ export class CertifiedKey extends SSHKey {
   }
 
   override toSigningKeyRef(): SigningKeyRef {
-    return { keyType: this.certificate.certKeyType, publicBlob: this.certificate.blob, handle: super.toSigningKeyRef().handle };
+    return { ...super.toSigningKeyRef(), keyType: this.certificate.certKeyType, publicBlob: this.certificate.blob };
   }
 }
 
@@ -283,7 +283,7 @@ export class CertifiedKey extends SSHKey {
 export function certificateSigningKeyRef(key: SSHKey, cert: SSHCertificate): SigningKeyRef {
   if (!key.hasPrivate) throw new TypeError('key: a private key is needed to authenticate with a certificate');
   if (!cert.certifies(key)) throw new TypeError(`cert: certificate ${JSON.stringify(cert.keyId)} is not for key ${key.fingerprintSHA256()}`);
-  return { keyType: cert.certKeyType, publicBlob: cert.blob, handle: key.toSigningKeyRef().handle };
+  return { ...key.toSigningKeyRef(), keyType: cert.certKeyType, publicBlob: cert.blob };
 }
 
 /**

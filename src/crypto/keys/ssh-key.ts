@@ -73,7 +73,7 @@ export class SSHKey {
   /** A handle the handshake core passes on; its KeyObject survives structured clone into a worker. */
   toSigningKeyRef(): SigningKeyRef {
     if (!this.#privateKey) throw new TypeError('key: a signing key reference needs a private key');
-    return { keyType: this.keyType, publicBlob: this.publicBlob, handle: this.#privateKey };
+    return { keyType: this.keyType, publicBlob: this.publicBlob, handle: this.#privateKey, inProcess: true };
   }
 
   /** As `ssh-keygen -l` prints it: "SHA256:" and unpadded base64. */
