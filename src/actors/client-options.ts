@@ -84,6 +84,14 @@ export interface ConnectOptions extends AlgorithmOptions {
   /** false: no "password" method (a keyboard-interactive password prompt is still answered). */
   passwordAuth?: boolean;
   /**
+   * Authentication methods in the order to try them, as a list or a
+   * comma-separated string (AsyncSSH's preferred_auth, ssh_config's
+   * PreferredAuthentications). Methods left out are not used; names fleetssh
+   * does not implement (gssapi-with-mic, hostbased) are skipped. Default:
+   * publickey, keyboard-interactive, password.
+   */
+  preferredAuth?: string | readonly string[];
+  /**
    * With a known_hosts path (or the default file): 'strict' (default) refuses
    * unknown keys; 'accept-new' records an unknown host's key (hashed, safe
    * against concurrent writers) and trusts it. A changed key is always refused.
@@ -214,6 +222,15 @@ export function checkSoftwareVersion(name: string, v: unknown): void {
   }
 }
 
+/** preferredAuth as a list of method names; TypeError when it is neither a list of names nor a comma-separated string. */
+export function preferredAuthList(v: string | readonly string[]): string[] {
+  const list = typeof v === 'string' ? v.split(',').map((m) => m.trim()).filter((m) => m !== '') : v;
+  if (!Array.isArray(list) || list.some((m) => typeof m !== 'string' || !/^[\x21-\x7e]+$/.test(m))) {
+    throw new TypeError('preferredAuth: expected method names, as a list or a comma-separated string');
+  }
+  return [...list];
+}
+
 export function checkSignal(v: unknown): void {
   if (v !== undefined && !(v instanceof AbortSignal)) throw new TypeError('signal: expected an AbortSignal');
 }
@@ -248,6 +265,7 @@ export function checkConnectOptions(host: unknown, o: ConnectOptions): void {
   checkString('termType', o.termType);
   if (o.encoding !== undefined && o.encoding !== null && !Buffer.isEncoding(o.encoding)) throw new TypeError('encoding: expected a Buffer encoding or null');
   if (o.termSize !== undefined && (!Array.isArray(o.termSize) || (o.termSize.length !== 2 && o.termSize.length !== 4))) throw new RangeError('termSize: expected [cols, rows] or [cols, rows, widthPx, heightPx]');
+  if (o.preferredAuth !== undefined) preferredAuthList(o.preferredAuth);
   for (const name of ['publicKeyAuth', 'kbdintAuth', 'passwordAuth', 'tcpKeepalive'] as const) {
     if (o[name] !== undefined && typeof o[name] !== 'boolean') throw new TypeError(`${name}: expected a boolean`);
   }
@@ -404,6 +422,8 @@ export function applySshConfig(host: string, o: ConnectOptions): { host: string;
       };
     }
   }
+  const preferred = cfg.other['preferredauthentications']?.[0];
+  if (out.preferredAuth === undefined && preferred !== undefined) out.preferredAuth = preferred;
   const alias = cfg.other['hostkeyalias']?.[0];
   if (out.hostKeyAlias === undefined && alias !== undefined && alias.toLowerCase() !== 'none') out.hostKeyAlias = alias;
   if (out.connectTimeout === undefined && cfg.connectTimeout !== undefined && cfg.connectTimeout > 0) out.connectTimeout = cfg.connectTimeout * 1000;

@@ -2,10 +2,11 @@
  * Client side of user authentication (RFC 4252, RFC 4256), sans-I/O.
  *
  * Order of methods: publickey for each key, then keyboard-interactive, then
- * password. A method is tried only when the last USERAUTH_FAILURE listed it.
- * The first request is "none" (to learn what the server allows), as OpenSSH
- * sends, unless the first usable key is held in this process: then that
- * key's signed request goes first. Keys held elsewhere (an agent) are
+ * password, or the order given as `preferred`. A method is tried only when
+ * the last USERAUTH_FAILURE listed it. The first request is "none" (to learn
+ * what the server allows), as OpenSSH sends, unless publickey comes first and
+ * the first usable key is held in this process: then that key's signed
+ * request goes first. Keys held elsewhere (an agent) are
  * offered with a query and signed only after PK_OK; keys in this process are
  * signed at once. Each skipped query saves a round trip, a packet each way
  * and the server's work on it (load-tests/README.md, session 5).
@@ -51,7 +52,17 @@ export interface AuthClientOptions {
   password?: string | null;
   kbdint?: boolean;
   passwordPrompt?: boolean;
+  /**
+   * Methods in the order to try them (AsyncSSH's preferred_auth, ssh's
+   * PreferredAuthentications); names we do not implement are skipped.
+   * Default: publickey, keyboard-interactive, password.
+   */
+  preferred?: readonly string[];
 }
+
+const DEFAULT_ORDER = ['publickey', 'keyboard-interactive', 'password'] as const;
+type MethodName = (typeof DEFAULT_ORDER)[number];
+const isMethod = (m: string): m is MethodName => (DEFAULT_ORDER as readonly string[]).includes(m);
 
 export type AuthEvent =
   | { type: 'authBanner'; message: string; lang: string }
@@ -84,10 +95,12 @@ export class AuthClient {
   private kbdintTried = false;
   private passwordAttempts = 0;
   private readonly opts: AuthClientOptions;
+  private readonly order: readonly MethodName[];
 
   constructor(private readonly ctx: LayerContext, options: AuthClientOptions) {
     if (typeof options.username !== 'string') throw new TypeError('username must be a string');
     this.opts = options;
+    this.order = options.preferred === undefined ? DEFAULT_ORDER : [...new Set(options.preferred.filter(isMethod))];
   }
 
   get authenticated(): boolean {
@@ -118,7 +131,7 @@ export class AuthClient {
         if (s.kind !== 'awaitingServiceAccept') throw outOfState(msg, s.kind);
         const name = decodeServiceMessage(payload, Msg.SERVICE_ACCEPT);
         if (name !== 'ssh-userauth') throw new ProtocolError(`SERVICE_ACCEPT for ${JSON.stringify(name)}`);
-        if (this.firstUsableKey()?.inProcess === true) {
+        if (this.order[0] === 'publickey' && this.firstUsableKey()?.inProcess === true) {
           // Assume publickey is allowed; the server's first FAILURE says what is.
           this.allowed = ['publickey'];
           this.next();
@@ -212,58 +225,68 @@ export class AuthClient {
     });
   }
 
-  /** Picks the next method/key the server allows, or gives up. */
+  /** Picks the next method/key the server allows, in our order, or gives up. */
   private next(): void {
-    const allows = (m: string): boolean => this.allowed.includes(m);
-    if (allows('publickey')) {
-      while (this.keyIndex < this.opts.keys.length) {
-        const key = this.opts.keys[this.keyIndex++]!;
-        const cert = isCertKeyType(key.keyType);
-        const signatureAlgorithm = this.pickAlgorithm(cert ? CERT_KEY_TYPES[key.keyType] : key.keyType);
-        if (signatureAlgorithm === null) continue;
-        const algorithm = cert ? certAlgorithmFor(signatureAlgorithm) : signatureAlgorithm;
-        this.tried.add('publickey');
-        if (key.inProcess === true) return this.signAndSend(key, algorithm, signatureAlgorithm);
-        this.state = { kind: 'awaitingPkOk', key, algorithm, signatureAlgorithm };
-        this.sendRequest({ kind: 'publickey', algorithm, publicBlob: key.publicBlob });
-        return;
-      }
-    }
-    if (allows('keyboard-interactive') && this.opts.kbdint && !this.kbdintTried) {
-      this.kbdintTried = true;
-      this.tried.add('keyboard-interactive');
-      this.state = { kind: 'awaitingKbdint' };
-      this.sendRequest({ kind: 'keyboard-interactive', lang: '', submethods: '' });
-      return;
-    }
-    if (allows('password')) {
-      const fixed = this.opts.password;
-      if (typeof fixed === 'string' && this.passwordAttempts === 0) {
-        this.passwordAttempts = 1;
-        this.tried.add('password');
-        this.state = { kind: 'awaitingPasswordResult' };
-        this.sendRequest({ kind: 'password', password: fixed });
-        return;
-      }
-      if (typeof fixed !== 'string' && this.canPromptAgain()) {
-        this.passwordAttempts++;
-        this.tried.add('password');
-        this.state = { kind: 'awaitingPassword' };
-        const prompt = `${this.opts.username}'s password: `;
-        this.ctx.decide({ kind: 'password', prompt }, (answer) => {
-          if (this.state.kind !== 'awaitingPassword') return;
-          if (typeof answer !== 'string') {
-            this.passwordAttempts = Infinity;
-            return this.next();
-          }
-          this.state = { kind: 'awaitingPasswordResult' };
-          this.sendRequest({ kind: 'password', password: answer });
-        });
-        return;
-      }
+    for (const m of this.order) {
+      if (!this.allowed.includes(m)) continue;
+      if (m === 'publickey' ? this.tryPublicKey() : m === 'keyboard-interactive' ? this.tryKbdint() : this.tryPassword()) return;
     }
     const tried = this.tried.size ? `tried: ${[...this.tried].join(', ')}` : 'no usable method tried';
     this.fail(new PermissionDenied(`permission denied (${tried}; server allows: ${this.allowed.join(',') || 'nothing'})`));
+  }
+
+  private tryPublicKey(): boolean {
+    while (this.keyIndex < this.opts.keys.length) {
+      const key = this.opts.keys[this.keyIndex++]!;
+      const cert = isCertKeyType(key.keyType);
+      const signatureAlgorithm = this.pickAlgorithm(cert ? CERT_KEY_TYPES[key.keyType] : key.keyType);
+      if (signatureAlgorithm === null) continue;
+      const algorithm = cert ? certAlgorithmFor(signatureAlgorithm) : signatureAlgorithm;
+      this.tried.add('publickey');
+      if (key.inProcess === true) {
+        this.signAndSend(key, algorithm, signatureAlgorithm);
+        return true;
+      }
+      this.state = { kind: 'awaitingPkOk', key, algorithm, signatureAlgorithm };
+      this.sendRequest({ kind: 'publickey', algorithm, publicBlob: key.publicBlob });
+      return true;
+    }
+    return false;
+  }
+
+  private tryKbdint(): boolean {
+    if (!this.opts.kbdint || this.kbdintTried) return false;
+    this.kbdintTried = true;
+    this.tried.add('keyboard-interactive');
+    this.state = { kind: 'awaitingKbdint' };
+    this.sendRequest({ kind: 'keyboard-interactive', lang: '', submethods: '' });
+    return true;
+  }
+
+  private tryPassword(): boolean {
+    const fixed = this.opts.password;
+    if (typeof fixed === 'string' && this.passwordAttempts === 0) {
+      this.passwordAttempts = 1;
+      this.tried.add('password');
+      this.state = { kind: 'awaitingPasswordResult' };
+      this.sendRequest({ kind: 'password', password: fixed });
+      return true;
+    }
+    if (typeof fixed === 'string' || !this.canPromptAgain()) return false;
+    this.passwordAttempts++;
+    this.tried.add('password');
+    this.state = { kind: 'awaitingPassword' };
+    const prompt = `${this.opts.username}'s password: `;
+    this.ctx.decide({ kind: 'password', prompt }, (answer) => {
+      if (this.state.kind !== 'awaitingPassword') return;
+      if (typeof answer !== 'string') {
+        this.passwordAttempts = Infinity;
+        return this.next();
+      }
+      this.state = { kind: 'awaitingPasswordResult' };
+      this.sendRequest({ kind: 'password', password: answer });
+    });
+    return true;
   }
 
   /** The key next() would offer first, if publickey is allowed. */

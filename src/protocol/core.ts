@@ -52,6 +52,8 @@ export interface CoreOptions {
   password?: string | null;
   kbdint?: boolean;
   passwordPrompt?: boolean;
+  /** Client auth methods in the order to try them (AuthClientOptions.preferred). */
+  preferredAuth?: readonly string[];
   // server auth
   maxAuthTries?: number;
   authMethods?: AuthMethodName[];
@@ -127,6 +129,7 @@ export class SSHCore {
         password: o.password ?? null,
         kbdint: o.kbdint ?? true,
         passwordPrompt: o.passwordPrompt ?? false,
+        ...(o.preferredAuth !== undefined ? { preferred: o.preferredAuth } : {}),
       });
     } else {
       this.authServer = new AuthServer(ctx, {

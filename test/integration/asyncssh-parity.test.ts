@@ -164,6 +164,8 @@ describe('connection info and control', { timeout: 60_000 }, () => {
     await assert.rejects(connect('127.0.0.1', { clientVersion: 'a-b' }), TypeError);
     await assert.rejects(connect('127.0.0.1', { localAddr: 5 as never }), TypeError);
     await assert.rejects(connect('127.0.0.1', { family: 5 as never }), RangeError);
+    await assert.rejects(connect('127.0.0.1', { preferredAuth: 5 as never }), /preferredAuth: expected method names/);
+    await assert.rejects(connect('127.0.0.1', { preferredAuth: ['publickey', 'pass word'] }), /preferredAuth: expected method names/);
     await assert.rejects(listen({ serverHostKeys: [hostKey], serverVersion: '' }), TypeError);
     await assert.rejects(listen({ serverHostKeys: [hostKey], backlog: -1 }), RangeError);
   });

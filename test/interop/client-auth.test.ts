@@ -108,6 +108,42 @@ describe('client -> sshd authentication', { skip, timeout: 90_000 }, () => {
     assert.match(logSince(sshd, mark), new RegExp(`Failed password for ${user.name} `));
   });
 
+  test('preferredAuth "password,publickey": an authorized key is held back, the password logs in first', { skip: userSkip }, async () => {
+    const user = testUser()!;
+    const key = importPrivateKey(readFileSync(sshd.clientKeys.ed25519.privatePath, 'utf8'));
+    const mark = sshd.logs().length;
+    const conn = await connectSshd(sshd, { username: user.name, clientKeys: [key], password: user.password, preferredAuth: 'password,publickey' });
+    await within(10_000, conn.close(), 'close');
+    await waitFor(() => /Accepted password for/.test(logSince(sshd, mark)), 5_000);
+    const log = logSince(sshd, mark);
+    assert.match(log, new RegExp(`Accepted password for ${user.name} `));
+    assert.doesNotMatch(log, /method publickey/, 'the key was never offered');
+  });
+
+  test('preferredAuth ["publickey"]: the password is never sent, an unauthorized key -> PermissionDenied', { skip: userSkip }, async () => {
+    const user = testUser()!;
+    const mark = sshd.logs().length;
+    await assert.rejects(
+      connectSshd(sshd, { username: user.name, clientKeys: [generatePrivateKey('ssh-ed25519')], password: user.password, preferredAuth: ['publickey'] }),
+      isPermissionDenied,
+    );
+    await waitFor(() => /method publickey/.test(logSince(sshd, mark)), 5_000);
+    assert.doesNotMatch(logSince(sshd, mark), /method password/);
+  });
+
+  test('ssh_config PreferredAuthentications password: applied as preferredAuth (a key given too)', { skip: userSkip }, async () => {
+    const user = testUser()!;
+    const dir = makeTempDir('prefauth-');
+    const cfg = join(dir, 'config');
+    writeFileSync(cfg, 'Host *\n  PreferredAuthentications gssapi-with-mic,password\n');
+    const key = importPrivateKey(readFileSync(sshd.clientKeys.ed25519.privatePath, 'utf8'));
+    const mark = sshd.logs().length;
+    const conn = await connectSshd(sshd, { username: user.name, clientKeys: [key], password: user.password, config: cfg });
+    await within(10_000, conn.close(), 'close');
+    await waitFor(() => /Accepted password for/.test(logSince(sshd, mark)), 5_000);
+    assert.doesNotMatch(logSince(sshd, mark), /method publickey/);
+  });
+
   test('password: no key and no password -> PermissionDenied naming what the server allows', async () => {
     await assert.rejects(connectSshd(sshd, { clientKeys: null }), (err: unknown) => {
       isPermissionDenied(err);

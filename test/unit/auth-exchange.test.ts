@@ -176,6 +176,17 @@ test('publickey, agent key first and in-process key second: "none" first, as Ope
   assert.ok(p.authServer.authenticated);
 });
 
+test('preferred order: keyboard-interactive before publickey; a method left out is never tried; unknown names skipped', () => {
+  const allow: Decider = (req) => req.kind === 'beginAuth' || req.kind === 'publicKey' || (req.kind === 'kbdint' ? [] : false);
+  const kbdFirst = pair({ username: 'eve', keys: [inProcess(key('ssh-ed25519', 1))], kbdint: true, preferred: ['hostbased', 'keyboard-interactive', 'publickey'] }, {}, (req) =>
+    req.kind === 'beginAuth' ? true : req.kind === 'publicKey',
+  (req) => (req.kind === 'kbdint' ? ['x'] : null));
+  assert.deepEqual(methodsSent(kbdFirst.client).slice(0, 2), ['none', 'keyboard-interactive'], 'kbdint first, so "none" opens');
+  const onlyPassword = pair({ username: 'eve', keys: [inProcess(key('ssh-ed25519', 1))], password: 'pw', preferred: ['password'] }, {}, allow);
+  assert.deepEqual(methodsSent(onlyPassword.client), ['none', 'password'], 'publickey left out: the key is never offered');
+  assert.ok(onlyPassword.client.failure instanceof PermissionDenied);
+});
+
 test('server: ssh-rsa (SHA-1) signatures are refused unless publicKeyAlgorithms allows them', () => {
   const decide: Decider = (req) => req.kind === 'beginAuth' || req.kind === 'publicKey';
   const off = pair({ username: 'r', keys: [key('ssh-rsa', 3)] }, {}, decide);
