@@ -162,6 +162,12 @@ export interface ConnectOptions extends AlgorithmOptions {
   /** The local X display to connect x11 channels to (default $DISPLAY). */
   x11Display?: string;
   // ---- end forwarding ----
+  /** Command createProcess/run start when given none (AsyncSSH's connection-wide `command`). */
+  command?: string;
+  /** Subsystem createProcess/run start unless they say `subsystem` (null = none); it wins over a command, as in AsyncSSH. */
+  subsystem?: string;
+  /** Default requestPty of createProcess/run: true, false, 'force' or 'auto' (see SessionOptions.requestPty). */
+  requestPty?: boolean | 'force' | 'auto';
 }
 
 export interface ResolvedAlgorithms {
@@ -288,6 +294,11 @@ export function checkConnectOptions(host: unknown, o: ConnectOptions): void {
   checkPositive('tunnelLinger', o.tunnelLinger, { allowZero: true, max: 0x7fffffff });
   if (o.x11Forwarding !== undefined && typeof o.x11Forwarding !== 'boolean') throw new TypeError('x11Forwarding: expected a boolean');
   checkString('x11Display', o.x11Display);
+  checkString('command', o.command);
+  checkString('subsystem', o.subsystem);
+  if (o.requestPty !== undefined && typeof o.requestPty !== 'boolean' && o.requestPty !== 'force' && o.requestPty !== 'auto') {
+    throw new TypeError("requestPty: expected true, false, 'force' or 'auto'");
+  }
 }
 
 /** The connection-wide defaults of createProcess/run (AsyncSSH's term_type, term_size, term_modes, encoding). */

@@ -24,12 +24,21 @@ import {
   type TermSize,
 } from './session-wire.js';
 
+/**
+ * AsyncSSH's request_pty: true (the default) asks for a pty when a termType
+ * is set; false never; 'force' always (termType "" when none is set); 'auto'
+ * only for an interactive shell (no command, no subsystem) with a termType.
+ */
+export type RequestPty = boolean | 'force' | 'auto';
+
 export interface SessionOptions {
-  /** Start this subsystem (e.g. "sftp") instead of a command or shell. */
-  subsystem?: string;
+  /** Start this subsystem (e.g. "sftp") instead of a command or shell; null: none (not even a connection-wide one). */
+  subsystem?: string | null;
   env?: Record<string, string>;
-  /** Request a pseudo-terminal of this type (e.g. "xterm"). */
+  /** The terminal type of the pty (e.g. "xterm"); with requestPty true (the default) setting it requests a pty. */
   termType?: string;
+  /** Whether to request a pty: see RequestPty (default true: when termType is set). */
+  requestPty?: RequestPty;
   /** [cols, rows] or [cols, rows, widthPx, heightPx]; default [80, 24]. */
   termSize?: TermSize;
   /** Terminal mode opcode -> value (RFC 4254 §8). */
@@ -50,7 +59,8 @@ export interface SessionOptions {
 
 function checkSessionOptions(command: string | null, o: SessionOptions): void {
   if (command !== null && typeof command !== 'string') throw new TypeError('command: expected a string or null');
-  if (o.subsystem !== undefined && typeof o.subsystem !== 'string') throw new TypeError('subsystem: expected a string');
+  if (o.subsystem !== undefined && o.subsystem !== null && typeof o.subsystem !== 'string') throw new TypeError('subsystem: expected a string or null');
+  checkRequestPty('requestPty', o.requestPty);
   if (o.env !== undefined && (typeof o.env !== 'object' || o.env === null)) throw new TypeError('env: expected an object of strings');
   if (o.termType !== undefined && typeof o.termType !== 'string') throw new TypeError('termType: expected a string');
   if (o.onStartRequested !== undefined && typeof o.onStartRequested !== 'function') throw new TypeError('onStartRequested: expected a function');
@@ -60,6 +70,18 @@ function checkSessionOptions(command: string | null, o: SessionOptions): void {
       throw new RangeError('termSize: expected [cols, rows] or [cols, rows, widthPx, heightPx] of non-negative integers');
     }
   }
+}
+
+export function checkRequestPty(name: string, v: unknown): void {
+  if (v !== undefined && typeof v !== 'boolean' && v !== 'force' && v !== 'auto') throw new TypeError(`${name}: expected true, false, 'force' or 'auto'`);
+}
+
+/** Whether a session asks for a pty, as AsyncSSH decides it from request_pty, term_type, command and subsystem. */
+export function wantsPty(requestPty: RequestPty | undefined, termType: string | undefined, command: string | null, subsystem: string | null | undefined): boolean {
+  if (requestPty === 'force') return true;
+  const typed = termType !== undefined && termType !== '';
+  if (requestPty === 'auto') return typed && command === null && (subsystem === undefined || subsystem === null);
+  return requestPty !== false && typed;
 }
 
 /** One open session channel (client side). */
@@ -214,19 +236,20 @@ export async function openClientSession(actor: ConnectionActor, command: string 
     for (const [name, value] of Object.entries(options.env ?? {})) {
       void chan.sendRequest('env', false, encodeEnv(name, String(value)));
     }
-    if (options.termType !== undefined) {
+    if (wantsPty(options.requestPty, options.termType, command, options.subsystem)) {
       const [cols, rows, widthPx = 0, heightPx = 0] = options.termSize ?? [80, 24];
-      const pty = encodePtyRequest({ termType: options.termType, cols, rows, widthPx, heightPx, modes: options.termModes ?? {} });
+      const pty = encodePtyRequest({ termType: options.termType ?? '', cols, rows, widthPx, heightPx, modes: options.termModes ?? {} });
       if (!(await chan.sendRequest('pty-req', true, pty))) throw new ChannelRequestError('pseudo-terminal request refused');
     }
     let ok: boolean;
     options.onStartRequested?.();
-    if (options.subsystem !== undefined) ok = await chan.sendRequest('subsystem', true, encodeSubsystem(options.subsystem));
+    const subsystem = options.subsystem ?? undefined;
+    if (subsystem !== undefined) ok = await chan.sendRequest('subsystem', true, encodeSubsystem(subsystem));
     else if (command !== null) ok = await chan.sendRequest('exec', true, encodeExec(command));
     else ok = await chan.sendRequest('shell', true);
     if (!ok) {
       if (chan.closeError) throw chan.closeError;
-      const what = options.subsystem !== undefined ? `subsystem ${JSON.stringify(options.subsystem)}` : command !== null ? 'exec' : 'shell';
+      const what = subsystem !== undefined ? `subsystem ${JSON.stringify(subsystem)}` : command !== null ? 'exec' : 'shell';
       throw new ChannelRequestError(`${what} request refused`);
     }
   } catch (err) {

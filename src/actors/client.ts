@@ -121,8 +121,10 @@ export class SSHClientConnection extends EventEmitter {
 
   /** @internal Variables sent on every session (options env/sendEnv, ssh_config SetEnv/SendEnv). */
   sessionEnv: Record<string, string> = {};
-  /** @internal Connection-wide pty and encoding defaults of createProcess/run (connect options). */
+  /** @internal Connection-wide pty, encoding, subsystem and requestPty defaults of createProcess/run (connect options). */
   processDefaults: ProcessOptions = {};
+  /** @internal The command createProcess/run start when they are given none (connect option `command`). */
+  defaultCommand: string | null = null;
 
   /**
    * Opens a session channel running `command` (null = shell); the
@@ -163,8 +165,16 @@ export class SSHClientConnection extends EventEmitter {
     return { stdin: channel.stdin, stdout: channel.stdout, stderr: channel.stderr, channel };
   }
 
-  /** Starts `command` (null = shell) and returns the process with its streams. */
-  async createProcess(command: string | null, options: ProcessOptions = {}): Promise<SSHClientProcess> {
+  /**
+   * Starts `command` (null = shell) and returns the process with its streams.
+   * Without a command (undefined, or options alone), the connection's
+   * `command` option is started, else a shell.
+   */
+  createProcess(command?: string | null, options?: ProcessOptions): Promise<SSHClientProcess>;
+  createProcess(options: ProcessOptions): Promise<SSHClientProcess>;
+  async createProcess(first?: string | null | ProcessOptions, second?: ProcessOptions): Promise<SSHClientProcess> {
+    let [given, options] = commandAndOptions(first, second);
+    const command = given === undefined ? this.defaultCommand : given;
     const { signal } = options;
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('signal: expected an AbortSignal');
     signal?.throwIfAborted();
@@ -194,9 +204,11 @@ export class SSHClientConnection extends EventEmitter {
     return proc;
   }
 
-  /** Runs `command` to completion and returns its output and exit status. */
-  async run(command: string, options: RunOptions = {}): Promise<CompletedProcess> {
-    if (typeof command !== 'string') throw new TypeError('command: expected a string');
+  /** Runs `command` (or, without one, the connection's `command` option, else a shell) to completion; returns its output and exit status. */
+  run(command?: string | null, options?: RunOptions): Promise<CompletedProcess>;
+  run(options: RunOptions): Promise<CompletedProcess>;
+  async run(first?: string | null | RunOptions, second?: RunOptions): Promise<CompletedProcess> {
+    const [command, options] = commandAndOptions(first, second);
     const { input } = options;
     if (input !== undefined && typeof input !== 'string' && !(input instanceof Uint8Array)) throw new TypeError('input: expected a string or Uint8Array');
     const stdinRedirected = options.stdin !== undefined && options.stdin !== PIPE;
@@ -515,8 +527,28 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   // Authenticated: the agent has signed what it had to.
   agent?.close();
   conn.sessionEnv = sessionEnvironment(options);
-  conn.processDefaults = processDefaults(options);
+  conn.processDefaults = { ...processDefaults(options), ...sessionDefaults(options) };
+  conn.defaultCommand = options.command ?? null;
   return conn;
+}
+
+/** AsyncSSH's connection-wide subsystem and request_pty (the command is kept apart: it is an argument, not an option). */
+function sessionDefaults(options: ConnectOptions): ProcessOptions {
+  const out: ProcessOptions = {};
+  if (options.subsystem !== undefined) out.subsystem = options.subsystem;
+  if (options.requestPty !== undefined) out.requestPty = options.requestPty;
+  return out;
+}
+
+/** createProcess/run's (command?, options?) or (options): undefined = no command given. */
+function commandAndOptions<O extends object>(first: string | null | O | undefined, second: O | undefined): [string | null | undefined, O] {
+  if (typeof first === 'object' && first !== null) {
+    if (second !== undefined) throw new TypeError('command: expected a string or null');
+    return [undefined, first];
+  }
+  if (first !== undefined && first !== null && typeof first !== 'string') throw new TypeError('command: expected a string or null');
+  if (second !== undefined && (typeof second !== 'object' || second === null)) throw new TypeError('options: expected an object');
+  return [first, second ?? ({} as O)];
 }
 
 /** The socket options of localAddr and family (net.connect's localAddress, localPort, family). */
