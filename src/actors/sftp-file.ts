@@ -62,7 +62,7 @@ export class SFTPFile {
   async writeFinal(offset: number, data: Uint8Array, attrs?: SFTPAttrs): Promise<void> {
     this.check();
     this.closed = true;
-    const sent = [this.session.status((id) => [encodeWriteHeader(id, this.handle, offset, data.length), data])];
+    const sent = data.length > 0 ? [this.session.status((id) => [encodeWriteHeader(id, this.handle, offset, data.length), data])] : [];
     if (attrs) sent.push(this.session.status((id) => ({ kind: 'fsetstat', id, handle: this.handle, attrs })));
     sent.push(this.session.status((id) => ({ kind: 'close', id, handle: this.handle })));
     for (const r of await Promise.allSettled(sent)) if (r.status === 'rejected') throw r.reason;

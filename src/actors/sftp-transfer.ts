@@ -400,6 +400,17 @@ async function putFileAt(ctx: Ctx, src: string, dst: string): Promise<void> {
   await putFile(ctx, src, dst, st);
 }
 
+/**
+ * put opens the remote file while the local one opens, to save a round
+ * trip, so the remote open must not truncate: a local file that turns out
+ * unreadable (gone since the listing, or a permission error) would otherwise
+ * have emptied an existing remote copy. The remote file is cut to the new
+ * length once the local bytes are in hand, with the last WRITE's batch. A
+ * remote file that did not exist is still created, empty, when the local open
+ * fails.
+ */
+const OPEN_FOR_PUT = FxfFlag.WRITE | FxfFlag.CREAT;
+
 /** Bytes read at once by putSmallFile: files shorter than this take its path. */
 const SMALL_READ = 65536;
 
@@ -407,7 +418,7 @@ const SMALL_READ = 65536;
 async function putSmallFile(ctx: Ctx, src: string, dst: string): Promise<boolean> {
   const [local, remote] = await Promise.allSettled([
     readSmall(ctx, src),
-    ctx.client.open(dst, 'w', {}, { blockSize: ctx.blockSize }),
+    ctx.client.open(dst, OPEN_FOR_PUT, {}, { blockSize: ctx.blockSize }),
   ]);
   const file = remote.status === 'fulfilled' ? remote.value : null;
   const read = local.status === 'fulfilled' ? local.value : null;
@@ -420,7 +431,8 @@ async function putSmallFile(ctx: Ctx, src: string, dst: string): Promise<boolean
     return false;
   }
   const data = read.data;
-  await closeBoth(() => read.closing, () => (data.length > 0 ? file.writeFinal(0, data) : file.close()));
+  // The remote file is cut to length with the same batch (WRITE, FSETSTAT size, CLOSE): see OPEN_FOR_PUT.
+  await closeBoth(() => read.closing, () => file.writeFinal(0, data, { size: data.length }));
   ctx.o.progressHandler?.(src, dst, data.length, data.length);
   return true;
 }
@@ -454,11 +466,12 @@ async function putFile(ctx: Ctx, src: string, dst: string, st: Stats): Promise<v
   const attrs = localAttrs(st);
   let start = 0;
   if (ctx.o.resume) start = Math.min(st.size, (await ctx.client.stat(dst).catch(() => ({ size: 0 }))).size ?? 0);
-  const flags = ctx.o.resume ? FxfFlag.WRITE | FxfFlag.CREAT : 'w';
+  // Not truncated at open (OPEN_FOR_PUT); without resume the length is set at the end.
+  const cut = !ctx.o.resume;
   // The local and the remote open overlap: one round trip and one thread-pool job at once.
   const [local, remote] = await Promise.allSettled([
     localSource(src, st.size),
-    ctx.client.open(dst, flags, ctx.o.preserve ? { permissions: attrs.permissions } : {}, { blockSize: ctx.blockSize }),
+    ctx.client.open(dst, OPEN_FOR_PUT, ctx.o.preserve ? { permissions: attrs.permissions } : {}, { blockSize: ctx.blockSize }),
   ]);
   const source = local.status === 'fulfilled' ? local.value : null;
   const file = remote.status === 'fulfilled' ? remote.value : null;
@@ -467,7 +480,8 @@ async function putFile(ctx: Ctx, src: string, dst: string, st: Stats): Promise<v
     const progress = ctx.o.progressHandler;
     // A file within one block: its one WRITE goes with the FSETSTAT and CLOSE (sftp-file.ts writeFinal).
     const oneBlock = st.size - start < ctx.blockSize;
-    const finalAttrs = ctx.o.preserve ? attrs : undefined;
+    const finalAttrs = (size: number): SFTPAttrs | undefined =>
+      ctx.o.preserve || cut ? { ...(ctx.o.preserve ? attrs : {}), ...(cut ? { size } : {}) } : undefined;
     let closedWithLastWrite = false;
     const sink: BlockSink = oneBlock
       ? {
@@ -475,16 +489,17 @@ async function putFile(ctx: Ctx, src: string, dst: string, st: Stats): Promise<v
           const data = joined(bytes);
           if (offset + data.length !== st.size || closedWithLastWrite) return file.writeBlock(offset, data);
           closedWithLastWrite = true;
-          await file.writeFinal(offset, data, finalAttrs);
+          await file.writeFinal(offset, data, finalAttrs(st.size));
         },
         close: () => file.close(),
       }
       : remoteSink(file);
-    await pump(source, sink, {
+    const length = await pump(source, sink, {
       start, size: st.size, blockSize: ctx.blockSize, budget: ctx.budget,
       onProgress: progress && ((n) => progress(src, dst, n, st.size)),
     });
-    if (!closedWithLastWrite && finalAttrs) await file.setstat(finalAttrs);
+    const last = finalAttrs(length);
+    if (!closedWithLastWrite && last) await file.setstat(last);
   } catch (e) {
     await closeBoth(() => source?.close() ?? Promise.resolve(), () => file?.close() ?? Promise.resolve()).catch(() => undefined);
     throw e;

@@ -9,7 +9,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -224,6 +224,38 @@ for (const [name, makePeer, available] of peers) {
       assert.equal(errors.length, 1);
       assert.ok(existsSync(join(many, 'top.dat')));
       await assert.rejects(c.get(up, join(dir, 'norecurse')), /is a directory/);
+    });
+
+    test('put over existing remote files: each cut to the new length; a local file gone since the listing leaves its remote copy as it was', async () => {
+      const src = join(dir, 'over');
+      mkdirSync(src);
+      const big = randomBytes(300_000);
+      writeFileSync(join(src, 'a-small.txt'), 'x');
+      writeFileSync(join(src, 'b-big.bin'), big);
+      writeFileSync(join(src, 'c-empty.txt'), '');
+      writeFileSync(join(src, 'd-gone.txt'), 'will vanish');
+      const up = join(dir, 'over-up');
+      mkdirSync(join(up, 'over'), { recursive: true });
+      writeFileSync(join(up, 'over', 'a-small.txt'), 'a much longer remote content');
+      writeFileSync(join(up, 'over', 'b-big.bin'), randomBytes(700_000));
+      writeFileSync(join(up, 'over', 'c-empty.txt'), 'not empty');
+      writeFileSync(join(up, 'over', 'd-gone.txt'), 'precious remote copy');
+      const errors: Error[] = [];
+      // One file at a time, in name order: c's progress removes d before d's job opens it.
+      await c.put(src, up, {
+        recurse: true, maxFiles: 1, errorHandler: (e) => errors.push(e),
+        progressHandler: (from) => { if (from.endsWith('c-empty.txt') || from.endsWith('b-big.bin')) rmSync(join(src, 'd-gone.txt'), { force: true }); },
+      });
+      assert.equal(readFileSync(join(up, 'over', 'a-small.txt'), 'utf8'), 'x');
+      assert.equal(shaFile(join(up, 'over', 'b-big.bin')), sha(big));
+      assert.equal(readFileSync(join(up, 'over', 'c-empty.txt'), 'utf8'), '');
+      assert.equal(errors.length, 1, errors.map(String).join('; '));
+      assert.match(String(errors[0]), /ENOENT/);
+      assert.equal(readFileSync(join(up, 'over', 'd-gone.txt'), 'utf8'), 'precious remote copy');
+      // The same for one big file through the block pump (preserve takes that path).
+      writeFileSync(join(up, 'big-over.bin'), randomBytes(900_000));
+      await c.put(join(src, 'b-big.bin'), join(up, 'big-over.bin'), { preserve: true });
+      assert.equal(shaFile(join(up, 'big-over.bin')), sha(big));
     });
   });
 }
