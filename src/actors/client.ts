@@ -33,6 +33,7 @@ import type { SFTPClient } from './sftp-client.js';
 import { extraInfo } from './extra-info.js';
 import { attachClientSession, type SSHClientSession } from './client-session-factory.js';
 import { abort, disconnect, setKeepalive } from './connection-control.js';
+import { sendDebug } from './debug-message.js';
 
 export type { ConnectOptions } from './client-options.js';
 
@@ -170,8 +171,8 @@ export class SSHClientConnection extends EventEmitter {
    * Without a command (undefined, or options alone), the connection's
    * `command` option is started, else a shell.
    */
-  createProcess(command?: string | null, options?: ProcessOptions): Promise<SSHClientProcess>;
   createProcess(options: ProcessOptions): Promise<SSHClientProcess>;
+  createProcess(command?: string | null, options?: ProcessOptions): Promise<SSHClientProcess>;
   async createProcess(first?: string | null | ProcessOptions, second?: ProcessOptions): Promise<SSHClientProcess> {
     let [given, options] = commandAndOptions(first, second);
     const command = given === undefined ? this.defaultCommand : given;
@@ -205,8 +206,8 @@ export class SSHClientConnection extends EventEmitter {
   }
 
   /** Runs `command` (or, without one, the connection's `command` option, else a shell) to completion; returns its output and exit status. */
-  run(command?: string | null, options?: RunOptions): Promise<CompletedProcess>;
   run(options: RunOptions): Promise<CompletedProcess>;
+  run(command?: string | null, options?: RunOptions): Promise<CompletedProcess>;
   async run(first?: string | null | RunOptions, second?: RunOptions): Promise<CompletedProcess> {
     const [command, options] = commandAndOptions(first, second);
     const { input } = options;
@@ -322,6 +323,11 @@ export class SSHClientConnection extends EventEmitter {
   /** Changes (or, with 0, stops) keepalives: every `intervalMs`, giving up after `countMax` unanswered. */
   setKeepalive(intervalMs: number, countMax = 3): void {
     setKeepalive(this.actor, intervalMs, countMax);
+  }
+
+  /** Sends SSH_MSG_DEBUG (AsyncSSH's send_debug); the server may log or show it. */
+  sendDebug(message: string, lang = '', alwaysDisplay = false): void {
+    sendDebug(this.actor, message, lang, alwaysDisplay);
   }
 
   /** Closes with a chosen disconnect reason (see DisconnectReason) and description. */

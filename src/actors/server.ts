@@ -28,6 +28,7 @@ import { ServerForwarding, type ServerForwardHandler, type ServerForwardOptions 
 import { extraInfo } from './extra-info.js';
 import type { LineEditorOptions } from './line-editor.js';
 import { abort, disconnect, setKeepalive } from './connection-control.js';
+import { sendDebug } from './debug-message.js';
 
 export type { ServerAuthHandler } from './server-auth.js';
 
@@ -98,6 +99,8 @@ export class SSHServerConnection extends EventEmitter {
     readonly serverVersion: string | null = null,
   ) {
     super();
+    // The client's SSH_MSG_DEBUG text (AsyncSSH's debug_msg_received) and requests it refused.
+    actor.on('debug', (message: string) => this.emit('debug', message));
   }
 
   get username(): string | null {
@@ -163,6 +166,11 @@ export class SSHServerConnection extends EventEmitter {
   /** Changes (or, with 0, stops) keepalives to this client. */
   setKeepalive(intervalMs: number, countMax = 3): void {
     setKeepalive(this.actor, intervalMs, countMax);
+  }
+
+  /** Sends SSH_MSG_DEBUG (AsyncSSH's send_debug); ssh shows it with -v, or always with alwaysDisplay. */
+  sendDebug(message: string, lang = '', alwaysDisplay = false): void {
+    sendDebug(this.actor, message, lang, alwaysDisplay);
   }
 
   /** Closes with a chosen disconnect reason (see DisconnectReason) and description. */

@@ -68,7 +68,7 @@ describe('requestPty', { timeout: 30_000 }, () => {
     {
       await using t = await setup({ command: 'default-cmd', requestPty: 'force' });
       assert.deepEqual(await t.seen(), { command: 'default-cmd', subsystem: null, termType: '', termSize: [80, 24, 0, 0] });
-      assert.deepEqual(await t.seen({ check: true }), { command: 'default-cmd', subsystem: null, termType: '', termSize: [80, 24, 0, 0] });
+      assert.deepEqual(JSON.parse(String((await t.conn.run({ check: true })).stdout)), { command: 'default-cmd', subsystem: null, termType: '', termSize: [80, 24, 0, 0] });
       const own = await t.seen('mine', { requestPty: false });
       assert.deepEqual(own, { command: 'mine', subsystem: null, termType: null, termSize: null });
       // null: a shell, not the default command.
