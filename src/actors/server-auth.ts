@@ -72,6 +72,8 @@ export interface ServerAuthState {
   authorized?: { keys: SSHKey[] | null; file: AuthorizedKeys | null };
   /** The user certificate's force-command, when the client logged in with a certificate. */
   certForceCommand?: string;
+  /** The user certificate the client logged in with (AsyncSSH's get_certificate_option reads it). */
+  certificate?: OpenSSHCertificate;
 }
 
 export function createAuthState(clientAddr: string | undefined): ServerAuthState {
@@ -87,6 +89,39 @@ export function keyOptionOf(state: ServerAuthState | null, name: string, fallbac
 /** Whether the matched entry allows `permission` (no entry = allowed). */
 export function keyPermissionOf(state: ServerAuthState | null, permission: KeyPermission): boolean {
   return checkKeyPermission(state?.matched ?? null, permission);
+}
+
+/**
+ * An option of the user certificate the client logged in with (AsyncSSH's
+ * get_certificate_option): `force-command` as a string, `source-address` as
+ * a list of CIDR strings, an extension (`permit-pty`, `no-touch-required`,
+ * ...) as true; other critical options as their string. `fallback` without
+ * a certificate or when the option is absent.
+ */
+export function certificateOptionOf(state: ServerAuthState | null, name: string, fallback?: unknown): unknown {
+  if (typeof name !== 'string') throw new TypeError('name: expected an option name');
+  const cert = state?.certificate;
+  if (!cert) return fallback;
+  const critical = cert.criticalOptions.find((o) => o.name === name);
+  if (critical) {
+    if (name === 'source-address') return (critical.value ?? '').split(',').map((a) => a.trim()).filter((a) => a !== '');
+    return critical.value ?? true;
+  }
+  return cert.extensions.some((o) => o.name === name) ? true : fallback;
+}
+
+/**
+ * Whether the certificate grants `permission` through its `permit-<permission>`
+ * extension (AsyncSSH's check_certificate_permission; 'x11-forwarding' and
+ * AsyncSSH's 'X11-forwarding' both name permit-X11-forwarding). true
+ * without a certificate. authorized_keys restrictions are checkKeyPermission's.
+ */
+export function certificatePermissionOf(state: ServerAuthState | null, permission: string): boolean {
+  if (typeof permission !== 'string' || permission === '') throw new TypeError('permission: expected a permission name such as "pty"');
+  const cert = state?.certificate;
+  if (!cert) return true;
+  const wanted = `permit-${permission}`.toLowerCase();
+  return cert.extensions.some((o) => o.name.toLowerCase() === wanted);
 }
 
 /** Reads and parses an authorized_keys file (bad lines are reported in `errors` and skipped). */
@@ -134,6 +169,11 @@ async function decideAsync(cfg: ServerAuthConfig, request: DecisionRequest, stat
         publicBlob: request.publicBlob as Uint8Array,
         algorithm: String(request.algorithm),
       };
+      // A certificate queried before does not carry over to a plain key.
+      if (state) {
+        state.certificate = undefined;
+        state.certForceCommand = undefined;
+      }
       const authorizedFile = state?.authorized ? state.authorized.file : cfg.authorizedFile;
       const authorizedKeys = state?.authorized ? state.authorized.keys : cfg.authorizedKeys;
       if (authorizedFile && state) {
@@ -159,6 +199,7 @@ async function decideAsync(cfg: ServerAuthConfig, request: DecisionRequest, stat
         if (state) {
           state.matched = grant.entry;
           state.certForceCommand = grant.forceCommand;
+          state.certificate = request.certificate as OpenSSHCertificate;
         }
         return { accepted: true, ...grant };
       } catch (err) {
@@ -189,6 +230,7 @@ export function serverDecide(cfg: ServerAuthConfig, request: DecisionRequest, st
     if (a === true) {
       state.matched = null;
       state.certForceCommand = undefined;
+      state.certificate = undefined;
     }
     return a;
   });

@@ -22,7 +22,7 @@ import { acquireWorkRunner, releaseWorkRunner } from './work-runner.js';
 import { checkX11Options, type ServerX11Options } from './x11-server.js';
 import { ServerSession, type SSHServerProcess } from './server-process.js';
 import { serverDecide, type ServerAuthHandler, type ServerAuthConfig } from './server-auth.js';
-import { createAuthState, keyOptionOf, keyPermissionOf, readAuthorizedKeys, type ServerAuthState } from './server-auth.js';
+import { certificateOptionOf, certificatePermissionOf, createAuthState, keyOptionOf, keyPermissionOf, readAuthorizedKeys, type ServerAuthState } from './server-auth.js';
 import type { KeyPermission } from '../protocol/authorized-keys.js';
 import { ServerForwarding, type ServerForwardHandler, type ServerForwardOptions } from './forward-server.js';
 import { extraInfo } from './extra-info.js';
@@ -122,6 +122,21 @@ export class SSHServerConnection extends EventEmitter {
   /** Whether that entry allows pty, port-forwarding, agent-forwarding, x11-forwarding or user-rc (no entry = yes). */
   checkKeyPermission(permission: KeyPermission): boolean {
     return keyPermissionOf(this.authState, permission);
+  }
+
+  /**
+   * An option of the user certificate the client logged in with (AsyncSSH's
+   * get_certificate_option): 'force-command' (string), 'source-address'
+   * (CIDR strings), an extension such as 'permit-pty' (true); `fallback`
+   * without a certificate or when unset.
+   */
+  getCertificateOption(name: string, fallback?: unknown): unknown {
+    return certificateOptionOf(this.authState, name, fallback);
+  }
+
+  /** Whether that certificate has permit-<permission> ('pty', 'port-forwarding', 'agent-forwarding', 'x11-forwarding', 'user-rc'); true without one. */
+  checkCertificatePermission(permission: string): boolean {
+    return certificatePermissionOf(this.authState, permission);
   }
 
   /**
