@@ -9,7 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ChannelSink } from './actor-types.js';
 import { ChannelIO } from './channel-io.js';
 import type { ConnectionActor } from './connection-actor.js';
-import { checkKeyPermission, type AuthorizedKeyEntry } from '../protocol/authorized-keys.js';
+import { checkKeyPermission, type AuthorizedKeyEntry, type KeyPermission } from '../protocol/authorized-keys.js';
 import { AGENT_REQUEST, ServerAgentListener } from './agent-forward.js';
 import { NoFreeX11Display, ServerX11Listener, validX11Request, type ServerX11Options, type X11Session } from './x11-server.js';
 import {
@@ -42,6 +42,8 @@ export interface ServerSessionConfig {
   keyEntry?: AuthorizedKeyEntry | null;
   /** A user certificate's force-command (applies like authorized_keys command=). */
   certForceCommand?: string;
+  /** A user certificate's permit-* extensions: what it does not permit is refused, as sshd does. */
+  certPermissions?: Readonly<Record<KeyPermission, boolean>>;
   /** Edit lines on the server for sessions with a pty (listen option lineEditor; default off). */
   lineEditor?: boolean | LineEditorOptions;
   /** false refuses every pty-req (listen option allowPty; default true). */
@@ -288,6 +290,11 @@ export class ServerSession implements ChannelSink {
     this.actor.post(() => this.startProcess());
   }
 
+  /** The authorized_keys entry and the user certificate must both allow it. */
+  private permits(permission: KeyPermission): boolean {
+    return checkKeyPermission(this.config.keyEntry ?? null, permission) && this.config.certPermissions?.[permission] !== false;
+  }
+
   private handleRequest(requestType: string, data: Uint8Array): boolean | Promise<boolean> {
     const p = this.process;
     switch (requestType) {
@@ -298,7 +305,7 @@ export class ServerSession implements ChannelSink {
         return true;
       }
       case 'pty-req': {
-        if (this.started || this.config.allowPty === false || !checkKeyPermission(this.config.keyEntry ?? null, 'pty')) return false;
+        if (this.started || this.config.allowPty === false || !this.permits('pty')) return false;
         const pty = decodePtyRequest(data);
         p.termType = pty.termType;
         p.termSize = [pty.cols, pty.rows, pty.widthPx, pty.heightPx];
@@ -320,7 +327,7 @@ export class ServerSession implements ChannelSink {
       case 'x11-req': {
         const x11 = this.config.x11;
         if (this.started || this.x11Ready || !x11?.x11Forwarding) return false;
-        if (!checkKeyPermission(this.config.keyEntry ?? null, 'x11-forwarding')) return false;
+        if (!this.permits('x11-forwarding')) return false;
         const req = decodeX11Request(data);
         if (!validX11Request(req)) return false;
         // Answered once the display listens (as sshd; a full display range is a refusal); exec/shell waits for it too.
@@ -340,7 +347,7 @@ export class ServerSession implements ChannelSink {
       }
       case AGENT_REQUEST: {
         if (this.started || this.agentReady || !this.config.agentForwarding) return false;
-        if (!checkKeyPermission(this.config.keyEntry ?? null, 'agent-forwarding')) return false;
+        if (!this.permits('agent-forwarding')) return false;
         this.agentReady = ServerAgentListener.start(this.actor).then(
           (l) => {
             this.agentListener = l;

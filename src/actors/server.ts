@@ -24,6 +24,7 @@ import { ServerSession, type SSHServerProcess } from './server-process.js';
 import { serverDecide, type ServerAuthHandler, type ServerAuthConfig } from './server-auth.js';
 import { certificateOptionOf, certificatePermissionOf, createAuthState, keyOptionOf, keyPermissionOf, readAuthorizedKeys, type ServerAuthState } from './server-auth.js';
 import type { KeyPermission } from '../protocol/authorized-keys.js';
+import { certificatePermissions } from '../protocol/certificate-validation.js';
 import { ServerForwarding, type ServerForwardHandler, type ServerForwardOptions } from './forward-server.js';
 import { extraInfo } from './extra-info.js';
 import type { LineEditorOptions } from './line-editor.js';
@@ -351,6 +352,7 @@ export async function makeServerAcceptor(options: ListenOptions, owner: () => Ev
                 username: actor.username ?? '',
                 keyEntry: authState.matched,
                 certForceCommand: authState.certForceCommand,
+                certPermissions: authState.certificate ? certificatePermissions(authState.certificate) : undefined,
                 agentForwarding: options.agentForwarding === true,
                 allowPty: options.allowPty,
                 lineEditor: options.lineEditor,

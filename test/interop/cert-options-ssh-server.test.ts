@@ -13,6 +13,7 @@ import { listen, type SSHServer } from '../../src/actors/server.js';
 import { connect } from '../../src/actors/client.js';
 import type { SSHServerProcess } from '../../src/actors/server-process.js';
 import { generatePrivateKey } from '../../src/crypto/keys/ssh-key.js';
+import { ChannelRequestError } from '../../src/protocol/errors.js';
 import { keygen, makeTempDir, removeTempDir, requireBinary, runProcess, runSsh, type KeyFiles } from '../helpers/ssh-client.js';
 
 const skip = requireBinary('ssh', 'openssh-client') ?? requireBinary('ssh-keygen', 'openssh-client');
@@ -86,13 +87,28 @@ describe('certificate options on our server, OpenSSH ssh with ssh-keygen certifi
     const key = await signedKey(['force-command=report', 'no-pty', 'source-address=127.0.0.1/32,::1/128']);
     const cert = readFileSync(key.privatePath + '-cert.pub', 'utf8');
     assert.match(cert, /^ssh-ed25519-cert-v01@openssh\.com /);
-    const r = await sshReport(key, ['-tt']);
+    const r = await sshReport(key);
     assert.equal(r.forceCommand, 'report');
     assert.equal(r.command, 'report');
     assert.deepEqual(r.sourceAddress, ['127.0.0.1/32', '::1/128']);
     assert.equal(r.permitPty, false);
     assert.equal((r.permissions as Record<string, boolean>).pty, false);
     assert.equal((r.permissions as Record<string, boolean>)['port-forwarding'], true);
+  });
+
+  test('a certificate without permit-pty gets no pty: ssh -tt gives up, our client gets a refusal', async () => {
+    const key = await signedKey(['no-pty']);
+    const r = await runSsh(['-tt', 'report'], { target: { port: server.port, user: 'deploy', identityFile: key.privatePath }, timeoutMs: 30_000 });
+    assert.match(r.stderr, /PTY allocation request failed/);
+    const conn = await connect('127.0.0.1', { port: server.port, username: 'deploy', clientKeys: [key.privatePath], clientCerts: [key.privatePath + '-cert.pub'], knownHosts: null, agentPath: null });
+    try {
+      await assert.rejects(conn.run('report', { termType: 'xterm' }), ChannelRequestError);
+      assert.equal(JSON.parse(String((await conn.run('report')).stdout)).permissions.pty, false);
+    } finally {
+      await conn.close();
+    }
+    const granted = await sshReport(await signedKey([]), ['-tt']);
+    assert.equal(typeof granted.termType, 'string');
   });
 
   test('without a certificate (password): options fall back, permissions are granted', async () => {
