@@ -103,7 +103,7 @@ export type { ScpFactory } from './actors/scp-server.js';
 export { ScpError } from './actors/scp-errors.js';
 
 // OpenSSH certificates and host-key policies.
-export { SSHCertificate, CertifiedKey, createCertificate, importCertificate, readCertificate } from './crypto/keys/certificate.js';
+export { SSHCertificate, CertifiedKey, createCertificate, importCertificate, importCertificateList, readCertificate, readCertificateList } from './crypto/keys/certificate.js';
 export type { CreateCertificateOptions } from './crypto/keys/certificate.js';
 export { CertificateError } from './protocol/certificate.js';
 export { createHostKeyVerifier, readKnownHosts } from './actors/known-hosts-policy.js';

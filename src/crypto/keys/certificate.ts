@@ -132,16 +132,47 @@ function looksLikeBlob(b: Uint8Array): boolean {
   return b.length > 4 && b[0] === 0;
 }
 
-/** A certificate from a `*-cert.pub` line or a raw certificate blob. Throws CertificateError. */
+/** A certificate from a `*-cert.pub` line or a raw certificate blob (the first certificate line of a text). Throws CertificateError. */
 export function importCertificate(input: string | Uint8Array): SSHCertificate {
   if (input instanceof Uint8Array && looksLikeBlob(input)) return new SSHCertificate(parseCertificate(input));
+  const line = certificateLines(input)[0];
+  if (line === undefined) throw new CertificateError('malformed', 'not a certificate line ("type base64 [comment]")');
+  return certificateFromLine(line.text);
+}
+
+/**
+ * Every certificate in a text of `*-cert.pub` lines, one a line; blank lines
+ * and `#` comments are skipped (AsyncSSH's import of a certificate list). A
+ * raw certificate blob gives a list of one. A bad line throws CertificateError
+ * naming it.
+ */
+export function importCertificateList(input: string | Uint8Array): SSHCertificate[] {
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) throw new TypeError('input: expected certificate text or bytes');
+  if (input instanceof Uint8Array && looksLikeBlob(input)) return [new SSHCertificate(parseCertificate(input))];
+  return certificateLines(input).map(({ text, number }) => {
+    try {
+      return certificateFromLine(text);
+    } catch (err) {
+      if (err instanceof CertificateError) throw new CertificateError(err.reason, `line ${number}: ${err.message}`);
+      throw err;
+    }
+  });
+}
+
+function certificateLines(input: string | Uint8Array): { text: string; number: number }[] {
   let text: string;
   try {
     text = typeof input === 'string' ? input : fromUtf8(input);
   } catch {
     throw new CertificateError('malformed', 'certificate file is not UTF-8 text');
   }
-  const line = text.split(/\r?\n/).map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#')) ?? '';
+  return text
+    .split(/\r?\n/)
+    .map((l, i) => ({ text: l.trim(), number: i + 1 }))
+    .filter((l) => l.text !== '' && !l.text.startsWith('#'));
+}
+
+function certificateFromLine(line: string): SSHCertificate {
   const m = /^(\S+)\s+([A-Za-z0-9+/]+={0,2})(?:\s+(.*))?$/.exec(line);
   if (!m) throw new CertificateError('malformed', 'not a certificate line ("type base64 [comment]")');
   if (!isCertKeyType(m[1]!)) throw new CertificateError('malformed', `${JSON.stringify(m[1])} is not a certificate type`);
@@ -152,10 +183,19 @@ export function importCertificate(input: string | Uint8Array): SSHCertificate {
 
 /** Reads a `*-cert.pub` file. */
 export async function readCertificate(path: string): Promise<SSHCertificate> {
+  return withPath(path, importCertificate);
+}
+
+/** Reads every certificate in a file, one a line (AsyncSSH's read_certificate_list). */
+export async function readCertificateList(path: string): Promise<SSHCertificate[]> {
+  return withPath(path, importCertificateList);
+}
+
+async function withPath<T>(path: string, parse: (text: string) => T): Promise<T> {
   if (typeof path !== 'string' || path === '') throw new TypeError('path: expected a file path');
   const text = await readFile(path, 'utf8');
   try {
-    return importCertificate(text);
+    return parse(text);
   } catch (err) {
     if (err instanceof CertificateError) throw new CertificateError(err.reason, `${path}: ${err.message}`);
     throw err;
