@@ -23,6 +23,7 @@ import {
   signatureBlobAlgorithm,
   type AddIdentityConstraints,
 } from '../protocol/agent-messages.js';
+import { decodeQueryExtensionsReply, encodeQueryExtensions } from '../protocol/agent-query.js';
 import { SSHKey } from '../crypto/keys/ssh-key.js';
 import { fromB64u, parsePublicBlob } from '../crypto/keys/key-blob.js';
 
@@ -225,6 +226,15 @@ export class SSHAgentClient {
   /** Unlocks an agent locked by lock(); a wrong passphrase is an AgentError. */
   async unlock(passphrase: string): Promise<void> {
     decodeStatus(await this.request(lockMessage(AGENTC_UNLOCK, passphrase)), 'unlocking the agent');
+  }
+
+  /**
+   * The extensions the agent implements (AsyncSSH's query_extensions, the
+   * "query" extension of draft-miller-ssh-agent); [] from an agent that does
+   * not implement "query" (OpenSSH's ssh-agent answers it with FAILURE).
+   */
+  async queryExtensions(): Promise<string[]> {
+    return decodeQueryExtensionsReply(await this.request(encodeQueryExtensions()));
   }
 
   close(): void {
