@@ -92,6 +92,19 @@ export interface ConnectOptions extends AlgorithmOptions {
    */
   preferredAuth?: string | readonly string[];
   /**
+   * Signature algorithms publickey authentication may sign with (AsyncSSH's
+   * signature_algs; ssh_config PubkeyAcceptedAlgorithms): a list, or a string
+   * with the +, -, ^ forms. Default: every supported one but the SHA-1
+   * `ssh-rsa`, which must be added to be used.
+   */
+  signatureAlgs?: AlgorithmOption;
+  /**
+   * Fail when the server lets us in without a real challenge: "none"
+   * accepted, or keyboard-interactive with no prompts (AsyncSSH's
+   * disable_trivial_auth). Default false.
+   */
+  disableTrivialAuth?: boolean;
+  /**
    * With a known_hosts path (or the default file): 'strict' (default) refuses
    * unknown keys; 'accept-new' records an unknown host's key (hashed, safe
    * against concurrent writers) and trusts it. A changed key is always refused.
@@ -228,6 +241,11 @@ export function checkSoftwareVersion(name: string, v: unknown): void {
   }
 }
 
+/** The signature algorithms the client may sign with; RangeError for unknown names. */
+export function clientSignatureAlgs(v: AlgorithmOption | undefined): SignatureName[] {
+  return resolveAlgorithmList('signatureAlgs', v, SIGNATURE_ALGORITHMS, DEFAULT_SIGNATURES);
+}
+
 /** preferredAuth as a list of method names; TypeError when it is neither a list of names nor a comma-separated string. */
 export function preferredAuthList(v: string | readonly string[]): string[] {
   const list = typeof v === 'string' ? v.split(',').map((m) => m.trim()).filter((m) => m !== '') : v;
@@ -272,7 +290,8 @@ export function checkConnectOptions(host: unknown, o: ConnectOptions): void {
   if (o.encoding !== undefined && o.encoding !== null && !Buffer.isEncoding(o.encoding)) throw new TypeError('encoding: expected a Buffer encoding or null');
   if (o.termSize !== undefined && (!Array.isArray(o.termSize) || (o.termSize.length !== 2 && o.termSize.length !== 4))) throw new RangeError('termSize: expected [cols, rows] or [cols, rows, widthPx, heightPx]');
   if (o.preferredAuth !== undefined) preferredAuthList(o.preferredAuth);
-  for (const name of ['publicKeyAuth', 'kbdintAuth', 'passwordAuth', 'tcpKeepalive'] as const) {
+  clientSignatureAlgs(o.signatureAlgs);
+  for (const name of ['publicKeyAuth', 'kbdintAuth', 'passwordAuth', 'tcpKeepalive', 'disableTrivialAuth'] as const) {
     if (o[name] !== undefined && typeof o[name] !== 'boolean') throw new TypeError(`${name}: expected a boolean`);
   }
   checkPositive('windowSize', o.windowSize, { integer: true, max: 0xffffffff });
@@ -444,6 +463,9 @@ export function applySshConfig(host: string, o: ConnectOptions): { host: string;
   out.kexAlgs ??= configAlgorithms('KexAlgorithms', cfg.kexAlgorithms, KEX_ALGORITHMS, DEFAULT_KEX);
   out.macAlgs ??= configAlgorithms('MACs', cfg.macs, MAC_ALGORITHMS, DEFAULT_MACS);
   out.serverHostKeyAlgs ??= configAlgorithms('HostKeyAlgorithms', cfg.hostKeyAlgorithms, SIGNATURE_ALGORITHMS, DEFAULT_SIGNATURES);
+  // Certificate names in the list are left out: a certificate signs with its key's plain algorithm.
+  const pubkeyAlgs = cfg.other['pubkeyacceptedalgorithms']?.[0] ?? cfg.other['pubkeyacceptedkeytypes']?.[0];
+  out.signatureAlgs ??= configAlgorithms('PubkeyAcceptedAlgorithms', pubkeyAlgs, SIGNATURE_ALGORITHMS, DEFAULT_SIGNATURES);
   if (out.compressionAlgs === undefined && cfg.compression !== undefined) out.compressionAlgs = cfg.compression ? ['zlib@openssh.com', 'zlib', 'none'] : ['none'];
   if (cfg.rekeyLimit !== undefined) {
     if (out.rekeyBytes === undefined && cfg.rekeyLimit.bytes > 0) out.rekeyBytes = cfg.rekeyLimit.bytes;

@@ -12,7 +12,7 @@ import type { SigningKeyRef } from '../protocol/crypto-api.js';
 import { createTransportCrypto } from '../crypto/transport-crypto.js';
 import type { SSHKey } from '../crypto/keys/ssh-key.js';
 import { ConnectionActor, type ActorHooks } from './connection-actor.js';
-import { applyHostKeyPolicy, applySshConfig, certsFromConfig, checkConnectOptions, DEFAULT_SOFTWARE_VERSION, defaultUsername, preferredAuthList, processDefaults, resolveAlgorithms, sessionEnvironment, type ConnectOptions, type KbdintPromptInfo } from './client-options.js';
+import { applyHostKeyPolicy, applySshConfig, certsFromConfig, checkConnectOptions, DEFAULT_SOFTWARE_VERSION, clientSignatureAlgs, defaultUsername, preferredAuthList, processDefaults, resolveAlgorithms, sessionEnvironment, type ConnectOptions, type KbdintPromptInfo } from './client-options.js';
 import { agentFromEnv } from './agent-client.js';
 import { AGENT_CHANNEL, refuseAgentChannel, requestAgentForwarding } from './agent-forward.js';
 import { fingerprintSha256, loadHostKeyVerifier, type KnownHostsOption, type PresentedHostKey } from './host-key-check.js';
@@ -479,6 +479,8 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
     kbdint: options.kbdintAuth !== false && (options.kbdintHandler !== undefined || options.password !== undefined),
     passwordPrompt: options.passwordAuth !== false && options.passwordHandler !== undefined,
     ...(options.preferredAuth !== undefined ? { preferredAuth: preferredAuthList(options.preferredAuth) } : {}),
+    authSignatureAlgs: clientSignatureAlgs(options.signatureAlgs),
+    disableTrivialAuth: options.disableTrivialAuth === true,
     windowSize: options.windowSize,
     maxPacketSize: options.maxPacketSize,
     softwareVersion: options.clientVersion ?? DEFAULT_SOFTWARE_VERSION,

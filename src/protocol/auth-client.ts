@@ -25,7 +25,7 @@
 import type { SigningKeyRef } from './crypto-api.js';
 import type { LayerContext } from './layer.js';
 import type { SignatureName } from './algorithms.js';
-import { signatureAlgorithmsForKeyType } from './algorithms.js';
+import { DEFAULT_SIGNATURES, signatureAlgorithmsForKeyType } from './algorithms.js';
 import { type OpenSSHCertificate, CERT_KEY_TYPES, certAlgorithmFor, isCertKeyType } from './certificate.js';
 import { Msg } from './messages.js';
 import { PermissionDenied, ProtocolError, DisconnectError } from './errors.js';
@@ -58,6 +58,18 @@ export interface AuthClientOptions {
    * Default: publickey, keyboard-interactive, password.
    */
   preferred?: readonly string[];
+  /**
+   * Signature algorithms the client may sign with (AsyncSSH's signature_algs);
+   * default DEFAULT_SIGNATURES, without the SHA-1 ssh-rsa. A key with none
+   * of its algorithms here is skipped.
+   */
+  signatureAlgs?: readonly string[];
+  /**
+   * Refuse a server that lets us in without a real challenge (AsyncSSH's
+   * disable_trivial_auth): success must follow a signed publickey request, a
+   * password, or a keyboard-interactive round with at least one prompt.
+   */
+  disableTrivialAuth?: boolean;
 }
 
 const DEFAULT_ORDER = ['publickey', 'keyboard-interactive', 'password'] as const;
@@ -96,11 +108,15 @@ export class AuthClient {
   private passwordAttempts = 0;
   private readonly opts: AuthClientOptions;
   private readonly order: readonly MethodName[];
+  private readonly signatureAlgs: readonly string[];
+  /** A request that proves something was sent: a signature, a password, an answered prompt. */
+  private challenged = false;
 
   constructor(private readonly ctx: LayerContext, options: AuthClientOptions) {
     if (typeof options.username !== 'string') throw new TypeError('username must be a string');
     this.opts = options;
     this.order = options.preferred === undefined ? DEFAULT_ORDER : [...new Set(options.preferred.filter(isMethod))];
+    this.signatureAlgs = options.signatureAlgs ?? DEFAULT_SIGNATURES;
   }
 
   get authenticated(): boolean {
@@ -150,6 +166,9 @@ export class AuthClient {
       case Msg.USERAUTH_SUCCESS: {
         if (!awaitingResult(s)) throw outOfState(msg, s.kind);
         decodeEmpty(payload, 'USERAUTH_SUCCESS');
+        if (this.opts.disableTrivialAuth === true && !this.challenged) {
+          throw new PermissionDenied('the server accepted us without a challenge (no signature, password or prompt) and disableTrivialAuth is set');
+        }
         this.state = { kind: 'done' };
         this.emit({ type: 'authSuccess', username: this.opts.username });
         return;
@@ -185,6 +204,7 @@ export class AuthClient {
         const a = asPasswordChange(answer);
         if (a === null) return this.next();
         this.state = { kind: 'awaitingPasswordResult' };
+        this.challenged = true;
         this.sendRequest({ kind: 'passwordChange', oldPassword: a.oldPassword, newPassword: a.newPassword });
       });
     } else if (s.kind === 'awaitingKbdint') {
@@ -205,6 +225,7 @@ export class AuthClient {
       if (this.state.kind !== 'awaitingKbdintAnswer') return;
       if (!isStringArray(answer) || answer.length !== req.prompts.length) return this.next();
       this.state = { kind: 'awaitingKbdint' };
+      this.challenged = true;
       this.ctx.send(encodeInfoResponse(answer));
     });
   }
@@ -221,6 +242,7 @@ export class AuthClient {
         return this.next();
       }
       this.state = { kind: 'awaitingPkResult' };
+      this.challenged = true;
       this.sendRequest({ kind: 'publickey', algorithm, publicBlob: key.publicBlob, signature: result });
     });
   }
@@ -269,6 +291,7 @@ export class AuthClient {
       this.passwordAttempts = 1;
       this.tried.add('password');
       this.state = { kind: 'awaitingPasswordResult' };
+      this.challenged = true;
       this.sendRequest({ kind: 'password', password: fixed });
       return true;
     }
@@ -284,6 +307,7 @@ export class AuthClient {
         return this.next();
       }
       this.state = { kind: 'awaitingPasswordResult' };
+      this.challenged = true;
       this.sendRequest({ kind: 'password', password: answer });
     });
     return true;
@@ -298,13 +322,18 @@ export class AuthClient {
     return this.opts.passwordPrompt === true && typeof this.opts.password !== 'string' && this.passwordAttempts < PASSWORD_PROMPTS;
   }
 
-  /** rsa-sha2-512/256 by server-sig-algs; ssh-rsa only when the server did not announce any. */
+  /**
+   * The key's algorithm among signatureAlgs; for RSA, rsa-sha2-512/256 by the
+   * server's server-sig-algs. A server that announced none gets ssh-rsa when
+   * signatureAlgs allows it (opt-in), else rsa-sha2-512 (as OpenSSH, which
+   * never falls back to SHA-1 by default).
+   */
   private pickAlgorithm(keyType: string): SignatureName | null {
-    const candidates = signatureAlgorithmsForKeyType(keyType);
+    const candidates = signatureAlgorithmsForKeyType(keyType).filter((a) => this.signatureAlgs.includes(a));
     if (candidates.length === 0) return null;
     if (keyType !== 'ssh-rsa') return candidates[0]!;
     const announced = this.ctx.serverSigAlgs;
-    if (announced === null) return 'ssh-rsa';
+    if (announced === null) return candidates.includes('ssh-rsa') ? 'ssh-rsa' : candidates[0]!;
     return candidates.find((a) => announced.includes(a)) ?? null;
   }
 

@@ -54,6 +54,9 @@ export interface CoreOptions {
   passwordPrompt?: boolean;
   /** Client auth methods in the order to try them (AuthClientOptions.preferred). */
   preferredAuth?: readonly string[];
+  /** What publickey auth may sign with (AuthClientOptions.signatureAlgs); signatureAlgs above are the host key algorithms. */
+  authSignatureAlgs?: readonly string[];
+  disableTrivialAuth?: boolean;
   // server auth
   maxAuthTries?: number;
   authMethods?: AuthMethodName[];
@@ -130,6 +133,8 @@ export class SSHCore {
         kbdint: o.kbdint ?? true,
         passwordPrompt: o.passwordPrompt ?? false,
         ...(o.preferredAuth !== undefined ? { preferred: o.preferredAuth } : {}),
+        ...(o.authSignatureAlgs !== undefined ? { signatureAlgs: o.authSignatureAlgs } : {}),
+        disableTrivialAuth: o.disableTrivialAuth ?? false,
       });
     } else {
       this.authServer = new AuthServer(ctx, {

@@ -33,6 +33,8 @@ export interface AsyncsshServerOptions {
   users?: Record<string, string>;
   /** Public key lines accepted by publickey auth (any user). */
   authorizedKeys?: readonly string[];
+  /** Users let in without authentication (begin_auth returns False: "none" succeeds). */
+  noAuthUsers?: readonly string[];
   /** Bound on the wait for the port line; default 20 s. */
   startTimeoutMs?: number;
 }
@@ -102,7 +104,7 @@ export async function startAsyncsshServer(options: AsyncsshServerOptions = {}): 
   child.stdin!.on('error', () => {
     // The script may be gone already.
   });
-  child.stdin!.write(JSON.stringify({ users: options.users ?? {}, authorizedKeys }) + '\n');
+  child.stdin!.write(JSON.stringify({ users: options.users ?? {}, authorizedKeys, noAuthUsers: options.noAuthUsers ?? [] }) + '\n');
 
   const timeoutMs = options.startTimeoutMs ?? 20_000;
   let hello: ServerHello;

@@ -11,12 +11,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { keygen, makeTempDir } from '../helpers/ssh-client.js';
 import { sshdSkipReason, startSshd, type SshdServer } from '../helpers/openssh.js';
 import { importPrivateKey, type SSHKey } from '../../src/crypto/keys/ssh-key.js';
 import type { ConnectOptions } from '../../src/actors/client-options.js';
-import { KeyExchangeFailed } from '../../src/protocol/errors.js';
+import { KeyExchangeFailed, PermissionDenied } from '../../src/protocol/errors.js';
 import { connect } from '../../src/actors/client.js';
 import { listen } from '../../src/actors/server.js';
 import { generatePrivateKey } from '../../src/crypto/keys/ssh-key.js';
@@ -162,6 +163,36 @@ describe('client -> sshd algorithm matrix', { skip, timeout: 300_000 }, () => {
       assert.equal(accepted[2], c.key.fingerprintSHA256());
     });
   }
+
+  // signatureAlgs (AsyncSSH's signature_algs): what an RSA key signs with, as a list, a "-" string, or ssh_config PubkeyAcceptedAlgorithms.
+  const SIG_CASES: { name: string; options: () => ConnectOptions; expect: string }[] = [
+    { name: "signatureAlgs ['rsa-sha2-256']", options: () => ({ signatureAlgs: ['rsa-sha2-256'] }), expect: 'rsa-sha2-256' },
+    { name: "signatureAlgs '-rsa-sha2-512'", options: () => ({ signatureAlgs: '-rsa-sha2-512' }), expect: 'rsa-sha2-256' },
+    {
+      name: 'ssh_config PubkeyAcceptedAlgorithms rsa-sha2-256,ssh-ed25519',
+      options: () => {
+        const cfg = join(makeTempDir('sigalgs-'), 'config');
+        writeFileSync(cfg, 'Host *\n  PubkeyAcceptedAlgorithms rsa-sha2-256,ssh-ed25519\n');
+        return { config: cfg };
+      },
+      expect: 'rsa-sha2-256',
+    },
+  ];
+  n = 0;
+  for (const c of SIG_CASES) {
+    const i = ++n;
+    test(`signature algorithm ${i}/${SIG_CASES.length}: ${c.name} -> the RSA key signs with ${c.expect}`, async () => {
+      const key = importPrivateKey(readFileSync(sshd.clientKeys.rsa.privatePath, 'utf8'));
+      const mark = sshd.logs().length;
+      await tryCase({ kexAlgs: ['curve25519-sha256'], clientKeys: [key], ...c.options() }, `sigalg${i}`);
+      const signed = /userauth_pubkey: publickey have (\S+) signature for/.exec(logSince(sshd, mark));
+      assert.equal(signed?.[1], c.expect);
+    });
+  }
+  test('signatureAlgs without any algorithm of the key: the key is never offered -> PermissionDenied', async () => {
+    const key = importPrivateKey(readFileSync(sshd.clientKeys.rsa.privatePath, 'utf8'));
+    await assert.rejects(connectSshd(sshd, { kexAlgs: ['curve25519-sha256'], clientKeys: [key], signatureAlgs: ['ssh-ed25519'] }), PermissionDenied);
+  });
 
   const COMPRESSION = ['zlib@openssh.com'];
   n = 0;

@@ -34,6 +34,7 @@ import {
   type AsyncsshServer,
 } from '../helpers/asyncssh.js';
 import { announceSkip, makeTempDir } from '../helpers/ssh-client.js';
+import { PermissionDenied } from '../../src/protocol/errors.js';
 
 function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -265,6 +266,7 @@ describe('fleetssh client -> AsyncSSH server', { skip, timeout: 120_000 }, () =>
     server = await within(30_000, 'start asyncssh server', startAsyncsshServer({
       users: { alice: 'pw-alice' },
       authorizedKeys: Object.values(keys).map((k) => k.exportPublicKey()),
+      noAuthUsers: ['guest'],
     }));
     assert.equal(server.version, info?.version);
   });
@@ -321,6 +323,18 @@ describe('fleetssh client -> AsyncSSH server', { skip, timeout: 120_000 }, () =>
     }
     await assert.rejects(open({ clientKeys: null, password: 'nope' }), (e: Error) => /denied|auth/i.test(`${e.name} ${e.message}`));
     await assert.rejects(open({ clientKeys: [generatePrivateKey('ssh-ed25519')] }), (e: Error) => /denied|auth/i.test(`${e.name} ${e.message}`));
+  });
+
+  test('disableTrivialAuth: AsyncSSH letting "guest" in with "none" is refused; without the option it logs in', async () => {
+    // No key and no password: the only request is "none", which this server accepts for guest.
+    await withConn({ username: 'guest', clientKeys: null }, async (conn) => {
+      assert.equal((await runInfo(conn, 'as guest', input)).user, 'guest');
+    });
+    await assert.rejects(open({ username: 'guest', clientKeys: null, disableTrivialAuth: true }), (e: Error) => e instanceof PermissionDenied && /without a challenge/.test(e.message));
+    // A real challenge passes: alice's password.
+    await withConn({ clientKeys: null, password: 'pw-alice', disableTrivialAuth: true }, async (conn) => {
+      assert.equal((await runInfo(conn, 'as alice', input)).user, 'alice');
+    });
   });
 
   test('env, a pty request with terminal size, and an exit signal', async () => {

@@ -189,22 +189,27 @@ test('preferred order: keyboard-interactive before publickey; a method left out 
 
 test('server: ssh-rsa (SHA-1) signatures are refused unless publicKeyAlgorithms allows them', () => {
   const decide: Decider = (req) => req.kind === 'beginAuth' || req.kind === 'publicKey';
-  const off = pair({ username: 'r', keys: [key('ssh-rsa', 3)] }, {}, decide);
+  // The client opts in to SHA-1 (signatureAlgs), so only the server's setting decides.
+  const off = pair({ username: 'r', keys: [key('ssh-rsa', 3)], signatureAlgs: ['ssh-rsa'] }, {}, decide);
   assert.equal(off.authServer.authenticated, false);
   assert.equal(off.server.decisions.filter((d) => d.kind === 'publicKey').length, 0);
-  const on = pair({ username: 'r', keys: [key('ssh-rsa', 3)] }, { publicKeyAlgorithms: ['ssh-rsa'] }, decide);
+  const on = pair({ username: 'r', keys: [key('ssh-rsa', 3)], signatureAlgs: ['ssh-rsa'] }, { publicKeyAlgorithms: ['ssh-rsa'] }, decide);
   assert.ok(on.authServer.authenticated);
 });
 
-for (const [sigAlgs, expected] of [
-  [null, ['publickey:ssh-rsa']],
-  [['rsa-sha2-256', 'ssh-ed25519'], ['publickey:rsa-sha2-256', 'publickey+sig:rsa-sha2-256']],
-  [['rsa-sha2-512', 'rsa-sha2-256'], ['publickey:rsa-sha2-512', 'publickey+sig:rsa-sha2-512']],
-  [['ssh-ed25519'], []],
+for (const [sigAlgs, clientAlgs, expected] of [
+  // A server that announces nothing gets rsa-sha2-512, as from OpenSSH; SHA-1 only when the client opts in.
+  [null, undefined, ['publickey:rsa-sha2-512', 'publickey+sig:rsa-sha2-512']],
+  [null, ['rsa-sha2-512', 'ssh-rsa'], ['publickey:ssh-rsa']],
+  [['rsa-sha2-256', 'ssh-ed25519'], undefined, ['publickey:rsa-sha2-256', 'publickey+sig:rsa-sha2-256']],
+  [['rsa-sha2-512', 'rsa-sha2-256'], undefined, ['publickey:rsa-sha2-512', 'publickey+sig:rsa-sha2-512']],
+  [['rsa-sha2-512', 'rsa-sha2-256'], ['rsa-sha2-256'], ['publickey:rsa-sha2-256', 'publickey+sig:rsa-sha2-256']],
+  [['ssh-ed25519'], undefined, []],
+  [['ssh-rsa'], undefined, []],
 ] as const) {
-  test(`publickey: ssh-rsa key with server-sig-algs ${JSON.stringify(sigAlgs)} signs with ${expected[0] ?? 'nothing'}`, () => {
+  test(`publickey: ssh-rsa key, server-sig-algs ${JSON.stringify(sigAlgs)}, signatureAlgs ${JSON.stringify(clientAlgs)}: signs with ${expected[0] ?? 'nothing'}`, () => {
     const p = pair(
-      { username: 'r', keys: [key('ssh-rsa', 3)] },
+      { username: 'r', keys: [key('ssh-rsa', 3)], ...(clientAlgs ? { signatureAlgs: clientAlgs } : {}) },
       {},
       (req) => req.kind === 'beginAuth' || req.kind === 'publicKey',
       () => null,
@@ -214,6 +219,32 @@ for (const [sigAlgs, expected] of [
     assert.equal(p.authServer.authenticated, expected.length === 2);
   });
 }
+
+test('signatureAlgs: a key none of whose algorithms is allowed is skipped', () => {
+  const p = pair({ username: 'r', keys: [inProcess(key('ssh-ed25519', 1)), inProcess(key('ecdsa-sha2-nistp256', 2))], signatureAlgs: ['ecdsa-sha2-nistp256'] }, {}, (req) =>
+    req.kind === 'beginAuth' || req.kind === 'publicKey',
+  );
+  assert.deepEqual(methodsSent(p.client), ['publickey+sig:ecdsa-sha2-nistp256']);
+  assert.ok(p.authServer.authenticated);
+});
+
+test('disableTrivialAuth: "none" accepted or a prompt-less keyboard-interactive round ends in PermissionDenied', () => {
+  const none = pair({ username: 'u', keys: [], disableTrivialAuth: true }, {}, (req) => (req.kind === 'beginAuth' ? false : false));
+  assert.ok(none.client.failure instanceof PermissionDenied, String(none.client.failure));
+  assert.match(none.client.failure.message, /without a challenge/);
+  assert.equal(none.authClient.authenticated, false);
+  const allowed = pair({ username: 'u', keys: [] }, {}, (req) => (req.kind === 'beginAuth' ? false : false));
+  assert.ok(allowed.authClient.authenticated, 'without the option "none" is fine');
+  // The server's one round has no prompts, and its empty answer logs the client in.
+  const kbd = (o: { disableTrivialAuth?: boolean }) =>
+    pair({ username: 'u', keys: [], kbdint: true, ...o }, { methods: ['keyboard-interactive'] }, (req) =>
+      req.kind === 'beginAuth' ? true : req.kind === 'kbdintChallenge' ? { name: '', instruction: 'hi', prompts: [] } : req.kind === 'kbdintResponse',
+    );
+  const trivial = kbd({ disableTrivialAuth: true });
+  const plain = kbd({});
+  assert.equal(plain.authClient.authenticated, true, 'a zero-prompt round is accepted without the option');
+  assert.ok(trivial.client.failure instanceof PermissionDenied, String(trivial.client.failure));
+});
 
 test('password: fixed password accepted; failure lists tried methods', () => {
   const ok = pair({ username: 'u', keys: [], password: 'hunter2' }, {}, (req) =>
