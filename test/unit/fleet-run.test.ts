@@ -195,11 +195,13 @@ test('timeouts: connect, command and idle phases end the host with kind timeout 
     stuck: { kind: 'hang-connect' },
     slow: { kind: 'hang-command', out: ['a'] },
   });
-  const fleet = new Fleet(['stuck', 'slow'], { connector: fake.connector, retries: 0, timeouts: { connect: 30, command: 60 } });
+  // The connect limit is far above the command's: an event loop stalled by a busy machine must not
+  // let the fake's instant connect of 'slow' miss it (it did once, at 30 ms, with the suite running).
+  const fleet = new Fleet(['stuck', 'slow'], { connector: fake.connector, retries: 0, timeouts: { connect: 600, command: 60 } });
   const { by } = await byHost(fleet);
   assert.deepEqual([by['stuck']!.error?.kind, by['stuck']!.error?.phase, by['stuck']!.outcome], ['timeout', 'connect', 'unreachable']);
   assert.deepEqual([by['slow']!.error?.kind, by['slow']!.error?.phase, by['slow']!.outcome], ['timeout', 'command', 'failed']);
-  assert.equal(fake.options.get('stuck')!.connectTimeout, 30, 'the client gets its own connect limit (ms)');
+  assert.equal(fake.options.get('stuck')!.connectTimeout, 600, 'the client gets its own connect limit (ms)');
   const idle = await new Fleet(['slow'], { connector: fake.connector, retries: 0, timeouts: { idle: 20, command: 5000 } }).runAll('x');
   assert.equal(idle.results[0]!.error?.phase, 'idle');
   const total = await new Fleet(['stuck'], { connector: fake.connector, retries: 5, backoff: { baseMs: 1 }, timeouts: { connect: 10, total: 35 } }).runAll('x');

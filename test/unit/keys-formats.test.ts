@@ -146,3 +146,14 @@ test('garbage public keys are KeyImportError', () => {
   ];
   for (const [name, input] of cases) assert.throws(() => importPublicKey(input), KeyImportError, name);
 });
+
+test('setComment / getComment: the comment goes into the public line and the private file; a line break is refused', () => {
+  const key = generatePrivateKey('ssh-ed25519', { comment: 'old' });
+  assert.equal(key.getComment(), 'old');
+  key.setComment('deploy@fleet');
+  assert.equal(key.getComment(), 'deploy@fleet');
+  assert.match(key.exportPublicKey(), / deploy@fleet$/);
+  assert.equal(importPrivateKey(key.exportPrivateKey()).comment, 'deploy@fleet');
+  assert.throws(() => key.setComment('two\nlines'), /one line/);
+  assert.equal(key.getComment(), 'deploy@fleet');
+});

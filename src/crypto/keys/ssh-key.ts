@@ -48,6 +48,17 @@ export class SSHKey {
     this.comment = comment;
   }
 
+  /** AsyncSSH's get_comment. */
+  getComment(): string {
+    return this.comment;
+  }
+
+  /** AsyncSSH's set_comment: the comment written by export and writePrivateKey/writePublicKey; one line of text. */
+  setComment(comment: string): void {
+    if (typeof comment !== 'string' || /[\r\n\0]/.test(comment)) throw new TypeError('comment: expected one line of text');
+    this.comment = comment;
+  }
+
   get hasPrivate(): boolean {
     return this.#privateKey !== undefined;
   }
