@@ -137,6 +137,12 @@ export interface ConnectOptions extends AlgorithmOptions {
   // ---- agent, ssh_config, password change (agent-*.ts, config-loader.ts) ----
   /** ssh-agent socket; default $SSH_AUTH_SOCK (its keys are tried after clientKeys); null = no agent. */
   agentPath?: string | null;
+  /**
+   * Only these of the agent's keys are used (AsyncSSH's agent_identities):
+   * SSHKey or SSHCertificate objects, public blobs, or paths of public key or
+   * certificate files. Default: every key the agent holds.
+   */
+  agentIdentities?: readonly (SSHKey | SSHCertificate | Uint8Array | string)[] | null;
   /** Ask the server to forward our agent to sessions (auth-agent-req@openssh.com); default false. */
   agentForwarding?: boolean;
   /** ssh_config file(s) applied to this host (default ~/.ssh/config, missing = empty); null = none. Explicit options win. */
@@ -346,6 +352,9 @@ export interface PasswordChange {
 }
 
 function checkAgentConfigOptions(o: ConnectOptions): void {
+  if (o.agentIdentities !== undefined && o.agentIdentities !== null && !Array.isArray(o.agentIdentities)) {
+    throw new TypeError('agentIdentities: expected a list of public keys, certificates, blobs or file paths, or null');
+  }
   if (o.agentPath !== undefined && o.agentPath !== null && (typeof o.agentPath !== 'string' || o.agentPath === '')) {
     throw new TypeError('agentPath: expected a socket path or null');
   }

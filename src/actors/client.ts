@@ -17,7 +17,7 @@ import { agentFromEnv } from './agent-client.js';
 import { AGENT_CHANNEL, refuseAgentChannel, requestAgentForwarding } from './agent-forward.js';
 import { fingerprintSha256, loadHostKeyVerifier, type KnownHostsOption, type PresentedHostKey } from './host-key-check.js';
 import { isTrustedHostKeys, knownHostsFromKeys } from './known-hosts-match.js';
-import { defaultClientKeys, loadPrivateKeys, pairClientCertificates } from './key-files.js';
+import { defaultClientKeys, identityBlobs, loadPrivateKeys, pairClientCertificates } from './key-files.js';
 import { expandProxyCommand, openProxyCommand } from './proxy-command.js';
 import { acquireWorkRunner, releaseWorkRunner } from './work-runner.js';
 import { openClientSession, SSHClientChannel, type SessionOptions } from './client-session.js';
@@ -463,7 +463,8 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   const verifier = await loadHostKeyVerifier(options.knownHosts as KnownHostsOption);
   // ssh-agent ($SSH_AUTH_SOCK or agentPath; null = none): its keys are tried after the explicit ones.
   const agent = publicKeyAuth ? agentFromEnv(options.agentPath) : null;
-  const agentRefs = agent ? agentOnlyKeys(keys, await agent.getKeys().catch(() => [])) : [];
+  const only = agent && options.agentIdentities != null ? await identityBlobs('agentIdentities', options.agentIdentities) : null;
+  const agentRefs = agent ? agentOnlyKeys(keys, await agent.getKeys().catch(() => []), only) : [];
   if (agent && agentRefs.length === 0) agent.close();
   signal?.throwIfAborted();
 
@@ -571,10 +572,12 @@ function localEnd(options: ConnectOptions): { localAddress?: string; localPort?:
   return out;
 }
 
-/** The agent's keys that are not among the explicit ones, as signing refs. */
-function agentOnlyKeys(keys: readonly SSHKey[], agentKeys: readonly { publicBlob: Uint8Array; toSigningKeyRef(): SigningKeyRef }[]): SigningKeyRef[] {
-  const explicit = new Set(keys.map((k) => Buffer.from(k.publicBlob).toString('base64')));
-  return agentKeys.filter((k) => !explicit.has(Buffer.from(k.publicBlob).toString('base64'))).map((k) => k.toSigningKeyRef());
+/** The agent's keys that are not among the explicit ones (and, with `only`, among those), as signing refs. */
+function agentOnlyKeys(keys: readonly SSHKey[], agentKeys: readonly { publicBlob: Uint8Array; toSigningKeyRef(): SigningKeyRef }[], only: readonly Uint8Array[] | null): SigningKeyRef[] {
+  const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+  const explicit = new Set(keys.map((k) => b64(k.publicBlob)));
+  const allowed = only === null ? null : new Set(only.map(b64));
+  return agentKeys.filter((k) => !explicit.has(b64(k.publicBlob)) && (allowed === null || allowed.has(b64(k.publicBlob)))).map((k) => k.toSigningKeyRef());
 }
 
 /** forwarding: one ProxyJump hop, with the caller's options but its own user and port. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { KeyImportError } from '../protocol/errors.js';
 import { SSHKey, importPrivateKey, importPublicKey, importPublicKeys, type PrivateKeyFormat, type PublicKeyFormat } from '../crypto/keys/ssh-key.js';
 import { importPrivateKeyAsync, importPrivateKeysAsync } from '../workers/key-import.js';
-import { CertifiedKey, SSHCertificate, readCertificate } from '../crypto/keys/certificate.js';
+import { CertifiedKey, SSHCertificate, importCertificateList, readCertificate } from '../crypto/keys/certificate.js';
 
 /** Reads `path` and parses it; a parse failure becomes a KeyImportError naming the file. */
 async function importFile<T>(path: string, binary: boolean, parse: (data: Uint8Array | string) => T | Promise<T>): Promise<T> {
@@ -171,6 +171,34 @@ export async function loadPublicKeys(option: string, keys: readonly (SSHKey | st
     if (k instanceof SSHKey) out.push(k);
     else if (typeof k === 'string') out.push(...(await readPublicKeyList(k)));
     else throw new TypeError(`${option}: expected SSHKey objects or file paths`);
+  }
+  return out;
+}
+
+/**
+ * The public blobs named by agentIdentities: SSHKey and SSHCertificate
+ * objects, raw blobs (binary SSH format), or paths of public key or
+ * certificate files (every key or certificate line of the file).
+ */
+export async function identityBlobs(option: string, ids: readonly (SSHKey | SSHCertificate | Uint8Array | string)[]): Promise<Uint8Array[]> {
+  if (!Array.isArray(ids)) throw new TypeError(`${option}: expected a list of public keys, certificates, blobs or file paths`);
+  const out: Uint8Array[] = [];
+  for (const id of ids) {
+    if (id instanceof SSHKey) out.push(id.publicBlob);
+    else if (id instanceof SSHCertificate) out.push(id.blob);
+    else if (id instanceof Uint8Array) out.push(id);
+    else if (typeof id === 'string') {
+      const text = await readFile(id, 'utf8');
+      const certs = (() => {
+        try {
+          return importCertificateList(text);
+        } catch {
+          return null;
+        }
+      })();
+      if (certs !== null && certs.length > 0) out.push(...certs.map((c) => c.blob));
+      else out.push(...importPublicKeys(text).map((k) => k.publicBlob));
+    } else throw new TypeError(`${option}: expected SSHKey or SSHCertificate objects, blobs or file paths`);
   }
   return out;
 }

@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SSHAgentClient } from '../../src/actors/agent-client.js';
 import { generatePrivateKey, importPrivateKey, importPublicKey, type SSHKey } from '../../src/crypto/keys/ssh-key.js';
@@ -18,6 +18,7 @@ import { listen, type SSHServer } from '../../src/actors/server.js';
 import type { SSHServerProcess } from '../../src/actors/server-process.js';
 import { connect as netConnect } from 'node:net';
 import { sshdSkipReason, startSshd, type SshdServer } from '../helpers/openssh.js';
+import { waitFor } from '../helpers/interop-matrix.js';
 import { connect } from '../../src/actors/client.js';
 
 const agentSkip = findBinary('ssh-agent') && findBinary('ssh-add') ? undefined : 'ssh-agent/ssh-add not installed (openssh-client)';
@@ -228,6 +229,31 @@ describe('connect() with agent keys against OpenSSH sshd', { skip: agentSkip ?? 
     } finally {
       await conn.close();
     }
+  });
+
+  test('agentIdentities: only the named agent keys are offered (an object, a .pub path); the others are never tried', async () => {
+    assert.equal((await sshAdd(agent, ['-D'])).code, 0);
+    const dir = makeTempDir('agent-ids-');
+    const stranger = generatePrivateKey('ssh-ed25519', { comment: 'stranger' });
+    const strangerPath = join(dir, 'stranger');
+    writeFileSync(strangerPath, stranger.exportPrivateKey(), { mode: 0o600 });
+    assert.equal((await sshAdd(agent, [strangerPath])).code, 0);
+    assert.equal((await sshAdd(agent, [sshd.clientKeys.ed25519.privatePath])).code, 0);
+    const authorized = importPublicKey(sshd.clientKeys.ed25519.publicLine);
+    const base = { port: sshd.port, username: 'root', clientKeys: null, agentPath: agent.socket, knownHosts: sshd.knownHostsFile, config: null } as const;
+    const attempts = (log: string): string[] => [...log.matchAll(/publickey (?:have|test pkalg) \S+ (?:signature for|pkblob) \S+ (SHA256:\S+)/g)].map((m) => m[1]!);
+
+    // Only the stranger: refused, and the authorized key held by the same agent never reached sshd.
+    let mark = sshd.logs().length;
+    await assert.rejects(connect('127.0.0.1', { ...base, agentIdentities: [stranger.publicOnly()] }), { code: 'ERR_SSH_PERMISSION_DENIED' });
+    await waitFor(() => /Connection closed|Disconnected|disconnect/.test(sshd.logs().slice(mark)), 5_000);
+    assert.deepEqual(attempts(sshd.logs().slice(mark)), [stranger.fingerprintSHA256()]);
+
+    // Only the authorized key, named by its .pub file: the stranger (first in the agent) is skipped.
+    mark = sshd.logs().length;
+    const conn = await connect('127.0.0.1', { ...base, agentIdentities: [sshd.clientKeys.ed25519.publicPath] });
+    await conn.close();
+    assert.deepEqual(attempts(sshd.logs().slice(mark)), [authorized.fingerprintSHA256()]);
   });
 
   test('without agent keys (agentPath null) the same login is refused', async () => {
