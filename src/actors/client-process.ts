@@ -31,19 +31,22 @@ export interface WaitOptions {
 const SIGNAL_NUMBERS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, ILL: 4, ABRT: 6, FPE: 8, KILL: 9, USR1: 10, SEGV: 11, USR2: 12, PIPE: 13, ALRM: 14, TERM: 15 };
 
 /** Collects a readable's remaining output as a string or Buffer. */
-function collect(stream: Readable, encoding: BufferEncoding | null): Promise<string | Buffer> {
-  return new Promise((resolve) => {
-    const parts: (string | Buffer)[] = [];
+/** A stream's output until it ends; `sofar()` is what came before that (for a timeout's partial output). */
+function collect(stream: Readable, encoding: BufferEncoding | null): { done: Promise<string | Buffer>; sofar(): string | Buffer } {
+  const parts: (string | Buffer)[] = [];
+  const join = (): string | Buffer => (encoding === null ? Buffer.concat(parts as Buffer[]) : (parts as string[]).join(''));
+  const done = new Promise<string | Buffer>((resolve) => {
     stream.on('data', (c: string | Buffer) => parts.push(c));
     let finished = false;
-    const done = (): void => {
+    const finish = (): void => {
       if (finished) return; // 'end' and then 'close': join the parts once
       finished = true;
-      resolve(encoding === null ? Buffer.concat(parts as Buffer[]) : (parts as string[]).join(''));
+      resolve(join());
     };
-    stream.once('end', done);
-    stream.once('close', done);
+    stream.once('end', finish);
+    stream.once('close', finish);
   });
+  return { done, sofar: join };
 }
 
 export class SSHClientProcess {
@@ -185,15 +188,19 @@ export class SSHClientProcess {
     if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) throw new RangeError('timeout: expected a positive number of milliseconds');
     const empty = (): string | Buffer => (this.encoding === null ? Buffer.alloc(0) : '');
     const untouched = (s: Readable): boolean => s.readableFlowing === null && s.listenerCount('data') === 0 && s.listenerCount('readable') === 0 && !this.lines;
-    const stdoutP = untouched(this.stdout) ? collect(this.stdout, this.encoding) : Promise.resolve(empty());
-    const stderrP = untouched(this.stderr) ? collect(this.stderr, this.encoding) : Promise.resolve(empty());
+    const none = { done: Promise.resolve(empty()), sofar: empty };
+    const out = untouched(this.stdout) ? collect(this.stdout, this.encoding) : none;
+    const err = untouched(this.stderr) ? collect(this.stderr, this.encoding) : none;
+    const stdoutP = out.done;
+    const stderrP = err.done;
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const stop = new Promise<never>((_, reject) => {
       if (timeout !== undefined) {
         timer = setTimeout(() => {
           void this.close();
-          reject(new TimeoutError(`command ${JSON.stringify(this.command)} timed out after ${timeout} ms`));
+          // With the output written so far, as AsyncSSH's TimeoutError carries it.
+          reject(new TimeoutError(`command ${JSON.stringify(this.command)} timed out after ${timeout} ms`, { command: this.command, stdout: out.sofar(), stderr: err.sofar() }));
         }, timeout);
       }
       if (signal) {

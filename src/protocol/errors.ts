@@ -85,8 +85,17 @@ export class ProtocolNotSupported extends DisconnectError {
 }
 
 export class TimeoutError extends SSHError {
-  constructor(message: string) {
+  /** For a command that ran out of time (run/wait with timeout): the command and the output it had written by then. */
+  readonly command?: string | null;
+  readonly stdout?: string | Uint8Array;
+  readonly stderr?: string | Uint8Array;
+  constructor(message: string, partial?: { command: string | null; stdout: string | Uint8Array; stderr: string | Uint8Array }) {
     super('ERR_SSH_TIMEOUT', message);
+    if (partial) {
+      this.command = partial.command;
+      this.stdout = partial.stdout;
+      this.stderr = partial.stderr;
+    }
   }
 }
 

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createCipheriv } from 'node:crypto';
 import type { SSHClientConnection } from '../../src/actors/client.js';
-import { ProcessError } from '../../src/protocol/errors.js';
+import { ProcessError, TimeoutError } from '../../src/protocol/errors.js';
 import { sshdSkipReason, startSshd, type SshdServer } from '../helpers/openssh.js';
 import { connectSshd, within } from '../helpers/interop-matrix.js';
 
@@ -163,6 +163,16 @@ describe('client -> sshd sessions', { skip, timeout: 240_000 }, () => {
     });
     const ok = await within(15_000, conn.run('true', { check: true }), 'check ok');
     assert.equal(ok.exitStatus, 0);
+  });
+
+  test('timeout: TimeoutError carries the command and the output written before it (AsyncSSH TimeoutError)', async () => {
+    const cmd = "printf 'partial-out'; printf 'partial-err' >&2; sleep 20";
+    const err = await conn.run(cmd, { timeout: 1500 }).then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof TimeoutError, String(err));
+    assert.equal(err.code, 'ERR_SSH_TIMEOUT');
+    assert.equal(err.command, cmd);
+    assert.equal(err.stdout, 'partial-out');
+    assert.equal(err.stderr, 'partial-err');
   });
 
   test('the connection is still healthy after all of the above', async () => {
