@@ -30,6 +30,8 @@ import { extraInfo } from './extra-info.js';
 import type { LineEditorOptions } from './line-editor.js';
 import { abort, disconnect, setKeepalive } from './connection-control.js';
 import { sendDebug } from './debug-message.js';
+import { openForwardedTcpip } from './server-open-connection.js';
+import type { SSHForwardChannel } from './forward-channel.js';
 
 export type { ServerAuthHandler } from './server-auth.js';
 
@@ -182,6 +184,24 @@ export class SSHServerConnection extends EventEmitter {
   /** Changes (or, with 0, stops) keepalives to this client. */
   setKeepalive(intervalMs: number, countMax = 3): void {
     setKeepalive(this.actor, intervalMs, countMax);
+  }
+
+  /**
+   * A forwarded-tcpip channel to the client, as a Duplex (AsyncSSH's
+   * SSHServerConnection.open_connection): `listenHost`/`listenPort` must name
+   * a remote forward the client asked for (ssh -R, forwardRemotePort), or the
+   * client refuses it (ChannelOpenError); `origHost`/`origPort` say where the
+   * connection came from. After authentication only.
+   */
+  openConnection(listenHost: string, listenPort: number, origHost = '', origPort = 0): Promise<SSHForwardChannel> {
+    return openForwardedTcpip(this.actor, listenHost, listenPort, origHost, origPort);
+  }
+
+  /** As openConnection, handing the stream to `factory` (AsyncSSH's create_connection); resolves with [stream, factory's result]. */
+  async createConnection<T>(factory: (stream: SSHForwardChannel) => T, listenHost: string, listenPort: number, origHost = '', origPort = 0): Promise<[SSHForwardChannel, T]> {
+    if (typeof factory !== 'function') throw new TypeError('factory: expected a function');
+    const stream = await this.openConnection(listenHost, listenPort, origHost, origPort);
+    return [stream, factory(stream)];
   }
 
   /** Sends SSH_MSG_DEBUG (AsyncSSH's send_debug); ssh shows it with -v, or always with alwaysDisplay. */
