@@ -18,7 +18,7 @@ export { listen, SSHServer, SSHServerConnection } from './actors/server.js';
 export type { ListenOptions, ServerHandler } from './actors/server.js';
 export type { ServerAuthHandler, KbdintChallenge, PresentedClientKey } from './actors/server-auth.js';
 export { SSHServerProcess } from './actors/server-process.js';
-export type { LineEditorOptions } from './actors/line-editor.js';
+export type { KeyHandler, LineEditorOptions } from './actors/line-editor.js';
 
 export { fingerprintSha256, parseKnownHosts } from './actors/host-key-check.js';
 export { matchKnownHosts } from './actors/known-hosts-match.js';

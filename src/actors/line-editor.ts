@@ -16,6 +16,15 @@
  */
 import { Readable, Writable } from 'node:stream';
 
+/**
+ * A key handler (AsyncSSH's register_key): called with the line being typed
+ * and the cursor position. Returns [line, cursor] to replace them; [signal
+ * name, a negative number] to deliver that signal and leave the line as it
+ * is; true to let the key do what it does without a handler; false to ring
+ * the bell and change nothing.
+ */
+export type KeyHandler = (line: string, cursor: number) => readonly [string, number] | boolean;
+
 export interface LineEditorOptions {
   /** Lines kept for Up/Down (default 1000; 0 = none). */
   historySize?: number;
@@ -91,6 +100,42 @@ export class LineEditor {
   }
 
   private readonly pushBack: (text: string) => void;
+  private readonly keyHandlers = new Map<string, KeyHandler>();
+
+  /** Calls `handler` for `key`: one character (printable or control) or an escape sequence such as "\x1b[A". */
+  registerKey(key: string, handler: KeyHandler): void {
+    if (typeof key !== 'string' || key === '' || (!key.startsWith('\x1b') && [...key].length !== 1)) {
+      throw new TypeError('key: expected one character or an escape sequence');
+    }
+    if (typeof handler !== 'function') throw new TypeError('handler: expected a function');
+    this.keyHandlers.set(key, handler);
+  }
+
+  unregisterKey(key: string): void {
+    this.keyHandlers.delete(key);
+  }
+
+  /** A registered key's outcome as terminal output, or null when the key has no handler (or asked for its usual action). */
+  private handled(key: string): string | null {
+    const handler = this.keyHandlers.get(key);
+    if (!handler) return null;
+    let r: ReturnType<KeyHandler>;
+    try {
+      r = handler(this.line.join(''), this.cursor);
+    } catch {
+      return BELL;
+    }
+    if (r === true) return null;
+    if (Array.isArray(r) && r.length === 2 && typeof r[0] === 'string' && typeof r[1] === 'number') {
+      const [text, pos] = r;
+      if (pos < 0) {
+        this.onSignal(text);
+        return '';
+      }
+      return this.replaceLine([...text], Math.min(Math.floor(pos), [...text].length));
+    }
+    return BELL;
+  }
 
   /** Echo of typed keys on or off (off for passwords); Enter still moves to a new line. */
   setEcho(on: boolean): void {
@@ -123,7 +168,7 @@ export class LineEditor {
         continue;
       }
       this.skipLf = false;
-      out += this.key(ch);
+      out += (this.keyHandlers.size > 0 ? this.handled(ch) : null) ?? this.key(ch);
     }
     if (out !== '') this.write(out);
   }
@@ -139,6 +184,8 @@ export class LineEditor {
     }
     if (!done) return '';
     this.pendingEscape = '';
+    const custom = this.handled(seq);
+    if (custom !== null) return custom;
     const name = ESCAPES[seq];
     return name ? this.action(name) : '';
   }
@@ -222,12 +269,12 @@ export class LineEditor {
     return this.outputTail + this.line.join('') + '\b'.repeat(back);
   }
 
-  /** Replaces the whole line (history) and redraws it. */
-  private replaceLine(chars: string[]): string {
+  /** Replaces the whole line (history, a key handler) and redraws it, the cursor at `cursor` (default: the end). */
+  private replaceLine(chars: string[], cursor = chars.length): string {
     const wipe = this.echo ? '\b'.repeat(this.cursor) + ERASE_TO_END : '';
-    this.line = chars;
-    this.cursor = chars.length;
-    return wipe + (this.echo ? chars.join('') : '');
+    this.line = chars.slice(0, this.maxLineLength);
+    this.cursor = Math.min(cursor, this.line.length);
+    return wipe + (this.echo ? this.line.join('') + '\b'.repeat(this.line.length - this.cursor) : '');
   }
 
   private action(name: string): string {

@@ -27,7 +27,7 @@ import {
 } from './session-wire.js';
 import { attachSource, attachTarget, checkSource, checkTarget, PIPE, type Attached, type RedirectOptions, type RedirectSource, type RedirectTarget } from './process-redirect.js';
 import type { SSHServerConnection } from './server.js';
-import { LineEditor, type LineEditorOptions } from './line-editor.js';
+import { LineEditor, type KeyHandler, type LineEditorOptions } from './line-editor.js';
 
 export interface ServerSessionConfig {
   /** Called for exec/shell/subsystem; absent = those requests are refused. */
@@ -44,7 +44,7 @@ export interface ServerSessionConfig {
   certForceCommand?: string;
   /** A user certificate's permit-* extensions: what it does not permit is refused, as sshd does. */
   certPermissions?: Readonly<Record<KeyPermission, boolean>>;
-  /** Edit lines on the server for sessions with a pty (listen option lineEditor; default off). */
+  /** Edit lines on the server for sessions with a pty (listen option lineEditor; default on, as AsyncSSH). */
   lineEditor?: boolean | LineEditorOptions;
   /** false refuses every pty-req (listen option allowPty; default true). */
   allowPty?: boolean;
@@ -102,6 +102,16 @@ export class SSHServerProcess extends EventEmitter {
   /** With the line editor: edit lines (true) or pass every key straight to stdin (false). No-op without it. */
   setLineMode(on: boolean): void {
     this.editor?.setLineMode(on);
+  }
+
+  /** With the line editor: a handler for a key (AsyncSSH's register_key; see KeyHandler). No-op without it. */
+  registerKey(key: string, handler: KeyHandler): void {
+    this.editor?.registerKey(key, handler);
+  }
+
+  /** Removes a handler set by registerKey. */
+  unregisterKey(key: string): void {
+    this.editor?.unregisterKey(key);
   }
 
   /** The connection's getExtraInfo (AsyncSSH's process.get_extra_info), e.g. 'peername'. */
@@ -405,7 +415,7 @@ export class ServerSession implements ChannelSink {
       const binary = this.process.subsystem === 'sftp' || this.config.binary?.(this.process) === true;
       const encoding = binary ? null : this.config.encoding === undefined ? 'utf8' : this.config.encoding;
       this.io.applyEncoding(encoding);
-      const le = this.config.lineEditor;
+      const le = this.config.lineEditor ?? true;
       if (le && encoding !== null && this.process.termType !== null) {
         const io = this.io;
         const p = this.process;

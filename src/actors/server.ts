@@ -80,7 +80,9 @@ export interface ListenOptions extends AlgorithmOptions, ServerForwardOptions, S
   keepaliveCountMax?: number;
   /**
    * Edit input lines on the server for sessions with a pty (AsyncSSH's
-   * line_editor): true or {historySize, maxLineLength}. Default off.
+   * line_editor): true or {historySize, maxLineLength}; false passes keys
+   * through. Default on, as AsyncSSH: pty sessions read whole edited lines
+   * and their "\n" reaches the terminal as "\r\n".
    */
   lineEditor?: boolean | LineEditorOptions;
   /** false refuses pseudo-terminal requests (sshd PermitTTY no); default true. */

@@ -131,10 +131,11 @@ describe('authorized_keys options enforced by the server', () => {
   });
 
   test('a terminal is granted without options, refused with no-pty and restrict, granted with restrict,pty', async () => {
-    assert.equal(await runAs('plain', 'x', 'xterm'), 'x|xterm\n');
+    // A pty session has the line editor by default (as AsyncSSH), which writes "\n" as "\r\n" like a terminal.
+    assert.equal(await runAs('plain', 'x', 'xterm'), 'x|xterm\r\n');
     await assert.rejects(runAs('noPty', 'x', 'xterm'), { code: 'ERR_SSH_CHANNEL_REQUEST' });
     await assert.rejects(runAs('restrict', 'x', 'xterm'), { code: 'ERR_SSH_CHANNEL_REQUEST' });
-    assert.equal(await runAs('restrictPty', 'x', 'xterm'), 'do "quoted" thing|xterm\n');
+    assert.equal(await runAs('restrictPty', 'x', 'xterm'), 'do "quoted" thing|xterm\r\n');
   });
 
   test('handlers see the matched entry through getKeyOption / checkKeyPermission', async () => {

@@ -135,15 +135,16 @@ describe('writePrivateKey read by ssh-keygen', { skip: findBinary('ssh-keygen') 
 });
 
 describe('line editor under OpenSSH ssh -tt', { skip: findBinary('ssh') ? undefined : 'ssh not installed' }, () => {
-  test('keys typed into ssh are edited on the server; the application reads whole lines', async () => {
+  test('keys typed into ssh are edited on the server by default; the application reads whole lines; a registered Tab completes', async () => {
     const hostKey = generatePrivateKey('ssh-ed25519');
     const dir = mkdtempSync(join(tmpdir(), 'fleetssh-lineedit-'));
     const clientKey = await keygen('ed25519');
     const server = await listen({
       serverHostKeys: [hostKey],
       authorizedClientKeys: [importPublicKey(clientKey.publicLine)],
-      lineEditor: true,
+      // No lineEditor option: on by default for pty sessions, as in AsyncSSH.
       processFactory: async (p) => {
+        p.registerKey('\t', (line, pos) => (line === 'qu' && pos === 2 ? ['quit', 4] : false));
         p.stdout.write('> ');
         const lines = createInterface({ input: p.stdin, crlfDelay: Infinity });
         for await (const line of lines) {
@@ -158,7 +159,7 @@ describe('line editor under OpenSSH ssh -tt', { skip: findBinary('ssh') ? undefi
       writeFileSync(knownHostsFile, `[127.0.0.1]:${server.port} ${hostKey.exportPublicKey()}\n`);
       const r = await runSsh(['-tt', 'shell'], {
         target: { port: server.port, identityFile: clientKey.privatePath, knownHostsFile },
-        input: 'helo\x7flo world\rabc\x1b[D\x1b[DX\r\x1b[A!\rquit\r',
+        input: 'helo\x7flo world\rabc\x1b[D\x1b[DX\r\x1b[A!\rqu\t\r',
         timeoutMs: 20_000,
       });
       assert.equal(r.code, 0, r.stderr);
@@ -167,6 +168,8 @@ describe('line editor under OpenSSH ssh -tt', { skip: findBinary('ssh') ? undefi
       assert.match(out, /got \[aXbc\]\r\n/);
       assert.match(out, /got \[aXbc!\]\r\n/);
       assert.ok(out.includes('helo\x08 \x08lo world\r\n'), 'the keys were echoed by the server');
+      assert.ok(out.includes('qu\x08\x08\x1b[Kquit'), 'Tab completed the line on the terminal');
+      assert.doesNotMatch(out, /got \[qu/, 'the completed line was read as quit');
     } finally {
       await server.close();
       rmSync(dir, { recursive: true, force: true });

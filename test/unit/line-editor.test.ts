@@ -105,4 +105,36 @@ describe('LineEditor', () => {
     await r.type('\r');
     assert.deepEqual(r.lines, ['abc\n']);
   });
+
+  test('registerKey: a handler replaces the line and cursor, raises a signal, defers with true, rings with false; unregisterKey', async () => {
+    const r = rig();
+    // Tab completes a word; the cursor lands where the handler says.
+    r.ed.registerKey('\t', (line, pos) => (line === 'he' && pos === 2 ? ['hello world', 5] : false));
+    // Up arrow (an escape sequence) as a hot key: a signal, the line untouched.
+    r.ed.registerKey('\x1b[A', () => ['WINCH', -1]);
+    // A printable key that acts only at the start of the line.
+    r.ed.registerKey('?', (line) => (line === '' ? ['help', 4] : true));
+    await r.type('he\t');
+    assert.equal(r.screen(), 'he\b\b\x1b[Khello world\b\b\b\b\b\b');
+    await r.type('X\r');
+    assert.deepEqual(r.lines, ['helloX world\n']);
+    r.clear();
+    await r.type('zz\t');
+    assert.equal(r.screen(), 'zz\x07', 'false rings the bell');
+    await r.type('\x1b[A');
+    assert.deepEqual(r.signals, ['WINCH']);
+    await r.type('\x15?\r');
+    await r.type('a?\r');
+    assert.deepEqual(r.lines.slice(1), ['help\n', 'a?\n']);
+    r.ed.registerKey('\x01', () => {
+      throw new Error('handler bug');
+    });
+    r.clear();
+    await r.type('\x01');
+    assert.equal(r.screen(), '\x07', 'a throwing handler rings the bell and the editor goes on');
+    r.ed.unregisterKey('\t');
+    await r.type('\x15b\tc\r');
+    assert.deepEqual(r.lines.slice(3), ['bc\n'], 'without a handler Tab is an ignored control key');
+    assert.throws(() => r.ed.registerKey('ab', () => true), /one character or an escape sequence/);
+  });
 });
