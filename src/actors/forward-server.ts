@@ -15,6 +15,7 @@ import { OpenFailure } from '../protocol/messages.js';
 import { decodeTcpipForward, encodeForwardPort } from '../protocol/global-requests.js';
 import { decodeTcpipChannelData, encodeTcpipChannelData } from '../protocol/session-requests.js';
 import type { AuthorizedKeyEntry } from '../protocol/authorized-keys.js';
+import { certificatePermissionOf, type ServerAuthState } from './server-auth.js';
 import type { ConnectionActor, GlobalRequestAnswer } from './connection-actor.js';
 import { acceptForwardChannel, openForwardChannel, type ForwardChannelInfo } from './forward-channel.js';
 import { dialTcp, dialUnix, LocalListener, pipeForward } from './forward-pipe.js';
@@ -109,6 +110,16 @@ export class ServerForwarding<C> {
     return c?.authState?.matched ?? null;
   }
 
+  /**
+   * What the key's options allow (keyAllows), and, after certificate
+   * authentication, only when the certificate has permit-port-forwarding,
+   * as sshd requires for every kind of forwarding.
+   */
+  private allowed(what: Parameters<typeof keyAllows>[1]): boolean {
+    const c = this.conn() as { authState?: ServerAuthState | null };
+    return keyAllows(this.keyEntry(), what) && certificatePermissionOf(c?.authState ?? null, 'port-forwarding');
+  }
+
   /** Whether this class answers channel opens of `type`. */
   handlesChannel(type: string): boolean {
     return type === 'direct-tcpip' || type === DIRECT_STREAMLOCAL;
@@ -124,14 +135,14 @@ export class ServerForwarding<C> {
       if (type === 'direct-tcpip') {
         if (this.options.allowTcpForwarding === false) return refuse(OpenFailure.ADMINISTRATIVELY_PROHIBITED, 'TCP forwarding disabled');
         const d = decodeTcpipChannelData(typeData, 'direct-tcpip');
-        if (!keyAllows(this.keyEntry(), { open: [d.host, d.port] })) return refuse(OpenFailure.ADMINISTRATIVELY_PROHIBITED, 'not permitted by the key\'s options');
+        if (!this.allowed({ open: [d.host, d.port] })) return refuse(OpenFailure.ADMINISTRATIVELY_PROHIBITED, 'not permitted by the key\'s options or certificate');
         info = { channelType: type, destHost: d.host, destPort: d.port, origHost: d.originatorAddress, origPort: d.originatorPort };
         decide = () => this.handler.connectionRequested?.(d.host, d.port, d.originatorAddress, d.originatorPort, this.conn()) ?? true;
         dial = () => dialTcp(d.host, d.port);
       } else {
         if (this.options.allowStreamLocalForwarding === false) return refuse(OpenFailure.ADMINISTRATIVELY_PROHIBITED, 'streamlocal forwarding disabled');
         const path = decodeDirectStreamlocal(typeData);
-        if (!keyAllows(this.keyEntry(), 'streamlocal')) return refuse(OpenFailure.ADMINISTRATIVELY_PROHIBITED, 'not permitted by the key\'s options');
+        if (!this.allowed('streamlocal')) return refuse(OpenFailure.ADMINISTRATIVELY_PROHIBITED, 'not permitted by the key\'s options or certificate');
         info = { channelType: type, destHost: path, destPort: 0, origHost: '', origPort: 0 };
         decide = () => this.handler.unixConnectionRequested?.(path, this.conn()) ?? true;
         dial = () => dialUnix(path);
@@ -195,7 +206,7 @@ export class ServerForwarding<C> {
   private async listenTcp(data: Uint8Array): Promise<GlobalRequestAnswer> {
     if (this.options.allowTcpForwarding === false) return false;
     const { address, port } = decodeTcpipForward(data);
-    if (port > 65535 || !keyAllows(this.keyEntry(), { listen: [address, port] })) return false;
+    if (port > 65535 || !this.allowed({ listen: [address, port] })) return false;
     const decision = (await this.handler.serverRequested?.(address, port, this.conn())) ?? true;
     if (decision === false) return false;
     const host = typeof decision === 'object' && decision !== null ? decision.listenHost : bindAddress(address, this.options.gatewayPorts === true);
@@ -220,7 +231,7 @@ export class ServerForwarding<C> {
   private async listenUnix(data: Uint8Array): Promise<GlobalRequestAnswer> {
     if (this.options.allowStreamLocalForwarding === false) return false;
     const path = decodeStreamlocalForward(data);
-    if (!keyAllows(this.keyEntry(), 'streamlocal')) return false;
+    if (!this.allowed('streamlocal')) return false;
     const ok = (await this.handler.unixServerRequested?.(path, this.conn())) ?? true;
     if (ok !== true || this.actor.closed || this.unixListeners.has(path)) return false;
     let listener: LocalListener;

@@ -14,7 +14,8 @@ import { connect } from '../../src/actors/client.js';
 import type { SSHServerProcess } from '../../src/actors/server-process.js';
 import { generatePrivateKey } from '../../src/crypto/keys/ssh-key.js';
 import { ChannelRequestError } from '../../src/protocol/errors.js';
-import { keygen, makeTempDir, removeTempDir, requireBinary, runProcess, runSsh, type KeyFiles } from '../helpers/ssh-client.js';
+import { keygen, makeTempDir, removeTempDir, requireBinary, runProcess, runSsh, sshArgs, type KeyFiles } from '../helpers/ssh-client.js';
+import { createServer } from 'node:net';
 
 const skip = requireBinary('ssh', 'openssh-client') ?? requireBinary('ssh-keygen', 'openssh-client');
 
@@ -120,6 +121,29 @@ describe('certificate options on our server, OpenSSH ssh with ssh-keygen certifi
       assert.deepEqual(r.permissions, Object.fromEntries(PERMISSIONS.map((n) => [n, true])));
     } finally {
       await conn.close();
+    }
+  });
+
+  test('a certificate without permit-port-forwarding: ssh -W is refused; with a default certificate the same -W reaches the target', async () => {
+    const target = createServer((sock) => sock.end('reached\n'));
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', () => r()));
+    const port = (target.address() as { port: number }).port;
+    // -W goes before the destination (sshArgs ends with it).
+    const stdioForward = async (key: KeyFiles) => {
+      const args = sshArgs({ port: server.port, user: 'deploy', identityFile: key.privatePath });
+      args.splice(args.length - 1, 0, '-W', `127.0.0.1:${port}`);
+      return runProcess('ssh', args, { timeoutMs: 30_000 });
+    };
+    try {
+      const ok = await stdioForward(await signedKey([]));
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(ok.stdout.toString(), 'reached\n');
+      const refused = await stdioForward(await signedKey(['clear', 'permit-pty']));
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /stdio forwarding failed|administratively prohibited/);
+      assert.equal(refused.stdout.toString(), '');
+    } finally {
+      target.close();
     }
   });
 });
