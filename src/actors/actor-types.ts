@@ -39,6 +39,8 @@ export interface ActorCore {
   rekey(): void;
   /** Server: a USERAUTH_BANNER during authentication; false outside it. */
   sendAuthBanner?(message: string, lang?: string): boolean;
+  /** SSH_MSG_DEBUG to the peer. */
+  sendDebug?(message: string, lang?: string, alwaysDisplay?: boolean): void;
   readonly connection: ActorConnectionLayer;
   readonly closed: boolean;
   readonly remoteVersion: string | null;

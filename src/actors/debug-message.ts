@@ -2,16 +2,10 @@
  * SSH_MSG_DEBUG sent on request (AsyncSSH's send_debug), from either side of
  * a connection. The receiving side reports it as its 'debug' event.
  */
-import { Msg } from '../protocol/messages.js';
-import { Writer } from '../protocol/wire.js';
 import type { ConnectionActor } from './connection-actor.js';
 
 /** RFC 4253 §11.3 leaves the size open; this keeps one message well inside a packet and inside what receivers read. */
 const MAX_DEBUG_BYTES = 32 * 1024;
-
-export function encodeDebug(message: string, lang: string, alwaysDisplay: boolean): Uint8Array {
-  return new Writer(16 + message.length).byte(Msg.DEBUG).boolean(alwaysDisplay).string(message).string(lang).toBytes();
-}
 
 /**
  * Queues the message on the transport: held back while a key exchange runs
@@ -22,11 +16,9 @@ export function sendDebug(actor: Pick<ConnectionActor, 'post' | 'closed' | 'core
   if (Buffer.byteLength(message) > MAX_DEBUG_BYTES) throw new RangeError(`message: at most ${MAX_DEBUG_BYTES} bytes`);
   if (typeof lang !== 'string' || lang.length > 64) throw new TypeError('lang: expected a language tag string');
   if (typeof alwaysDisplay !== 'boolean') throw new TypeError('alwaysDisplay: expected a boolean');
-  const payload = encodeDebug(message, lang, alwaysDisplay);
-  // DEBUG is a transport message, below what ActorCore exposes: SSHCore's transport sends it.
-  const transport = (actor.core as { transport?: { send(payload: Uint8Array): void } }).transport;
-  if (!transport) throw new TypeError('sendDebug: this connection has no transport to send on');
+  const core = actor.core;
+  if (!core.sendDebug) throw new TypeError('sendDebug: this connection has no transport to send on');
   actor.post(() => {
-    if (!actor.closed) transport.send(payload);
+    if (!actor.closed) core.sendDebug!(message, lang, alwaysDisplay);
   });
 }

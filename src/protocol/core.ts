@@ -196,6 +196,11 @@ export class SSHCore {
   }
 
   /** Server: a USERAUTH_BANNER during authentication; false when not in it (see AuthServer.sendBanner). */
+  /** SSH_MSG_DEBUG to the peer (AsyncSSH's send_debug). */
+  sendDebug(message: string, lang = '', alwaysDisplay = false): void {
+    this.transport.sendDebug(message, lang, alwaysDisplay);
+  }
+
   sendAuthBanner(message: string, lang = ''): boolean {
     return this.authServer?.sendBanner(message, lang) ?? false;
   }

@@ -448,6 +448,11 @@ export class Transport {
     this.sendParts([payload]);
   }
 
+  /** SSH_MSG_DEBUG (RFC 4253 §11.3); held back like any message while a key exchange runs. */
+  sendDebug(message: string, lang = '', alwaysDisplay = false): void {
+    this.send(encodeDebug(message, lang, alwaysDisplay));
+  }
+
   /** Sends a payload given as pieces, copied once into the packet. */
   sendParts(parts: readonly Uint8Array[]): void {
     if (this.closed) return;
@@ -521,3 +526,7 @@ export class Transport {
 }
 
 export { KEX_MARKERS };
+
+export function encodeDebug(message: string, lang: string, alwaysDisplay: boolean): Uint8Array {
+  return new Writer(16 + message.length).byte(Msg.DEBUG).boolean(alwaysDisplay).string(message).string(lang).toBytes();
+}

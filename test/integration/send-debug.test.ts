@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { connect } from '../../src/actors/client.js';
 import { listen, type SSHServerConnection } from '../../src/actors/server.js';
 import type { SSHServerProcess } from '../../src/actors/server-process.js';
-import { encodeDebug } from '../../src/actors/debug-message.js';
+import { encodeDebug } from '../../src/protocol/transport.js';
 import { generatePrivateKey } from '../../src/crypto/keys/ssh-key.js';
 
 const hostKey = generatePrivateKey('ssh-ed25519');
