@@ -54,6 +54,8 @@ interface Ctx {
   walker: DirWalker;
   /** Read buffers of putSmallFile, one per file in flight at most. */
   scratch: Buffer[];
+  /** Remote directories this transfer created: a file put into one cannot have been there before (OPEN_FOR_PUT). */
+  madeDirs: Set<string>;
 }
 
 const DEFAULT_MAX_FILES = 32;
@@ -69,7 +71,7 @@ function context(client: SFTPClient, o: TransferOptions, writes = false): Ctx {
   if (!Number.isInteger(blockSize) || blockSize < 1) throw new RangeError(`blockSize: expected a positive integer, got ${blockSize}`);
   const handles = client.limits.maxOpenHandles;
   const maxFiles = o.maxFiles ?? (handles > 0 ? Math.max(1, Math.min(DEFAULT_MAX_FILES, Math.floor(handles / 2))) : DEFAULT_MAX_FILES);
-  return { client, o, blockSize: Math.min(blockSize, limit), budget: requestBudget(o.maxRequests ?? DEFAULT_MAX_REQUESTS, writes), pool: new JobPool(maxFiles), walker: new DirWalker(DIR_LISTINGS), scratch: [] };
+  return { client, o, blockSize: Math.min(blockSize, limit), budget: requestBudget(o.maxRequests ?? DEFAULT_MAX_REQUESTS, writes), pool: new JobPool(maxFiles), walker: new DirWalker(DIR_LISTINGS), scratch: [], madeDirs: new Set() };
 }
 
 /** Requests are refilled a quarter of the budget at a time (see RequestBudget): 12-16 stay in flight by default. */
@@ -354,7 +356,7 @@ async function putEntry(ctx: Ctx, src: string, dst: string, st: Stats): Promise<
   if (st.isFile()) return submit(ctx, () => putFile(ctx, src, dst, st));
   if (!st.isDirectory()) throw new SFTPError(FxStatus.FAILURE, `${src} is not a regular file`);
   if (!ctx.o.recurse) throw new SFTPError(FxStatus.FAILURE, `${src} is a directory`);
-  await makeRemoteDir(ctx.client, dst);
+  if (await makeRemoteDir(ctx.client, dst)) ctx.madeDirs.add(dst);
   await ctx.walker.add(() => reported(ctx, () => putDir(ctx, src, dst, st)));
   return WALKED;
 }
@@ -375,12 +377,14 @@ async function putDir(ctx: Ctx, src: string, dst: string, st: Stats): Promise<vo
   if (ctx.o.preserve) afterJobs(ctx, jobs, () => ctx.client.setstat(dst, localAttrs(st)));
 }
 
-/** mkdir, and only when that fails, check whether a directory is already there (one round trip for a new tree). */
-async function makeRemoteDir(client: SFTPClient, dst: string): Promise<void> {
+/** mkdir, and only when that fails, check whether a directory is already there (one round trip for a new tree); true when mkdir made it. */
+async function makeRemoteDir(client: SFTPClient, dst: string): Promise<boolean> {
   try {
     await client.mkdir(dst);
+    return true;
   } catch (e) {
     if (!(await client.isdir(dst))) throw e;
+    return false;
   }
 }
 
@@ -405,11 +409,16 @@ async function putFileAt(ctx: Ctx, src: string, dst: string): Promise<void> {
  * trip, so the remote open must not truncate: a local file that turns out
  * unreadable (gone since the listing, or a permission error) would otherwise
  * have emptied an existing remote copy. The remote file is cut to the new
- * length once the local bytes are in hand, with the last WRITE's batch. A
- * remote file that did not exist is still created, empty, when the local open
- * fails.
+ * length once the local bytes are in hand, with the last WRITE's batch.
+ * Inside a directory this transfer created, no file can have been there
+ * before: the cut is skipped (it cost sshd's sftp-server ~8 % of a tree put),
+ * and a file whose local side fails is removed again. Elsewhere a remote file
+ * that did not exist is still created, empty, when the local open fails.
  */
 const OPEN_FOR_PUT = FxfFlag.WRITE | FxfFlag.CREAT;
+
+/** Whether `dst` lies directly in a directory this transfer made (so it is new). */
+const isNew = (ctx: Ctx, dst: string): boolean => ctx.madeDirs.has(posix.dirname(dst));
 
 /** Bytes read at once by putSmallFile: files shorter than this take its path. */
 const SMALL_READ = 65536;
@@ -424,6 +433,7 @@ async function putSmallFile(ctx: Ctx, src: string, dst: string): Promise<boolean
   const read = local.status === 'fulfilled' ? local.value : null;
   if (!file || !read) {
     await closeBoth(() => read?.closing ?? Promise.resolve(), () => file?.close() ?? Promise.resolve()).catch(() => undefined);
+    if (file && !read && isNew(ctx, dst)) await ctx.client.remove(dst).catch(() => undefined);
     throw local.status === 'rejected' ? local.reason : (remote as PromiseRejectedResult).reason;
   }
   if (read.data === null) {
@@ -432,7 +442,7 @@ async function putSmallFile(ctx: Ctx, src: string, dst: string): Promise<boolean
   }
   const data = read.data;
   // The remote file is cut to length with the same batch (WRITE, FSETSTAT size, CLOSE): see OPEN_FOR_PUT.
-  await closeBoth(() => read.closing, () => file.writeFinal(0, data, { size: data.length }));
+  await closeBoth(() => read.closing, () => (isNew(ctx, dst) ? (data.length > 0 ? file.writeFinal(0, data) : file.close()) : file.writeFinal(0, data, { size: data.length })));
   ctx.o.progressHandler?.(src, dst, data.length, data.length);
   return true;
 }
@@ -466,8 +476,9 @@ async function putFile(ctx: Ctx, src: string, dst: string, st: Stats): Promise<v
   const attrs = localAttrs(st);
   let start = 0;
   if (ctx.o.resume) start = Math.min(st.size, (await ctx.client.stat(dst).catch(() => ({ size: 0 }))).size ?? 0);
-  // Not truncated at open (OPEN_FOR_PUT); without resume the length is set at the end.
-  const cut = !ctx.o.resume;
+  // Not truncated at open (OPEN_FOR_PUT); without resume the length is set at the end, unless the file is new.
+  const fresh = !ctx.o.resume && isNew(ctx, dst);
+  const cut = !ctx.o.resume && !fresh;
   // The local and the remote open overlap: one round trip and one thread-pool job at once.
   const [local, remote] = await Promise.allSettled([
     localSource(src, st.size),
@@ -476,6 +487,7 @@ async function putFile(ctx: Ctx, src: string, dst: string, st: Stats): Promise<v
   const source = local.status === 'fulfilled' ? local.value : null;
   const file = remote.status === 'fulfilled' ? remote.value : null;
   try {
+    if (file && !source && fresh) await file.close().then(() => ctx.client.remove(dst)).catch(() => undefined);
     if (!source || !file) throw local.status === 'rejected' ? local.reason : (remote as PromiseRejectedResult).reason;
     const progress = ctx.o.progressHandler;
     // A file within one block: its one WRITE goes with the FSETSTAT and CLOSE (sftp-file.ts writeFinal).

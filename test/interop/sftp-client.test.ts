@@ -252,6 +252,18 @@ for (const [name, makePeer, available] of peers) {
       assert.equal(errors.length, 1, errors.map(String).join('; '));
       assert.match(String(errors[0]), /ENOENT/);
       assert.equal(readFileSync(join(up, 'over', 'd-gone.txt'), 'utf8'), 'precious remote copy');
+      // Into a directory the put creates: no length cut is needed, and a file gone meanwhile leaves nothing behind.
+      writeFileSync(join(src, 'd-gone.txt'), 'will vanish again');
+      const fresh = join(dir, 'over-fresh');
+      const freshErrors: Error[] = [];
+      await c.put(src, fresh, {
+        recurse: true, maxFiles: 1, errorHandler: (e) => freshErrors.push(e),
+        progressHandler: (from) => { if (from.endsWith('c-empty.txt') || from.endsWith('b-big.bin')) rmSync(join(src, 'd-gone.txt'), { force: true }); },
+      });
+      assert.equal(freshErrors.length, 1, freshErrors.map(String).join('; '));
+      assert.deepEqual(readdirNames(fresh), ['a-small.txt', 'b-big.bin', 'c-empty.txt']);
+      assert.equal(readFileSync(join(fresh, 'a-small.txt'), 'utf8'), 'x');
+      assert.equal(shaFile(join(fresh, 'b-big.bin')), sha(big));
       // The same for one big file through the block pump (preserve takes that path).
       writeFileSync(join(up, 'big-over.bin'), randomBytes(900_000));
       await c.put(join(src, 'b-big.bin'), join(up, 'big-over.bin'), { preserve: true });
