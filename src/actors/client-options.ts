@@ -402,6 +402,9 @@ function agentPathFromConfig(v: string): string | null | undefined {
   return v;
 }
 
+/** ssh_config RequestTTY as requestPty (ssh's "yes" asks for a pty when there is a terminal type, as requestPty true). */
+const REQUEST_TTY: Readonly<Record<string, boolean | 'force' | 'auto'>> = { yes: true, no: false, force: 'force', auto: 'auto' };
+
 /** `[user@]host[:port]` (or ssh://, [v6]:port) with host, user and port filled in from the config, as `ssh -J` does. */
 function resolveJumpHop(config: SshConfig, spec: string, base: ReturnType<typeof localResolveOptions>): string {
   const m = /^(?:ssh:\/\/)?(?:(.+)@)?(\[[^\]]+\]|[^:@]+)(?::(\d{1,5}))?$/.exec(spec);
@@ -493,6 +496,15 @@ export function applySshConfig(host: string, o: ConnectOptions): { host: string;
     if (typeof e !== 'string') throw new TypeError(`config: ProxyCommand: ${e.error}`);
     out.proxyCommand = e.replaceAll('%', '%%');
   }
+  // RemoteCommand and RequestTTY: the connection-wide command and requestPty (as AsyncSSH reads them).
+  const remote = cfg.other['remotecommand']?.[0];
+  if (out.command === undefined && remote !== undefined && remote.toLowerCase() !== 'none') {
+    const e = expandTokens(remote, cfg.tokens, 'CdhikLlnpru');
+    if (typeof e !== 'string') throw new TypeError(`config: RemoteCommand: ${e.error}`);
+    out.command = e;
+  }
+  const tty = REQUEST_TTY[cfg.other['requesttty']?.[0]?.toLowerCase() ?? ''];
+  if (out.requestPty === undefined && tty !== undefined) out.requestPty = tty;
   // ProxyJump (or a `tunnel` string) goes to the `tunnel` option, each hop's alias resolved through the same config (HostName, Port, User).
   const jumps = typeof o.tunnel === 'string' ? o.tunnel : o.tunnel === undefined && out.proxyCommand === undefined ? cfg.proxyJump : undefined;
   if (jumps !== undefined) out.tunnel = jumps.split(',').map((hop) => resolveJumpHop(config, hop.trim(), resolveOpts)).join(',');

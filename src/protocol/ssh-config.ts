@@ -39,6 +39,7 @@ const OPTION_KINDS: Readonly<Record<string, Kind>> = {
   port: 'port', connecttimeout: 'time', serveraliveinterval: 'time', serveralivecountmax: 'count',
   stricthostkeychecking: 'strict', identityfile: 'accumulate', certificatefile: 'accumulate',
   sendenv: 'accumulate', userknownhostsfile: 'line', setenv: 'setenv', rekeylimit: 'rekey', proxycommand: 'raw',
+  remotecommand: 'raw',
 };
 
 /** Options that collect every value rather than keeping the first. */

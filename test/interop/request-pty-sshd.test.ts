@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import type { SSHClientConnection } from '../../src/actors/client.js';
 import { sshdSkipReason, startSshd, type SshdServer } from '../helpers/openssh.js';
 import { connectSshd, within } from '../helpers/interop-matrix.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir } from '../helpers/ssh-client.js';
 
 const skip = sshdSkipReason();
 
@@ -48,6 +51,28 @@ describe('requestPty against sshd', { skip, timeout: 60_000 }, () => {
       assert.equal(await tty(c, 'tty', { requestPty: false }), 'not a tty');
     } finally {
       await within(10_000, c.close(), 'close');
+    }
+  });
+
+  test('ssh_config RemoteCommand (tokens expanded) and RequestTTY force: the connection-wide command and requestPty', async () => {
+    const cfg = join(makeTempDir('remotecmd-'), 'config');
+    writeFileSync(cfg, "Host *\n  RemoteCommand printf '%%s|' %r; tty\n  RequestTTY force\n");
+    const c = await connectSshd(sshd, { config: cfg });
+    try {
+      assert.match(await tty(c), /^root\|\/dev\/pts\/\d+$/);
+      // A command given to run() wins over RemoteCommand; requestPty still comes from RequestTTY.
+      assert.match(await tty(c, 'tty'), /^\/dev\/pts\/\d+$/);
+    } finally {
+      await within(10_000, c.close(), 'close');
+    }
+    // Another file: connect() caches a config file for a few seconds (a fleet reads it once, not per host).
+    const cfg2 = cfg + '-no';
+    writeFileSync(cfg2, 'Host *\n  RemoteCommand tty\n  RequestTTY no\n');
+    const d = await connectSshd(sshd, { config: cfg2 });
+    try {
+      assert.equal(await tty(d), 'not a tty');
+    } finally {
+      await within(10_000, d.close(), 'close');
     }
   });
 });
