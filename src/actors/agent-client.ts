@@ -239,8 +239,19 @@ export class SSHAgentClient {
 
   close(): void {
     this.fail(new AgentError('agent client closed', 'ERR_SSH_AGENT_CLOSED'));
-    this.socket?.destroy();
+    const s = this.socket;
     this.socket = null;
+    if (s) {
+      this.socketGone = new Promise((resolve) => s.once('close', () => resolve()));
+      s.destroy();
+    }
+  }
+
+  private socketGone: Promise<void> = Promise.resolve();
+
+  /** Resolves once close() has released the agent socket (AsyncSSH's wait_closed). */
+  async waitClosed(): Promise<void> {
+    await this.socketGone;
   }
 }
 

@@ -162,6 +162,15 @@ describe('ssh-agent client against OpenSSH ssh-agent', { skip: agentSkip }, () =
     assert.ok((await listedFingerprints(agent)).includes(k.fingerprintSHA256()));
   });
 
+  test('close and waitClosed: the socket is released, later calls fail with ERR_SSH_AGENT_CLOSED', async () => {
+    const own = new SSHAgentClient(agent.socket);
+    assert.ok((await own.getKeys()).length > 0);
+    own.close();
+    await own.waitClosed();
+    await assert.rejects(own.getKeys(), { code: 'ERR_SSH_AGENT_CLOSED' });
+    await own.waitClosed(); // again: already settled
+  });
+
   test('removeAll empties the agent', async () => {
     await client.removeAll();
     assert.deepEqual(await listedFingerprints(agent), []);
