@@ -9,7 +9,7 @@
  * on local paths produced by `PathMapper` (chroot confinement).
  */
 import type { Readable, Writable } from 'node:stream';
-import { SftpExt, SFTP_DEFAULT_MAX_RW, SFTP_MAX_PACKET, SFTP_VERSION, FxStatus } from '../protocol/sftp-constants.js';
+import { SftpExt, SFTP_DEFAULT_MAX_RW, SFTP_MAX_PACKET, SFTP_VERSION, FxStatus, FxfFlag } from '../protocol/sftp-constants.js';
 import { encodeVfsAttrs, type SFTPAttrs } from '../protocol/sftp-attrs.js';
 import { decodeExtRequest, encodeLimits, encodeNamesReply, SUPPORTED_EXTENSIONS, type SftpExtRequest } from '../protocol/sftp-extensions.js';
 import { SftpDeframer } from '../protocol/sftp-framing.js';
@@ -34,7 +34,14 @@ export interface SFTPServerOptions {
   maxReadLength?: number;
 }
 
-type Handle = { kind: 'file'; file: SFTPOpenFile } | { kind: 'dir'; names: SFTPName[] | null; path: string; pos: number };
+/**
+ * `appending`: the file was opened with APPEND, so every write lands at the
+ * end whatever its offset. Requests run concurrently, so such writes are
+ * chained here to land in the order they arrived (OpenSSH's `reput` opens
+ * with APPEND and pipelines its writes: in a parallel pool they landed in a
+ * scrambled order on a loaded machine).
+ */
+type Handle = { kind: 'file'; file: SFTPOpenFile; appending: Promise<void> | null } | { kind: 'dir'; names: SFTPName[] | null; path: string; pos: number };
 
 const OPS: ReadonlyArray<keyof SFTPFileSystem> = [
   'open', 'read', 'write', 'close', 'fstat', 'fsetstat', 'fsync', 'stat', 'lstat', 'setstat', 'lsetstat', 'listdir',
@@ -232,7 +239,8 @@ class SftpServerSession {
       case 'open': {
         const file = await fs.open(await p.local(req.filename, true), req.pflags, req.attrs);
         try {
-          return [encodeReply({ kind: 'handle', id, handle: this.addHandle({ kind: 'file', file }) })];
+          const appending = req.pflags & FxfFlag.APPEND ? Promise.resolve() : null;
+          return [encodeReply({ kind: 'handle', id, handle: this.addHandle({ kind: 'file', file, appending }) })];
         } catch (e) {
           await fs.close(file).catch(() => undefined);
           throw e;
@@ -251,9 +259,16 @@ class SftpServerSession {
         if (data.length === 0) return [statusReply(id, FxStatus.EOF)];
         return [encodeDataHeader(id, data.length), data];
       }
-      case 'write':
-        await fs.write(this.file(req.handle), req.offset, req.data);
+      case 'write': {
+        const h = this.getHandle(req.handle, 'file') as Extract<Handle, { kind: 'file' }>;
+        if (h.appending === null) await fs.write(h.file, req.offset, req.data);
+        else {
+          const mine = h.appending.then(() => fs.write(h.file, req.offset, req.data));
+          h.appending = mine.catch(() => undefined);
+          await mine;
+        }
         return this.ok(id);
+      }
       case 'fstat':
         return this.attrsReply(id, await fs.fstat(this.file(req.handle)));
       case 'fsetstat':
