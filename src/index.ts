@@ -48,6 +48,7 @@ export {
   ConnectionLost,
   ProtocolNotSupported,
   TimeoutError,
+  IncompleteReadError,
   ChannelOpenError,
   ChannelRequestError,
   ChannelListenError,

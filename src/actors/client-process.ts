@@ -6,6 +6,7 @@
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { ProcessError, TimeoutError } from '../protocol/errors.js';
+import { readExactly, readUntil, type Separator } from './stream-reads.js';
 import type { SSHClientChannel } from './client-session.js';
 import type { ExitSignal } from './session-wire.js';
 import { attachSource, attachTarget, checkSource, checkTarget, STDOUT, type Attached, type RedirectOptions, type RedirectSource, type RedirectTarget } from './process-redirect.js';
@@ -37,6 +38,7 @@ function collect(stream: Readable, encoding: BufferEncoding | null): { done: Pro
   const join = (): string | Buffer => (encoding === null ? Buffer.concat(parts as Buffer[]) : (parts as string[]).join(''));
   const done = new Promise<string | Buffer>((resolve) => {
     stream.on('data', (c: string | Buffer) => parts.push(c));
+    stream.resume(); // a stream paused by readUntil/readExactly does not resume on a 'data' listener alone
     let finished = false;
     const finish = (): void => {
       if (finished) return; // 'end' and then 'close': join the parts once
@@ -45,6 +47,8 @@ function collect(stream: Readable, encoding: BufferEncoding | null): { done: Pro
     };
     stream.once('end', finish);
     stream.once('close', finish);
+    // Already ended (read to the end by readUntil/readExactly): those events will not come again.
+    if (stream.readableEnded || stream.closed) finish();
   });
   return { done, sofar: join };
 }
@@ -94,6 +98,25 @@ export class SSHClientProcess {
   }
 
   /** The next line of stdout without its line ending, or null at end of output. */
+  /**
+   * Exactly `n` bytes (characters with an encoding) of stdout, or of stderr
+   * (AsyncSSH's readexactly). IncompleteReadError when it ends first. Do not
+   * mix with 'data' listeners or readline on the same stream.
+   */
+  readExactly(n: number, from: 'stdout' | 'stderr' = 'stdout'): Promise<string | Buffer> {
+    this.readByHelper.add(this[from]);
+    return readExactly(this[from], n);
+  }
+
+  /** Output up to and including `separator`: a string, one of several, or a RegExp (AsyncSSH's readuntil). */
+  readUntil(separator: Separator, from: 'stdout' | 'stderr' = 'stdout'): Promise<string | Buffer> {
+    this.readByHelper.add(this[from]);
+    return readUntil(this[from], separator);
+  }
+
+  /** Streams read by readExactly/readUntil: paused, yet wait() still collects what they have left. */
+  private readonly readByHelper = new Set<Readable>();
+
   async readline(): Promise<string | null> {
     const it = this.iterator();
     const r = await it.next();
@@ -187,7 +210,7 @@ export class SSHClientProcess {
     const { check = false, timeout, signal } = options;
     if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) throw new RangeError('timeout: expected a positive number of milliseconds');
     const empty = (): string | Buffer => (this.encoding === null ? Buffer.alloc(0) : '');
-    const untouched = (s: Readable): boolean => s.readableFlowing === null && s.listenerCount('data') === 0 && s.listenerCount('readable') === 0 && !this.lines;
+    const untouched = (s: Readable): boolean => (s.readableFlowing === null || this.readByHelper.has(s)) && s.listenerCount('data') === 0 && s.listenerCount('readable') === 0 && !this.lines;
     const none = { done: Promise.resolve(empty()), sofar: empty };
     const out = untouched(this.stdout) ? collect(this.stdout, this.encoding) : none;
     const err = untouched(this.stderr) ? collect(this.stderr, this.encoding) : none;

@@ -123,6 +123,18 @@ export class ChannelListenError extends SSHError {
   }
 }
 
+/** A read that wanted more than the stream gave before it ended (asyncio's IncompleteReadError, as AsyncSSH raises it). */
+export class IncompleteReadError extends SSHError {
+  constructor(
+    /** What was read before the end. */
+    readonly partial: string | Uint8Array,
+    /** The byte count or separator that was expected. */
+    readonly expected: number | string,
+  ) {
+    super('ERR_SSH_INCOMPLETE_READ', `stream ended after ${partial.length} ${typeof partial === 'string' ? 'characters' : 'bytes'}, before ${typeof expected === 'number' ? `${expected} were read` : `the separator ${expected}`}`);
+  }
+}
+
 export class ProcessError extends SSHError {
   constructor(
     readonly command: string | null,

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createCipheriv } from 'node:crypto';
 import type { SSHClientConnection } from '../../src/actors/client.js';
-import { ProcessError, TimeoutError } from '../../src/protocol/errors.js';
+import { IncompleteReadError, ProcessError, TimeoutError } from '../../src/protocol/errors.js';
 import { sshdSkipReason, startSshd, type SshdServer } from '../helpers/openssh.js';
 import { connectSshd, within } from '../helpers/interop-matrix.js';
 
@@ -173,6 +173,25 @@ describe('client -> sshd sessions', { skip, timeout: 240_000 }, () => {
     assert.equal(err.command, cmd);
     assert.equal(err.stdout, 'partial-out');
     assert.equal(err.stderr, 'partial-err');
+  });
+
+  test('readUntil / readExactly: expect-style reads of prompts; what follows stays for the next read and for wait()', async () => {
+    const proc = await conn.createProcess("printf 'login: '; read u; printf 'hi %s\\nHDR0123rest-of-it' \"$u\"; printf 'e1>' >&2");
+    assert.equal(await proc.readUntil('login: '), 'login: ');
+    proc.stdin.write('bob\n');
+    assert.equal(await proc.readUntil(/hi \w+\n/), 'hi bob\n');
+    assert.equal(await proc.readExactly(3), 'HDR');
+    assert.equal(await proc.readUntil(['XX', '23', '0']), '0');
+    assert.equal(await proc.readUntil('>', 'stderr'), 'e1>');
+    proc.stdin.end();
+    const r = await proc.wait();
+    assert.equal(r.stdout, '123rest-of-it', 'wait() returns what the reads left');
+    const short = await conn.createProcess("printf 'abc'", { encoding: null });
+    const err = await short.readExactly(10).then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof IncompleteReadError, String(err));
+    assert.equal(Buffer.from(err.partial).toString(), 'abc');
+    assert.equal(err.expected, 10);
+    await short.wait();
   });
 
   test('the connection is still healthy after all of the above', async () => {
