@@ -29,6 +29,7 @@ import type { KnownHostsOption } from './host-key-check.js';
 import type { TrustedHostKeys } from './known-hosts-match.js';
 import type { TermSize } from './session-wire.js';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { applyAlgorithmList, expandTilde, expandTokens } from '../protocol/ssh-config-tokens.js';
 import { matchPattern } from '../protocol/host-pattern.js';
 import { resolveSshConfig, type SshConfig } from '../protocol/ssh-config.js';
@@ -441,11 +442,19 @@ export function applySshConfig(host: string, o: ConnectOptions): { host: string;
     return typeof e === 'string' ? e : p;
   };
   if (out.clientKeys === undefined && cfg.identityFile.length > 0) {
-    // Identity files that do not exist are skipped, as ssh does.
+    // Identity files that do not exist are skipped, as ssh does; so are those
+    // that cannot be loaded here (encrypted, no passphrase): the agent may
+    // hold the key, as it does for ssh.
     const files = cfg.identityFile.map(expandPath).filter((p) => existsSync(p));
     out.clientKeys = files;
+    identitiesFromConfig.add(files);
   }
-  if (cfg.identitiesOnly === true && o.agentPath === undefined) out.agentPath = null;
+  // IdentitiesOnly: of the agent's keys, only those of the identity files
+  // (their .pub files; the default ones when the config names none), as ssh.
+  if (cfg.identitiesOnly === true && o.agentIdentities === undefined) {
+    const ids = cfg.identityFile.length > 0 ? cfg.identityFile.map(expandPath) : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((n) => join(resolveOpts.homeDir, '.ssh', n));
+    out.agentIdentities = ids.map((p) => `${p}.pub`).filter((p) => existsSync(p));
+  }
   if (out.agentPath === undefined && cfg.identityAgent !== undefined) {
     const a = agentPathFromConfig(cfg.identityAgent);
     if (a !== undefined) out.agentPath = a;
@@ -513,6 +522,8 @@ export function applySshConfig(host: string, o: ConnectOptions): { host: string;
 
 /** `clientCerts` lists that came from ssh_config's CertificateFile: a certificate for none of the keys is skipped there. */
 export const certsFromConfig = new WeakSet<object>();
+/** clientKeys lists made from ssh_config IdentityFile: a file that cannot be loaded is skipped, not an error. */
+export const identitiesFromConfig = new WeakSet<object>();
 
 /**
  * ssh_config files and the local user's facts (name, home, host name) are

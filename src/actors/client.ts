@@ -12,7 +12,7 @@ import type { SigningKeyRef } from '../protocol/crypto-api.js';
 import { createTransportCrypto } from '../crypto/transport-crypto.js';
 import type { SSHKey } from '../crypto/keys/ssh-key.js';
 import { ConnectionActor, type ActorHooks } from './connection-actor.js';
-import { applyHostKeyPolicy, applySshConfig, certsFromConfig, checkConnectOptions, DEFAULT_SOFTWARE_VERSION, clientSignatureAlgs, defaultUsername, preferredAuthList, processDefaults, resolveAlgorithms, sessionEnvironment, type ConnectOptions, type KbdintPromptInfo } from './client-options.js';
+import { applyHostKeyPolicy, applySshConfig, certsFromConfig, identitiesFromConfig, checkConnectOptions, DEFAULT_SOFTWARE_VERSION, clientSignatureAlgs, defaultUsername, preferredAuthList, processDefaults, resolveAlgorithms, sessionEnvironment, type ConnectOptions, type KbdintPromptInfo } from './client-options.js';
 import { agentFromEnv } from './agent-client.js';
 import { AGENT_CHANNEL, refuseAgentChannel, requestAgentForwarding } from './agent-forward.js';
 import { fingerprintSha256, loadHostKeyVerifier, type KnownHostsOption, type PresentedHostKey } from './host-key-check.js';
@@ -458,7 +458,7 @@ export async function connect(host: string, options: ConnectOptions = {}): Promi
   const publicKeyAuth = options.publicKeyAuth !== false;
   if (options.clientKeys === null || !publicKeyAuth) keys = [];
   else if (options.clientKeys === undefined) keys = await defaultClientKeys(options.passphrase);
-  else keys = await loadPrivateKeys('clientKeys', options.clientKeys, options.passphrase, true);
+  else keys = await loadPrivateKeys('clientKeys', options.clientKeys, options.passphrase, true, identitiesFromConfig.has(options.clientKeys));
   if (options.clientCerts !== undefined && publicKeyAuth) keys = await pairClientCertificates(keys, options.clientCerts, certsFromConfig.has(options.clientCerts));
   const verifier = await loadHostKeyVerifier(options.knownHosts as KnownHostsOption);
   // ssh-agent ($SSH_AUTH_SOCK or agentPath; null = none): its keys are tried after the explicit ones.

@@ -54,6 +54,8 @@ export async function loadPrivateKeys(
   passphrase?: string,
   /** Client keys: also load `<path>-cert.pub` next to a key file and offer it first, as ssh does. */
   certificates = false,
+  /** Skip a file that cannot be loaded (ssh_config IdentityFile: encrypted without a passphrase, say) instead of throwing. */
+  skipUnloadable = false,
 ): Promise<SSHKey[]> {
   if (!Array.isArray(keys)) throw new TypeError(`${option}: expected a list of keys or key file paths`);
   const out: SSHKey[] = [];
@@ -62,7 +64,11 @@ export async function loadPrivateKeys(
       if (!k.hasPrivate) throw new TypeError(`${option}: key ${k.fingerprintSHA256()} has no private part`);
       out.push(k);
     } else if (typeof k === 'string') {
-      const key = await readPrivateKey(k, passphrase);
+      const key = await readPrivateKey(k, passphrase).catch((e: unknown) => {
+        if (skipUnloadable) return null;
+        throw e;
+      });
+      if (key === null) continue;
       if (certificates) out.push(...(await certifiedBeside(k, key)));
       out.push(key);
     } else {

@@ -265,6 +265,26 @@ describe('connect() with agent keys against OpenSSH sshd', { skip: agentSkip ?? 
     assert.deepEqual(attempts(sshd.logs().slice(mark)), [authorized.fingerprintSHA256()]);
   });
 
+  test('ssh_config IdentityFile (encrypted, no passphrase) with IdentitiesOnly: the agent signs for that key only', async () => {
+    assert.equal((await sshAdd(agent, ['-D'])).code, 0);
+    const dir = makeTempDir('agent-idonly-');
+    const stranger = generatePrivateKey('ssh-ed25519', { comment: 'stranger' });
+    writeFileSync(join(dir, 'stranger'), stranger.exportPrivateKey(), { mode: 0o600 });
+    assert.equal((await sshAdd(agent, [join(dir, 'stranger')])).code, 0);
+    assert.equal((await sshAdd(agent, [sshd.clientKeys.ed25519.privatePath])).code, 0);
+    // The authorized key again, as a passphrase-protected identity file whose passphrase connect() does not get.
+    const key = importPrivateKey(readFileSync(sshd.clientKeys.ed25519.privatePath, 'utf8'));
+    writeFileSync(join(dir, 'id_enc'), key.exportPrivateKey('openssh', 'secret passphrase'), { mode: 0o600 });
+    writeFileSync(join(dir, 'id_enc.pub'), key.exportPublicKey() + '\n');
+    const cfg = join(dir, 'config');
+    writeFileSync(cfg, `Host *\n  IdentityFile ${join(dir, 'id_enc')}\n  IdentitiesOnly yes\n`);
+    const mark = sshd.logs().length;
+    const conn = await connect('127.0.0.1', { port: sshd.port, username: 'root', agentPath: agent.socket, knownHosts: sshd.knownHostsFile, config: cfg });
+    await conn.close();
+    const tried = [...sshd.logs().slice(mark).matchAll(/publickey (?:have|test pkalg) \S+ (?:signature for|pkblob) \S+ (SHA256:\S+)/g)].map((m) => m[1]);
+    assert.deepEqual(tried, [key.fingerprintSHA256()], 'only the identity file\'s key, signed by the agent');
+  });
+
   test('without agent keys (agentPath null) the same login is refused', async () => {
     await assert.rejects(
       connect('127.0.0.1', { port: sshd.port, username: 'root', clientKeys: null, agentPath: null, knownHosts: sshd.knownHostsFile, config: null }),
