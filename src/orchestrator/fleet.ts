@@ -5,7 +5,7 @@
 import { Observable, Subject, asyncScheduler, from, merge, mergeMap, type SchedulerLike } from 'rxjs';
 import { BastionPool } from './bastion-pool.js';
 import { exponentialBackoff, seededRandom, type BackoffOptions } from './backoff.js';
-import { runHost, type HostRunContext } from './host-run.js';
+import { runHost, type HostJob, type HostRunContext } from './host-run.js';
 import { ConnectRateLimiter, type RateSpec } from './operators/rate-limit.js';
 import { hostsFromStrings } from './inventory/hosts-file.js';
 import { loadInventory } from './inventory/load-inventory.js';
@@ -52,6 +52,13 @@ export interface RunOptions {
   collect?: number;
   timeouts?: PhaseTimeouts;
   retries?: number;
+}
+
+/** Fleet.put: the client put's options, and run's connection handling (retries default to after-start too). */
+export interface PutOptions extends Pick<RunOptions, 'signal' | 'timeouts' | 'retries' | 'idempotent'> {
+  recurse?: boolean;
+  preserve?: boolean;
+  followSymlinks?: boolean;
 }
 
 export interface FleetSummary {
@@ -111,6 +118,50 @@ export class Fleet {
 
   run(command: string, runOptions: RunOptions = {}): Observable<HostEvent> {
     if (typeof command !== 'string' || command === '') throw new TypeError('command must be a non-empty string');
+    return this.start(() => command, runOptions);
+  }
+
+  /**
+   * Copies local files (directories with `recurse`) to every host over SFTP
+   * (the client's `put`): the same connection handling, concurrency, retries
+   * and timeouts as `run`. `remotePath` may depend on the host. A 'file'
+   * event reports each file done; a host succeeds when its put completes. A
+   * put is safe to repeat, so it is retried after it started, too.
+   */
+  put(localPaths: string | readonly string[], remotePath: string | ((host: HostSpec) => string), options: PutOptions = {}): Observable<HostEvent> {
+    const sources = typeof localPaths === 'string' ? [localPaths] : [...localPaths];
+    if (sources.length === 0 || sources.some((p) => typeof p !== 'string' || p === '')) throw new TypeError('localPaths: expected one or more local paths');
+    if (typeof remotePath !== 'function' && (typeof remotePath !== 'string' || remotePath === '')) throw new TypeError('remotePath: expected a remote path or a function of the host');
+    const { recurse, preserve, followSymlinks, ...runOptions } = options;
+    const job = (spec: HostSpec): HostJob => async (conn, emit, signal) => {
+      if (!conn.startSftpClient) throw new TypeError('connector: its connections have no startSftpClient(), which Fleet.put needs');
+      const dst = typeof remotePath === 'function' ? remotePath(spec) : remotePath;
+      const sftp = await conn.startSftpClient();
+      const stop = (): void => sftp.exit();
+      signal.addEventListener('abort', stop, { once: true });
+      try {
+        await sftp.put(sources, dst, {
+          ...(recurse !== undefined ? { recurse } : {}),
+          ...(preserve !== undefined ? { preserve } : {}),
+          ...(followSymlinks !== undefined ? { followSymlinks } : {}),
+          progressHandler: (_src, path, done, total) => {
+            if (done === total) emit({ type: 'file', host: spec.name, path, bytes: total });
+          },
+        });
+      } finally {
+        signal.removeEventListener('abort', stop);
+        sftp.exit();
+      }
+    };
+    return this.start(job, { idempotent: true, ...runOptions });
+  }
+
+  /** put to the end, grouped per host as runAll groups a command's results. */
+  putAll(localPaths: string | readonly string[], remotePath: string | ((host: HostSpec) => string), options: PutOptions = {}): Promise<FleetRunResult> {
+    return collectResults(this.put(localPaths, remotePath, options));
+  }
+
+  private start(work: (host: HostSpec) => string | HostJob, runOptions: RunOptions): Observable<HostEvent> {
     return new Observable<HostEvent>((subscriber) => {
       const o = this.options;
       const scheduler = o.scheduler ?? asyncScheduler;
@@ -150,7 +201,7 @@ export class Fleet {
         ...(signal ? { abort$, isAborted: () => signal.aborted } : {}),
       };
       const queued = from(this.hosts.map((h): HostEvent => ({ type: 'queued', host: h.name })));
-      const runs = from(this.hosts).pipe(mergeMap((h) => runHost(h, command, ctx), o.concurrency ?? 100));
+      const runs = from(this.hosts).pipe(mergeMap((h) => runHost(h, work(h), ctx), o.concurrency ?? 100));
       const sub = merge(queued, runs).subscribe(subscriber);
       return () => {
         signal?.removeEventListener('abort', onAbort);
@@ -162,18 +213,22 @@ export class Fleet {
 
   /** Runs to the end and groups the per-host results. */
   runAll(command: string, runOptions: RunOptions = {}): Promise<FleetRunResult> {
-    const t0 = Date.now();
-    return new Promise((resolve, reject) => {
-      const results: HostResult[] = [];
-      this.run(command, { collect: 1 << 20, ...runOptions }).subscribe({
-        next: (e) => {
-          if (e.type === 'done') results.push(e.result);
-        },
-        error: reject,
-        complete: () => resolve(summarize(results, Date.now() - t0)),
-      });
-    });
+    return collectResults(this.run(command, { collect: 1 << 20, ...runOptions }));
   }
+}
+
+function collectResults(events: Observable<HostEvent>): Promise<FleetRunResult> {
+  const t0 = Date.now();
+  return new Promise((resolve, reject) => {
+    const results: HostResult[] = [];
+    events.subscribe({
+      next: (e) => {
+        if (e.type === 'done') results.push(e.result);
+      },
+      error: reject,
+      complete: () => resolve(summarize(results, Date.now() - t0)),
+    });
+  });
 }
 
 export function summarize(results: HostResult[], durationMs: number): FleetRunResult {

@@ -48,6 +48,13 @@ export interface HostRunContext {
   scheduler: SchedulerLike;
 }
 
+/**
+ * Work other than a command (Fleet.put): run on the connected host; resolves
+ * when done (exit status 0), rejects as the host's error. `emit` reports
+ * progress events; `signal` aborts with the attempt.
+ */
+export type HostJob = (conn: FleetConnection, emit: (e: HostEvent) => void, signal: AbortSignal) => Promise<void>;
+
 export class ExitWithoutStatusError extends Error {
   readonly code = 'ERR_SSH_CONNECTION_LOST';
   constructor() {
@@ -118,7 +125,7 @@ function jumpOf(spec: HostSpec, ctx: HostRunContext): ConfigJump | { jump: strin
   return ctx.resolveJump(spec.host, options);
 }
 
-function attemptOnce(spec: HostSpec, command: string, ctx: HostRunContext, attempt: number, via: ReturnType<typeof jumpOf>): Observable<HostEvent> {
+function attemptOnce(spec: HostSpec, command: string | HostJob, ctx: HostRunContext, attempt: number, via: ReturnType<typeof jumpOf>): Observable<HostEvent> {
   return new Observable<HostEvent>((subscriber) => {
     const ac = new AbortController();
     let conn: FleetConnection | null = null;
@@ -154,6 +161,13 @@ function attemptOnce(spec: HostSpec, command: string, ctx: HostRunContext, attem
       if (finished) return quietly(() => c.close());
       conn = c;
       emit({ type: 'connected', host, attempt });
+      if (typeof command !== 'string') {
+        emit({ type: 'started', host, attempt });
+        await command(c, emit, ac.signal);
+        emit({ type: 'exit', host, exitStatus: 0, exitSignal: null });
+        if (!finished) subscriber.complete();
+        return;
+      }
       // 'started' (no retry from here on) when the exec request leaves, not at its reply:
       // a connection lost in between may already have started the command on the host.
       const onStartRequested = (): void => emit({ type: 'started', host, attempt });
@@ -179,7 +193,7 @@ function attemptOnce(spec: HostSpec, command: string, ctx: HostRunContext, attem
 }
 
 /** The full per-host stream: `connecting` ... `exit` | `error`, then `done`. */
-export function runHost(spec: HostSpec, command: string, ctx: HostRunContext): Observable<HostEvent> {
+export function runHost(spec: HostSpec, command: string | HostJob, ctx: HostRunContext): Observable<HostEvent> {
   const host = spec.name;
   return new Observable<HostEvent>((subscriber) => {
     const started = ctx.scheduler.now();
@@ -262,7 +276,7 @@ export function runHost(spec: HostSpec, command: string, ctx: HostRunContext): O
               {
                 isConnected: (e) => e.type === 'connected',
                 isStarted: (e) => e.type === 'started',
-                isActivity: (e) => e.type === 'stdout' || e.type === 'stderr',
+                isActivity: (e) => e.type === 'stdout' || e.type === 'stderr' || e.type === 'file',
               },
               ctx.scheduler,
             ),

@@ -1,5 +1,5 @@
 /** The fleet layer's public API. */
-export { Fleet, summarize, type FleetOptions, type RunOptions, type FleetRunResult, type FleetSummary } from './fleet.js';
+export { Fleet, summarize, type FleetOptions, type RunOptions, type FleetRunResult, type FleetSummary, type PutOptions } from './fleet.js';
 export { BastionPool, BastionError, ForwardingUnavailableError, bastionConnectArgs, type BastionLease } from './bastion-pool.js';
 export { jumpFromSshConfig, type ConfigJump, type JumpResolver } from './ssh-config-jump.js';
 export { classifyError, isTransient, PhaseTimeoutError } from './classify-error.js';
@@ -7,7 +7,7 @@ export { exponentialBackoff, seededRandom, type BackoffOptions } from './backoff
 export { ConnectRateLimiter, rateLimit, type RateSpec, type RateLimitOptions } from './operators/rate-limit.js';
 export { retryBeforeStart, type RetryBeforeStartConfig } from './operators/retry-before-start.js';
 export { phaseTimeouts, deadline } from './operators/phase-timeouts.js';
-export { runHost } from './host-run.js';
+export { runHost, type HostJob } from './host-run.js';
 export { parseTarget, type Target } from './target.js';
 export { loadInventory, parseInventory, detectFormat, selectGroups, type InventoryFormat } from './inventory/load-inventory.js';
 export { InventoryError } from './inventory/inventory-error.js';

@@ -51,8 +51,21 @@ export interface FleetConnection {
   ): FleetProcess | Promise<FleetProcess>;
   /** Opens a direct-tcpip channel (needed only on bastions). */
   openConnection?(host: string, port: number): Promise<Duplex> | Duplex;
+  /** An SFTP session (needed only by Fleet.put). */
+  startSftpClient?(): Promise<FleetSftp>;
   close(): void | Promise<void>;
   waitClosed?(): Promise<void>;
+}
+
+/** The subset of an SFTP client Fleet.put uses. */
+export interface FleetSftp {
+  put(localPaths: string | string[], remotePath: string, options: {
+    recurse?: boolean;
+    preserve?: boolean;
+    followSymlinks?: boolean;
+    progressHandler?: (src: string, dst: string, bytesDone: number, total: number) => void;
+  }): Promise<void>;
+  exit(): void;
 }
 
 export type Connector = (host: string, options: FleetConnectOptions) => Promise<FleetConnection>;
@@ -109,6 +122,8 @@ export type HostEvent =
   | { type: 'started'; host: string; attempt: number }
   | { type: 'stdout' | 'stderr'; host: string; data: string }
   | { type: 'exit'; host: string; exitStatus: number | null; exitSignal: string | null }
+  /** Fleet.put: a file finished on this host (bytes sent of its size). */
+  | { type: 'file'; host: string; path: string; bytes: number }
   | {
       type: 'error';
       host: string;

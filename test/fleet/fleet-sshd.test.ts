@@ -3,10 +3,12 @@
 // checking through known_hosts, and a command timeout that closes the session.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Fleet } from '../../src/orchestrator/fleet.js';
+import type { HostResult } from '../../src/orchestrator/types.js';
 import { descendantPids, sshdSkipReason, startSshd, type SshdServer } from '../helpers/openssh.js';
 
 const skip = sshdSkipReason();
@@ -45,6 +47,46 @@ describe('fleet -> OpenSSH sshd on 127.0.0.x', { skip, timeout: 90_000 }, () => 
       connect: { username: 'root', knownHosts, clientKeys: [sshd.clientKeys.ed25519.privatePath] },
       timeouts: { connect: 10_000, ...extra.timeouts },
     });
+
+  test('put: a tree to every host over SFTP (per-host remote dirs), file events, and the same outcomes for the bad hosts', async () => {
+    const src = join(dir, 'site');
+    mkdirSync(join(src, 'sub'), { recursive: true });
+    const big = randomBytes(700_000);
+    writeFileSync(join(src, 'index.html'), '<h1>fleet</h1>');
+    writeFileSync(join(src, 'sub', 'big.bin'), big);
+    const remoteOf = (h: { name: string }): string => join(dir, `dest-${h.name}`);
+    const files: Record<string, string[]> = {};
+    const events: string[] = [];
+    const r = await new Promise<HostResult[]>((resolve, reject) => {
+      const results: HostResult[] = [];
+      fleet().put(src, remoteOf, { recurse: true }).subscribe({
+        next: (e) => {
+          events.push(e.type);
+          if (e.type === 'file') (files[e.host] ??= []).push(`${e.path.slice(remoteOf({ name: e.host }).length)}:${e.bytes}`);
+          if (e.type === 'done') results.push(e.result);
+        },
+        error: reject,
+        complete: () => resolve(results),
+      });
+    });
+    const by = Object.fromEntries(r.map((x) => [x.host, x]));
+    for (const a of ['127.0.0.1', '127.0.0.2', '127.0.0.3']) {
+      assert.equal(by[a]!.outcome, 'succeeded', JSON.stringify(by[a]));
+      assert.equal(readFileSync(join(remoteOf({ name: a }), 'index.html'), 'utf8'), '<h1>fleet</h1>');
+      assert.ok(readFileSync(join(remoteOf({ name: a }), 'sub', 'big.bin')).equals(big), `${a}: big.bin byte-exact`);
+      assert.deepEqual(files[a]!.sort(), ['/index.html:14', '/sub/big.bin:700000']);
+    }
+    assert.deepEqual([by['127.0.0.4']!.outcome, by['127.0.0.4']!.error?.kind], ['unreachable', 'host-key-refused']);
+    assert.deepEqual([by['127.0.0.9']!.outcome, by['127.0.0.9']!.error?.kind], ['unreachable', 'unreachable']);
+    assert.equal(existsSync(remoteOf({ name: '127.0.0.4' })), false);
+    // A put that fails on the host (no such remote directory, no recurse to make it) is 'failed', with the SFTP error.
+    const bad = await new Fleet([hosts[0]!], {
+      connect: { username: 'root', knownHosts, clientKeys: [sshd.clientKeys.ed25519.privatePath] }, retries: 0,
+    }).putAll(join(src, 'index.html'), join(dir, 'no-such-dir', 'x', 'index.html'));
+    assert.equal(bad.results[0]!.outcome, 'failed', JSON.stringify(bad.results[0]));
+    assert.match(bad.results[0]!.error?.message ?? '', /no such file|No such file/i);
+    assert.ok(events.includes('started') && events.includes('file'));
+  });
 
   test('outcomes per host: success, refused, host key refused', async () => {
     const r = await fleet().runAll('echo "fleet $SSH_CONNECTION"');
