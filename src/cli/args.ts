@@ -28,6 +28,15 @@ export interface RunArgs {
   command: string;
 }
 
+/** `fleetssh put`: run's host and connection options; LOCAL... REMOTE instead of a command (`command` is ''). */
+export interface PutArgs extends Omit<RunArgs, 'cmd'> {
+  cmd: 'put';
+  sources: string[];
+  remote: string;
+  recursive: boolean;
+  preserve: boolean;
+}
+
 export interface ExecArgs {
   cmd: 'exec';
   target: string;
@@ -48,7 +57,7 @@ export interface DemoArgs {
   json: boolean;
 }
 
-export type CliArgs = RunArgs | ExecArgs | DemoArgs | { cmd: 'help'; topic?: string } | { cmd: 'version' };
+export type CliArgs = RunArgs | PutArgs | ExecArgs | DemoArgs | { cmd: 'help'; topic?: string } | { cmd: 'version' };
 
 function num(name: string, v: string | undefined, dflt: number, opts: { min: number; max?: number; integer?: boolean }): number {
   if (v === undefined) return dflt;
@@ -114,8 +123,10 @@ export function parseCliArgs(argv: string[]): CliArgs {
   if (sub === undefined || sub === '-h' || sub === '--help' || sub === 'help') return { cmd: 'help', ...(rest[0] ? { topic: rest[0] } : {}) };
   if (sub === '--version' || sub === '-V') return { cmd: 'version' };
   switch (sub) {
-    case 'run': {
+    case 'run':
+    case 'put': {
       const { values: v, positionals } = parse(rest, {
+        ...(sub === 'put' ? { recursive: { type: 'boolean' as const, short: 'r' }, preserve: { type: 'boolean' as const } } : {}),
         inventory: { type: 'string', short: 'i', multiple: true },
         host: { type: 'string', short: 'H', multiple: true },
         group: { type: 'string', short: 'g', multiple: true },
@@ -139,8 +150,8 @@ export function parseCliArgs(argv: string[]): CliArgs {
       if (v.help) return { cmd: 'help', topic: sub };
       const inventories = (v.inventory as string[] | undefined) ?? [];
       const hosts = (v.host as string[] | undefined) ?? [];
-      if (inventories.length === 0 && hosts.length === 0) throw new UsageError('run: give an inventory (-i FILE) or hosts (-H HOST)');
-      if (v.json && v['json-events']) throw new UsageError('run: --json and --json-events are exclusive');
+      if (inventories.length === 0 && hosts.length === 0) throw new UsageError(`${sub}: give an inventory (-i FILE) or hosts (-H HOST)`);
+      if (v.json && v['json-events']) throw new UsageError(`${sub}: --json and --json-events are exclusive`);
       const out: RunArgs = {
         cmd: 'run',
         inventories,
@@ -156,13 +167,16 @@ export function parseCliArgs(argv: string[]): CliArgs {
         progress: v['no-progress'] ? false : v.progress ? true : 'auto',
         insecure: v.insecure === true,
         keys: (v.key as string[] | undefined) ?? [],
-        command: joinCommand(positionals, 'COMMAND'),
+        command: sub === 'run' ? joinCommand(positionals, 'COMMAND') : '',
       };
       if (v.user !== undefined) out.user = v.user as string;
       if (v.port !== undefined) out.port = num('-P/--port', v.port as string, 22, { min: 1, max: 65535, integer: true });
       if (v.outdir !== undefined) out.outdir = v.outdir as string;
       if (v.jump !== undefined) out.jump = jumpArg(v.jump as string);
-      return out;
+      if (sub === 'run') return out;
+      if (positionals.length < 2) throw new UsageError('put: expected LOCAL... REMOTE');
+      const { cmd: _run, ...common } = out;
+      return { ...common, cmd: 'put', sources: positionals.slice(0, -1), remote: positionals[positionals.length - 1]!, recursive: v.recursive === true, preserve: v.preserve === true };
     }
     case 'exec': {
       const { values: v, positionals } = parse(rest, {
@@ -205,6 +219,6 @@ export function parseCliArgs(argv: string[]): CliArgs {
       };
     }
     default:
-      throw new UsageError(`unknown command ${JSON.stringify(sub)} (expected run, exec, demo or --help)`);
+      throw new UsageError(`unknown command ${JSON.stringify(sub)} (expected run, put, exec, demo or --help)`);
   }
 }

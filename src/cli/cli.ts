@@ -42,6 +42,7 @@ export async function main(argv: string[], io: FullIO, deps: RunDeps = {}): Prom
       io.stdout.write(`fleetssh ${version()}\n`);
       return ExitCode.OK;
     case 'run':
+    case 'put':
       return runCommand(args, io, deps);
     case 'exec':
       return execCommand(args, io, deps);

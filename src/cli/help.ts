@@ -4,6 +4,7 @@ export const HELP = `fleetssh - run commands on many hosts over SSH
 
 Usage:
   fleetssh run -i INVENTORY [-H HOST]... [options] COMMAND
+  fleetssh put -i INVENTORY [-H HOST]... [options] [-r] [--preserve] LOCAL... REMOTE
   fleetssh exec [options] [USER@]HOST[:PORT] COMMAND
   fleetssh demo [-n COUNT] [-p PARALLEL] [COMMAND]
   fleetssh --help | --version
@@ -32,6 +33,11 @@ run options:
       --progress / --no-progress   force the progress bar on or off
                          (default: on when stderr is a terminal)
   Password: set FLEETSSH_PASSWORD in the environment.
+
+put copies LOCAL files to REMOTE on every host over SFTP, with the run
+options above (options come before the paths). -r/--recursive copies
+directories; --preserve keeps modes and times. A put is retried even after it
+started (repeating it is safe).
 
 Output: by default a block per host as it finishes ([SUCCESS]/[FAILURE],
 then its output). Control characters in remote output and error messages are

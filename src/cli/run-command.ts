@@ -3,8 +3,9 @@ import { Fleet, summarize, type FleetOptions } from '../orchestrator/fleet.js';
 import { loadInventory, selectGroups } from '../orchestrator/inventory/load-inventory.js';
 import { hostsFromStrings } from '../orchestrator/inventory/hosts-file.js';
 import { InventoryError } from '../orchestrator/inventory/inventory-error.js';
-import type { Connector, FleetConnectOptions, HostResult, HostSpec } from '../orchestrator/types.js';
-import type { RunArgs } from './args.js';
+import type { Connector, FleetConnectOptions, HostEvent, HostResult, HostSpec } from '../orchestrator/types.js';
+import type { PutArgs, RunArgs } from './args.js';
+import type { Observable } from 'rxjs';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { ProgressBar, type ProgressCounts } from './progress.js';
 import { GroupedReporter, InlineReporter, JsonReporter, OutdirReporter, Reporters, type Reporter, type Writer } from './reporters.js';
@@ -50,7 +51,7 @@ export function connectOptionsFrom(args: { user?: string; port?: number; insecur
   return o;
 }
 
-export async function runCommand(args: RunArgs, io: CliIO, deps: RunDeps = {}): Promise<number> {
+export async function runCommand(args: RunArgs | PutArgs, io: CliIO, deps: RunDeps = {}): Promise<number> {
   let hosts: HostSpec[];
   try {
     hosts = await resolveHosts(args);
@@ -84,6 +85,10 @@ export async function runCommand(args: RunArgs, io: CliIO, deps: RunDeps = {}): 
     io.stderr.write(`fleetssh: ${neutralize((err as Error).message)}\n`);
     return ExitCode.USAGE;
   }
+  if (args.cmd === 'put') {
+    const signal = deps.signal;
+    return executeRun(fleet, args, io, signal, () => fleet.put(args.sources, args.remote, { recurse: args.recursive, preserve: args.preserve, ...(signal ? { signal } : {}) }));
+  }
   return executeRun(fleet, args, io, deps.signal);
 }
 
@@ -93,6 +98,8 @@ export function executeRun(
   args: Pick<RunArgs, 'command' | 'json' | 'inline' | 'outdir' | 'progress'>,
   io: CliIO,
   signal?: AbortSignal,
+  /** The events to report (default: run args.command). */
+  events?: () => Observable<HostEvent>,
 ): Promise<number> {
   const counts: ProgressCounts = { total: fleet.hosts.length, succeeded: 0, failed: 0, unreachable: 0, running: 0 };
   const showBar = args.progress === true || (args.progress === 'auto' && io.stderr.isTTY === true);
@@ -119,8 +126,7 @@ export function executeRun(
   const results: HostResult[] = [];
   const t0 = Date.now();
   return new Promise<number>((resolve) => {
-    fleet
-      .run(args.command, { lines: args.inline && args.json === 'none', collect: args.inline && !args.outdir ? 0 : 1 << 20, ...(signal ? { signal } : {}) })
+    (events ? events() : fleet.run(args.command, { lines: args.inline && args.json === 'none', collect: args.inline && !args.outdir ? 0 : 1 << 20, ...(signal ? { signal } : {}) }))
       .subscribe({
         next: (e) => {
           if (e.type === 'connecting' && e.attempt === 1) counts.running += 1;

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Fleet } from '../../src/orchestrator/fleet.js';
 import type { HostResult } from '../../src/orchestrator/types.js';
+import { main } from '../../src/cli/cli.js';
 import { descendantPids, sshdSkipReason, startSshd, type SshdServer } from '../helpers/openssh.js';
 
 const skip = sshdSkipReason();
@@ -86,6 +87,26 @@ describe('fleet -> OpenSSH sshd on 127.0.0.x', { skip, timeout: 90_000 }, () => 
     assert.equal(bad.results[0]!.outcome, 'failed', JSON.stringify(bad.results[0]));
     assert.match(bad.results[0]!.error?.message ?? '', /no such file|No such file/i);
     assert.ok(events.includes('started') && events.includes('file'));
+  });
+
+  test('fleetssh put (CLI): -r a tree to sshd, a refused host gives exit code 4; --json-events lists the files', async () => {
+    const src = join(dir, 'cli-src');
+    mkdirSync(join(src, 'etc'), { recursive: true });
+    writeFileSync(join(src, 'etc', 'app.conf'), 'x=1\n');
+    const dest = join(dir, 'cli-dest');
+    let out = '';
+    let err = '';
+    const io = {
+      stdout: { write: (t: string) => (out += t) }, stderr: { write: (t: string) => (err += t) },
+      rawStdout: { write: (t: string | Buffer) => (out += t.toString()) }, rawStderr: { write: (t: string | Buffer) => (err += t.toString()) }, env: {},
+    };
+    const code = await main(['put', '-H', `127.0.0.1:${sshd.port}`, '-H', `127.0.0.9:${sshd.port}`, '-l', 'root', '-k', sshd.clientKeys.ed25519.privatePath,
+      '--insecure', '--retries', '0', '--json-events', '-r', src, dest], io);
+    assert.equal(code, 4, err + out);
+    assert.equal(readFileSync(join(dest, 'etc', 'app.conf'), 'utf8'), 'x=1\n');
+    const files = out.split('\n').filter((l) => l.includes('"type":"file"')).map((l) => JSON.parse(l) as { host: string; path: string; bytes: number });
+    assert.deepEqual(files.map((f) => [f.host, f.path, f.bytes]), [[`127.0.0.1:${sshd.port}`, join(dest, 'etc', 'app.conf'), 4]]);
+    assert.match(out, new RegExp(`"type":"done","host":"127\\.0\\.0\\.9:${sshd.port}".*"outcome":"unreachable"`));
   });
 
   test('outcomes per host: success, refused, host key refused', async () => {
