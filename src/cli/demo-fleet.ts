@@ -9,13 +9,15 @@ export interface DemoFleet {
   stop(): Promise<void>;
 }
 
-export function startDemoHosts(options: { count: number; port?: number; mix?: DemoMix; base?: number; readyTimeoutMs?: number }): Promise<DemoFleet> {
+/** `sftpRoot`: each host also serves SFTP, chrooted to `<sftpRoot>/<host name>` (the fleet put bench). */
+export function startDemoHosts(options: { count: number; port?: number; mix?: DemoMix; base?: number; readyTimeoutMs?: number; sftpRoot?: string }): Promise<DemoFleet> {
   // Same extension as this module: .ts under tsx, .js once compiled.
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
   const script = fileURLToPath(new URL(`./demo-hosts${ext}`, import.meta.url));
   const child: ChildProcess = fork(
     script,
-    ['--count', String(options.count), '--port', String(options.port ?? 0), '--mix', options.mix ?? 'demo', '--base', String(options.base ?? 1)],
+    ['--count', String(options.count), '--port', String(options.port ?? 0), '--mix', options.mix ?? 'demo', '--base', String(options.base ?? 1),
+      ...(options.sftpRoot ? ['--sftp-root', options.sftpRoot] : [])],
     { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: process.execArgv },
   );
   const stop = (): Promise<void> =>

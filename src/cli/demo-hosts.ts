@@ -6,6 +6,8 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { listen, type SSHServer } from '../actors/server.js';
 import type { SSHServerProcess } from '../actors/server-process.js';
 import { generatePrivateKey, type SSHKey } from '../crypto/keys/ssh-key.js';
@@ -64,7 +66,7 @@ function serveProcess(proc: SSHServerProcess, i: number, behaviour: DemoBehaviou
   })().catch(() => proc.close());
 }
 
-async function startHost(i: number, mix: DemoMix, base: number, wantedPort: number, key: SSHKey): Promise<Started> {
+async function startHost(i: number, mix: DemoMix, base: number, wantedPort: number, key: SSHKey, sftpRoot?: string): Promise<Started> {
   const addr = demoAddress(i, base);
   const behaviour = demoBehaviour(i, mix);
   const host = (port: number): DemoHost => ({ name: demoName(i), host: addr, port, behaviour });
@@ -89,10 +91,13 @@ async function startHost(i: number, mix: DemoMix, base: number, wantedPort: numb
   const drop = (): void => {
     for (const s of sockets) s.destroy();
   };
+  const chroot = sftpRoot === undefined ? undefined : join(sftpRoot, demoName(i));
+  if (chroot !== undefined) mkdirSync(chroot, { recursive: true });
   const options = {
     serverHostKeys: [key],
     handler: { beginAuth: () => false },
     processFactory: (proc: SSHServerProcess) => serveProcess(proc, i, behaviour, mix, drop),
+    ...(chroot !== undefined ? { sftpFactory: { chroot } } : {}),
   };
   if (behaviour !== 'drop') {
     const port = await listenWithFallback(async (p) => {
@@ -129,7 +134,7 @@ async function listenWithFallback(bind: (port: number) => Promise<number>, wante
 async function mainChild(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: { count: { type: 'string' }, port: { type: 'string' }, mix: { type: 'string' }, base: { type: 'string' } },
+    options: { count: { type: 'string' }, port: { type: 'string' }, mix: { type: 'string' }, base: { type: 'string' }, 'sftp-root': { type: 'string' } },
   });
   const count = Number(values.count ?? 200);
   const port = Number(values.port ?? 0);
@@ -138,7 +143,7 @@ async function mainChild(): Promise<void> {
   const key = generatePrivateKey('ssh-ed25519');
   const started: Started[] = [];
   for (let i = 0; i < count; i += 50) {
-    const batch = await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, k) => startHost(i + k, mix, base, port, key)));
+    const batch = await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, k) => startHost(i + k, mix, base, port, key, values['sftp-root'])));
     started.push(...batch);
   }
   let stopping = false;
