@@ -28,9 +28,13 @@ export interface RunArgs {
   command: string;
 }
 
-/** `fleetssh put`: run's host and connection options; LOCAL... REMOTE instead of a command (`command` is ''). */
+/**
+ * `fleetssh put` (LOCAL... REMOTE) and `fleetssh get` (REMOTE... LOCALDIR):
+ * run's host and connection options and the paths instead of a command
+ * (`command` is '').
+ */
 export interface PutArgs extends Omit<RunArgs, 'cmd'> {
-  cmd: 'put';
+  cmd: 'put' | 'get';
   sources: string[];
   remote: string;
   recursive: boolean;
@@ -124,9 +128,10 @@ export function parseCliArgs(argv: string[]): CliArgs {
   if (sub === '--version' || sub === '-V') return { cmd: 'version' };
   switch (sub) {
     case 'run':
-    case 'put': {
+    case 'put':
+    case 'get': {
       const { values: v, positionals } = parse(rest, {
-        ...(sub === 'put' ? { recursive: { type: 'boolean' as const, short: 'r' }, preserve: { type: 'boolean' as const } } : {}),
+        ...(sub !== 'run' ? { recursive: { type: 'boolean' as const, short: 'r' }, preserve: { type: 'boolean' as const } } : {}),
         inventory: { type: 'string', short: 'i', multiple: true },
         host: { type: 'string', short: 'H', multiple: true },
         group: { type: 'string', short: 'g', multiple: true },
@@ -174,9 +179,9 @@ export function parseCliArgs(argv: string[]): CliArgs {
       if (v.outdir !== undefined) out.outdir = v.outdir as string;
       if (v.jump !== undefined) out.jump = jumpArg(v.jump as string);
       if (sub === 'run') return out;
-      if (positionals.length < 2) throw new UsageError('put: expected LOCAL... REMOTE');
+      if (positionals.length < 2) throw new UsageError(sub === 'put' ? 'put: expected LOCAL... REMOTE' : 'get: expected REMOTE... LOCALDIR');
       const { cmd: _run, ...common } = out;
-      return { ...common, cmd: 'put', sources: positionals.slice(0, -1), remote: positionals[positionals.length - 1]!, recursive: v.recursive === true, preserve: v.preserve === true };
+      return { ...common, cmd: sub, sources: positionals.slice(0, -1), remote: positionals[positionals.length - 1]!, recursive: v.recursive === true, preserve: v.preserve === true };
     }
     case 'exec': {
       const { values: v, positionals } = parse(rest, {
@@ -219,6 +224,6 @@ export function parseCliArgs(argv: string[]): CliArgs {
       };
     }
     default:
-      throw new UsageError(`unknown command ${JSON.stringify(sub)} (expected run, put, exec, demo or --help)`);
+      throw new UsageError(`unknown command ${JSON.stringify(sub)} (expected run, put, get, exec, demo or --help)`);
   }
 }

@@ -43,6 +43,7 @@ export async function main(argv: string[], io: FullIO, deps: RunDeps = {}): Prom
       return ExitCode.OK;
     case 'run':
     case 'put':
+    case 'get':
       return runCommand(args, io, deps);
     case 'exec':
       return execCommand(args, io, deps);

@@ -5,6 +5,7 @@ export const HELP = `fleetssh - run commands on many hosts over SSH
 Usage:
   fleetssh run -i INVENTORY [-H HOST]... [options] COMMAND
   fleetssh put -i INVENTORY [-H HOST]... [options] [-r] [--preserve] LOCAL... REMOTE
+  fleetssh get -i INVENTORY [-H HOST]... [options] [-r] [--preserve] REMOTE... LOCALDIR
   fleetssh exec [options] [USER@]HOST[:PORT] COMMAND
   fleetssh demo [-n COUNT] [-p PARALLEL] [COMMAND]
   fleetssh --help | --version
@@ -37,7 +38,9 @@ run options:
 put copies LOCAL files to REMOTE on every host over SFTP, with the run
 options above (options come before the paths). -r/--recursive copies
 directories; --preserve keeps modes and times. A put is retried even after it
-started (repeating it is safe).
+started (repeating it is safe). get copies REMOTE from every host into
+LOCALDIR/HOST/, one directory per host (in HOST, characters other than
+letters, digits and . _ @ - become _).
 
 Output: by default a block per host as it finishes ([SUCCESS]/[FAILURE],
 then its output). Control characters in remote output and error messages are

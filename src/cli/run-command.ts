@@ -85,9 +85,11 @@ export async function runCommand(args: RunArgs | PutArgs, io: CliIO, deps: RunDe
     io.stderr.write(`fleetssh: ${neutralize((err as Error).message)}\n`);
     return ExitCode.USAGE;
   }
-  if (args.cmd === 'put') {
+  if (args.cmd === 'put' || args.cmd === 'get') {
     const signal = deps.signal;
-    return executeRun(fleet, args, io, signal, () => fleet.put(args.sources, args.remote, { recurse: args.recursive, preserve: args.preserve, ...(signal ? { signal } : {}) }));
+    const o = { recurse: args.recursive, preserve: args.preserve, ...(signal ? { signal } : {}) };
+    // get: REMOTE... LOCALDIR (sources then the directory, as put's LOCAL... REMOTE).
+    return executeRun(fleet, args, io, signal, () => (args.cmd === 'put' ? fleet.put(args.sources, args.remote, o) : fleet.get(args.sources, args.remote, o)));
   }
   return executeRun(fleet, args, io, deps.signal);
 }

@@ -11,7 +11,9 @@ import { hostsFromStrings } from './inventory/hosts-file.js';
 import { loadInventory } from './inventory/load-inventory.js';
 import { defaultConnector } from './default-connector.js';
 import { jumpFromSshConfig, type JumpResolver } from './ssh-config-jump.js';
-import type { Connector, FleetConnectOptions, HostEvent, HostResult, HostSpec, PhaseTimeouts } from './types.js';
+import type { Connector, FleetConnectOptions, FleetSftp, HostEvent, HostResult, HostSpec, PhaseTimeouts } from './types.js';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 
 export interface FleetOptions {
   /** The SSH client; default the package's `connect()`. */
@@ -132,28 +134,57 @@ export class Fleet {
     const sources = typeof localPaths === 'string' ? [localPaths] : [...localPaths];
     if (sources.length === 0 || sources.some((p) => typeof p !== 'string' || p === '')) throw new TypeError('localPaths: expected one or more local paths');
     if (typeof remotePath !== 'function' && (typeof remotePath !== 'string' || remotePath === '')) throw new TypeError('remotePath: expected a remote path or a function of the host');
-    const { recurse, preserve, followSymlinks, ...runOptions } = options;
-    const job = (spec: HostSpec): HostJob => async (conn, emit, signal) => {
-      if (!conn.startSftpClient) throw new TypeError('connector: its connections have no startSftpClient(), which Fleet.put needs');
+    return this.transfer(options, (spec) => {
       const dst = typeof remotePath === 'function' ? remotePath(spec) : remotePath;
-      const sftp = await conn.startSftpClient();
-      const stop = (): void => sftp.exit();
-      signal.addEventListener('abort', stop, { once: true });
-      try {
-        await sftp.put(sources, dst, {
-          ...(recurse !== undefined ? { recurse } : {}),
-          ...(preserve !== undefined ? { preserve } : {}),
-          ...(followSymlinks !== undefined ? { followSymlinks } : {}),
-          progressHandler: (_src, path, done, total) => {
+      return (sftp, progressHandler) => sftp.put(sources, dst, { ...transferFlags(options), progressHandler });
+    });
+  }
+
+  /** An SFTP session per host running `body`, with a 'file' event per finished file. */
+  private transfer(options: PutOptions, bodyFor: (spec: HostSpec) => (sftp: FleetSftp, progressHandler: (src: string, dst: string, done: number, total: number) => void) => Promise<void>): Observable<HostEvent> {
+    const { recurse: _r, preserve: _p, followSymlinks: _f, ...runOptions } = options;
+    const job = (spec: HostSpec): HostJob => {
+      const body = bodyFor(spec);
+      return async (conn, emit, signal) => {
+        if (!conn.startSftpClient) throw new TypeError('connector: its connections have no startSftpClient(), which Fleet.put and get need');
+        const sftp = await conn.startSftpClient();
+        const stop = (): void => sftp.exit();
+        signal.addEventListener('abort', stop, { once: true });
+        try {
+          await body(sftp, (_src, path, done, total) => {
             if (done === total) emit({ type: 'file', host: spec.name, path, bytes: total });
-          },
-        });
-      } finally {
-        signal.removeEventListener('abort', stop);
-        sftp.exit();
-      }
+          });
+        } finally {
+          signal.removeEventListener('abort', stop);
+          sftp.exit();
+        }
+      };
     };
     return this.start(job, { idempotent: true, ...runOptions });
+  }
+
+  /**
+   * Copies remote files from every host into a local directory of its own:
+   * `localDir(host)`, or `<localDir>/<host name>` for a string (made when
+   * missing), so hosts never overwrite each other (parallel-ssh's pslurp).
+   * Same handling and events as put; a get is retried after it started too.
+   */
+  get(remotePaths: string | readonly string[], localDir: string | ((host: HostSpec) => string), options: PutOptions = {}): Observable<HostEvent> {
+    const sources = typeof remotePaths === 'string' ? [remotePaths] : [...remotePaths];
+    if (sources.length === 0 || sources.some((p) => typeof p !== 'string' || p === '')) throw new TypeError('remotePaths: expected one or more remote paths');
+    if (typeof localDir !== 'function' && (typeof localDir !== 'string' || localDir === '')) throw new TypeError('localDir: expected a local directory or a function of the host');
+    return this.transfer(options, (spec) => {
+      const dir = typeof localDir === 'function' ? localDir(spec) : join(localDir, safeHostDir(spec.name));
+      return async (sftp, progressHandler) => {
+        await mkdir(dir, { recursive: true });
+        await sftp.get(sources, dir, { ...transferFlags(options), progressHandler });
+      };
+    });
+  }
+
+  /** get to the end, grouped per host. */
+  getAll(remotePaths: string | readonly string[], localDir: string | ((host: HostSpec) => string), options: PutOptions = {}): Promise<FleetRunResult> {
+    return collectResults(this.get(remotePaths, localDir, options));
   }
 
   /** put to the end, grouped per host as runAll groups a command's results. */
@@ -215,6 +246,20 @@ export class Fleet {
   runAll(command: string, runOptions: RunOptions = {}): Promise<FleetRunResult> {
     return collectResults(this.run(command, { collect: 1 << 20, ...runOptions }));
   }
+}
+
+function transferFlags(o: PutOptions): { recurse?: boolean; preserve?: boolean; followSymlinks?: boolean } {
+  return {
+    ...(o.recurse !== undefined ? { recurse: o.recurse } : {}),
+    ...(o.preserve !== undefined ? { preserve: o.preserve } : {}),
+    ...(o.followSymlinks !== undefined ? { followSymlinks: o.followSymlinks } : {}),
+  };
+}
+
+/** A host name as one safe directory name (a name such as "web1:2222" or "../x" must not leave the parent). */
+function safeHostDir(name: string): string {
+  const s = name.replace(/[^A-Za-z0-9._@-]/g, '_');
+  return s === '' || s === '.' || s === '..' ? `_${s}` : s;
 }
 
 function collectResults(events: Observable<HostEvent>): Promise<FleetRunResult> {

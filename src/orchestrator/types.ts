@@ -65,6 +65,12 @@ export interface FleetSftp {
     followSymlinks?: boolean;
     progressHandler?: (src: string, dst: string, bytesDone: number, total: number) => void;
   }): Promise<void>;
+  get(remotePaths: string | string[], localPath: string, options: {
+    recurse?: boolean;
+    preserve?: boolean;
+    followSymlinks?: boolean;
+    progressHandler?: (src: string, dst: string, bytesDone: number, total: number) => void;
+  }): Promise<void>;
   exit(): void;
 }
 
@@ -122,7 +128,7 @@ export type HostEvent =
   | { type: 'started'; host: string; attempt: number }
   | { type: 'stdout' | 'stderr'; host: string; data: string }
   | { type: 'exit'; host: string; exitStatus: number | null; exitSignal: string | null }
-  /** Fleet.put: a file finished on this host (bytes sent of its size). */
+  /** Fleet.put / get: a file finished on this host (its path on the receiving side, and its size). */
   | { type: 'file'; host: string; path: string; bytes: number }
   | {
       type: 'error';

@@ -89,6 +89,22 @@ describe('fleet -> OpenSSH sshd on 127.0.0.x', { skip, timeout: 90_000 }, () => 
     assert.ok(events.includes('started') && events.includes('file'));
   });
 
+  test('get: a tree from every host into a directory per host; the bad hosts get none', async () => {
+    const src = join(dir, 'remote-logs');
+    mkdirSync(join(src, 'app'), { recursive: true });
+    writeFileSync(join(src, 'app', 'app.log'), 'line 1\nline 2\n');
+    const into = join(dir, 'gathered');
+    const r = await fleet().getAll(src, into, { recurse: true });
+    const by = Object.fromEntries(r.results.map((x) => [x.host, x]));
+    for (const a of ['127.0.0.1', '127.0.0.2', '127.0.0.3']) {
+      assert.equal(by[a]!.outcome, 'succeeded', JSON.stringify(by[a]));
+      assert.equal(readFileSync(join(into, a, 'remote-logs', 'app', 'app.log'), 'utf8'), 'line 1\nline 2\n');
+    }
+    assert.equal(by['127.0.0.9']!.outcome, 'unreachable');
+    assert.equal(existsSync(join(into, '127.0.0.9')), false);
+    assert.equal(existsSync(join(into, '127.0.0.4')), false);
+  });
+
   test('fleetssh put (CLI): -r a tree to sshd, a refused host gives exit code 4; --json-events lists the files', async () => {
     const src = join(dir, 'cli-src');
     mkdirSync(join(src, 'etc'), { recursive: true });
@@ -107,6 +123,12 @@ describe('fleet -> OpenSSH sshd on 127.0.0.x', { skip, timeout: 90_000 }, () => 
     const files = out.split('\n').filter((l) => l.includes('"type":"file"')).map((l) => JSON.parse(l) as { host: string; path: string; bytes: number });
     assert.deepEqual(files.map((f) => [f.host, f.path, f.bytes]), [[`127.0.0.1:${sshd.port}`, join(dest, 'etc', 'app.conf'), 4]]);
     assert.match(out, new RegExp(`"type":"done","host":"127\\.0\\.0\\.9:${sshd.port}".*"outcome":"unreachable"`));
+    // And back: fleetssh get -r into a directory per host ("127.0.0.1:PORT" -> "127.0.0.1_PORT").
+    const back = join(dir, 'cli-back');
+    out = '';
+    const got = await main(['get', '-H', `127.0.0.1:${sshd.port}`, '-l', 'root', '-k', sshd.clientKeys.ed25519.privatePath, '--insecure', '--json', '-r', dest, back], io);
+    assert.equal(got, 0, err + out);
+    assert.equal(readFileSync(join(back, `127.0.0.1_${sshd.port}`, 'cli-dest', 'etc', 'app.conf'), 'utf8'), 'x=1\n');
   });
 
   test('outcomes per host: success, refused, host key refused', async () => {
