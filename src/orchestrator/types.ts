@@ -59,19 +59,17 @@ export interface FleetConnection {
 
 /** The subset of an SFTP client Fleet.put uses. */
 export interface FleetSftp {
-  put(localPaths: string | string[], remotePath: string, options: {
-    recurse?: boolean;
-    preserve?: boolean;
-    followSymlinks?: boolean;
-    progressHandler?: (src: string, dst: string, bytesDone: number, total: number) => void;
-  }): Promise<void>;
-  get(remotePaths: string | string[], localPath: string, options: {
-    recurse?: boolean;
-    preserve?: boolean;
-    followSymlinks?: boolean;
-    progressHandler?: (src: string, dst: string, bytesDone: number, total: number) => void;
-  }): Promise<void>;
+  put(localPaths: string | string[], remotePath: string, options: FleetTransferOptions): Promise<void>;
+  get(remotePaths: string | string[], localPath: string, options: FleetTransferOptions): Promise<void>;
   exit(): void;
+}
+
+/** The SFTP client's transfer options that Fleet.put and get pass on. */
+export interface FleetTransferOptions {
+  recurse?: boolean;
+  preserve?: boolean;
+  followSymlinks?: boolean;
+  progressHandler?: (src: string, dst: string, bytesDone: number, total: number) => void;
 }
 
 export type Connector = (host: string, options: FleetConnectOptions) => Promise<FleetConnection>;
