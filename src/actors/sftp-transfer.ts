@@ -420,6 +420,12 @@ const OPEN_FOR_PUT = FxfFlag.WRITE | FxfFlag.CREAT;
 /** Whether `dst` lies directly in a directory this transfer made (so it is new). */
 const isNew = (ctx: Ctx, dst: string): boolean => ctx.madeDirs.has(posix.dirname(dst));
 
+/** The local side failed after the remote file opened: a file this transfer created is closed and removed again. */
+async function dropNewRemote(ctx: Ctx, file: SFTPFile, dst: string): Promise<void> {
+  if (!isNew(ctx, dst)) return;
+  await file.close().then(() => ctx.client.remove(dst)).catch(() => undefined);
+}
+
 /** Bytes read at once by putSmallFile: files shorter than this take its path. */
 const SMALL_READ = 65536;
 
@@ -432,8 +438,8 @@ async function putSmallFile(ctx: Ctx, src: string, dst: string): Promise<boolean
   const file = remote.status === 'fulfilled' ? remote.value : null;
   const read = local.status === 'fulfilled' ? local.value : null;
   if (!file || !read) {
+    if (file && !read) await dropNewRemote(ctx, file, dst);
     await closeBoth(() => read?.closing ?? Promise.resolve(), () => file?.close() ?? Promise.resolve()).catch(() => undefined);
-    if (file && !read && isNew(ctx, dst)) await ctx.client.remove(dst).catch(() => undefined);
     throw local.status === 'rejected' ? local.reason : (remote as PromiseRejectedResult).reason;
   }
   if (read.data === null) {
@@ -442,7 +448,7 @@ async function putSmallFile(ctx: Ctx, src: string, dst: string): Promise<boolean
   }
   const data = read.data;
   // The remote file is cut to length with the same batch (WRITE, FSETSTAT size, CLOSE): see OPEN_FOR_PUT.
-  await closeBoth(() => read.closing, () => (isNew(ctx, dst) ? (data.length > 0 ? file.writeFinal(0, data) : file.close()) : file.writeFinal(0, data, { size: data.length })));
+  await closeBoth(() => read.closing, () => file.writeFinal(0, data, isNew(ctx, dst) ? undefined : { size: data.length }));
   ctx.o.progressHandler?.(src, dst, data.length, data.length);
   return true;
 }
@@ -477,8 +483,7 @@ async function putFile(ctx: Ctx, src: string, dst: string, st: Stats): Promise<v
   let start = 0;
   if (ctx.o.resume) start = Math.min(st.size, (await ctx.client.stat(dst).catch(() => ({ size: 0 }))).size ?? 0);
   // Not truncated at open (OPEN_FOR_PUT); without resume the length is set at the end, unless the file is new.
-  const fresh = !ctx.o.resume && isNew(ctx, dst);
-  const cut = !ctx.o.resume && !fresh;
+  const cut = !ctx.o.resume && !isNew(ctx, dst);
   // The local and the remote open overlap: one round trip and one thread-pool job at once.
   const [local, remote] = await Promise.allSettled([
     localSource(src, st.size),
@@ -487,7 +492,7 @@ async function putFile(ctx: Ctx, src: string, dst: string, st: Stats): Promise<v
   const source = local.status === 'fulfilled' ? local.value : null;
   const file = remote.status === 'fulfilled' ? remote.value : null;
   try {
-    if (file && !source && fresh) await file.close().then(() => ctx.client.remove(dst)).catch(() => undefined);
+    if (file && !source && !ctx.o.resume) await dropNewRemote(ctx, file, dst);
     if (!source || !file) throw local.status === 'rejected' ? local.reason : (remote as PromiseRejectedResult).reason;
     const progress = ctx.o.progressHandler;
     // A file within one block: its one WRITE goes with the FSETSTAT and CLOSE (sftp-file.ts writeFinal).
