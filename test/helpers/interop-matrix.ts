@@ -11,7 +11,8 @@ import { readFileSync } from 'node:fs';
 import { connect, type SSHClientConnection } from '../../src/actors/client.js';
 import type { ConnectOptions } from '../../src/actors/client-options.js';
 import { importPrivateKey, type SSHKey } from '../../src/crypto/keys/ssh-key.js';
-import type { SshdServer } from './openssh.js';
+import { after, before } from 'node:test';
+import { startSshd, type SshdServer } from './openssh.js';
 
 /** Key exchange methods both sides implement; `legacy` ones must be enabled with "+" in sshd. */
 export const KEX_CASES: readonly { kex: string; legacy: boolean }[] = [
@@ -143,4 +144,21 @@ export async function waitFor(cond: () => boolean, ms: number): Promise<boolean>
     await new Promise((r) => setTimeout(r, 25));
   }
   return cond();
+}
+
+/**
+ * For a describe block: an sshd and one connection to it, made in before()
+ * and closed in after(). Read `fx.sshd` and `fx.conn` inside the tests.
+ */
+export function sshdConnectionFixture(options: ConnectOptions = {}): { sshd: SshdServer; conn: SSHClientConnection } {
+  const fx = {} as { sshd: SshdServer; conn: SSHClientConnection };
+  before(async () => {
+    fx.sshd = await startSshd();
+    fx.conn = await connectSshd(fx.sshd, options);
+  });
+  after(async () => {
+    if (fx.conn && !fx.conn.closed) await within(10_000, fx.conn.close(), 'close');
+    await fx.sshd?.stop();
+  });
+  return fx;
 }
