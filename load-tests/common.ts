@@ -5,7 +5,8 @@
  * Nothing here asserts a time; every wait is bounded.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
@@ -301,4 +302,37 @@ export function boxBusyMs(): number {
   const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
   const idle = (f[3] ?? 0) + (f[4] ?? 0);
   return (f.reduce((a, b) => a + b, 0) - idle) * 10;
+}
+
+export interface ToolRun {
+  wallS: number;
+  /** GNU time's %M: the largest single process of the tool's tree, MB. */
+  rssMb: number;
+  /** User + system CPU of the tool and every child it waited for. */
+  cpuS: number;
+  stdout: string;
+  stderr: string;
+  status: number | null;
+}
+
+/** Runs a command under /usr/bin/time, killed after `limitS`; its wall time, peak RSS, CPU and output. */
+export function timedTool(argv: string[], limitS: number, env: NodeJS.ProcessEnv = {}): Promise<ToolRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-time-'));
+  const timeFile = join(dir, 'time');
+  return new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', timeFile, ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const kill = setTimeout(() => child.kill('SIGKILL'), limitS * 1000);
+    child.once('close', (status) => {
+      clearTimeout(kill);
+      const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
+      const [rssKb = NaN, user = NaN, sys = NaN] = (readFileSync(timeFile, 'utf8').trim().split('\n').at(-1) ?? '').split(' ').map(Number);
+      rmSync(dir, { recursive: true, force: true });
+      resolve({ wallS, rssMb: rssKb / 1024, cpuS: user + sys, stdout, stderr, status });
+    });
+  });
 }

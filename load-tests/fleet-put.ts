@@ -10,7 +10,6 @@
  *
  *   node --import tsx load-tests/fleet-put.ts [--sizes 100,500] [--peers fleetssh,pscp] [--parallel 64] [--reps 1]
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDemoHosts } from '../src/cli/demo-fleet.js';
 import type { DemoHost } from '../src/cli/demo-plan.js';
-import { ROOT, emit, median, printTable, round, type Row } from './common.js';
+import { ROOT, emit, median, printTable, round, timedTool, type Row, type ToolRun } from './common.js';
 
 type Peer = 'fleetssh' | 'pscp';
 
@@ -38,30 +37,6 @@ const reps = Number(values.reps);
 const limitS = Number(values['timeout-s']);
 
 const SSH_OPTS = ['StrictHostKeyChecking=no', 'UserKnownHostsFile=/dev/null', 'LogLevel=ERROR', 'BatchMode=yes', 'KexAlgorithms=curve25519-sha256', 'ConnectTimeout=30'];
-
-interface Measured {
-  wallS: number;
-  cpuS: number;
-  status: number | null;
-}
-
-function timed(argv: string[]): Promise<Measured> {
-  const dir = mkdtempSync(join(tmpdir(), 'fleet-put-time-'));
-  const timeFile = join(dir, 'time');
-  return new Promise((resolve) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-f', '%U %S', '-o', timeFile, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr.resume();
-    const kill = setTimeout(() => child.kill('SIGKILL'), limitS * 1000);
-    child.once('close', (status) => {
-      clearTimeout(kill);
-      const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
-      const [user = NaN, sys = NaN] = (readFileSync(timeFile, 'utf8').trim().split('\n').at(-1) ?? '').split(' ').map(Number);
-      rmSync(dir, { recursive: true, force: true });
-      resolve({ wallS, cpuS: user + sys, status });
-    });
-  });
-}
 
 function makeTree(dir: string): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
@@ -108,12 +83,12 @@ async function main(): Promise<void> {
       const hosts = demo.hosts.slice(0, n);
       const hostsFile = join(work, `hosts-${n}`);
       writeFileSync(hostsFile, hosts.map((h) => `${h.host}:${h.port}`).join('\n') + '\n');
-      const samples = new Map<Peer, (Measured & { ok: number })[]>();
+      const samples = new Map<Peer, (ToolRun & { ok: number })[]>();
       for (let r = 0; r < reps; r++) {
         for (const peer of peers) {
           const dest = `/${peer}-${n}-${r}`;
           process.stderr.write(`n=${n} rep ${r + 1}/${reps}: ${peer}...\n`);
-          const m = await timed(argvFor(peer, hostsFile, src, dest));
+          const m = await timedTool(argvFor(peer, hostsFile, src, dest), limitS);
           // Both copy the directory itself into dest's parent when dest does not exist: tree -> dest.
           const ok = hostsOk(root, hosts, dest, files);
           process.stderr.write(`  ${round(m.wallS, 2)} s, ${round(m.cpuS, 2)} s CPU, ${ok}/${n} hosts complete, status ${m.status}\n`);

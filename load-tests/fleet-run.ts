@@ -16,14 +16,13 @@
  * exchange; they are given curve25519 so the comparison is of the tools, not
  * of sntrup761.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startDemoHosts } from '../src/cli/demo-fleet.js';
 import type { DemoHost } from '../src/cli/demo-plan.js';
-import { ROOT, emit, median, printTable, round, type Row } from './common.js';
+import { ROOT, emit, median, printTable, round, timedTool, type Row } from './common.js';
 
 type Peer = 'fleetssh' | 'pssh' | 'pdsh' | 'clush';
 
@@ -56,25 +55,9 @@ interface Measured {
   status: number | null;
 }
 
-function timed(argv: string[], env: NodeJS.ProcessEnv, countOk: (out: string, err: string) => number): Promise<Measured> {
-  const dir = mkdtempSync(join(tmpdir(), 'fleet-bench-'));
-  const timeFile = join(dir, 'time');
-  return new Promise((resolve) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', timeFile, ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const kill = setTimeout(() => child.kill('SIGKILL'), limitS * 1000);
-    child.once('close', (status) => {
-      clearTimeout(kill);
-      const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
-      const [rssKb = NaN, user = NaN, sys = NaN] = (readFileSync(timeFile, 'utf8').trim().split('\n').at(-1) ?? '').split(' ').map(Number);
-      rmSync(dir, { recursive: true, force: true });
-      resolve({ wallS, rssMb: rssKb / 1024, cpuS: user + sys, ok: countOk(out, err), status });
-    });
-  });
+async function timed(argv: string[], env: NodeJS.ProcessEnv, countOk: (out: string, err: string) => number): Promise<Measured> {
+  const r = await timedTool(argv, limitS, env);
+  return { wallS: r.wallS, rssMb: r.rssMb, cpuS: r.cpuS, ok: countOk(r.stdout, r.stderr), status: r.status };
 }
 
 function fleetsshArgv(hostsFile: string): string[] {
