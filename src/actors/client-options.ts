@@ -30,6 +30,8 @@ import type { TrustedHostKeys } from './known-hosts-match.js';
 import type { TermSize } from './session-wire.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_IDENTITY_NAMES } from './key-files.js';
+import { checkRequestPty } from './client-session.js';
 import { applyAlgorithmList, expandTilde, expandTokens } from '../protocol/ssh-config-tokens.js';
 import { matchPattern } from '../protocol/host-pattern.js';
 import { resolveSshConfig, type SshConfig } from '../protocol/ssh-config.js';
@@ -322,9 +324,7 @@ export function checkConnectOptions(host: unknown, o: ConnectOptions): void {
   checkString('x11Display', o.x11Display);
   checkString('command', o.command);
   checkString('subsystem', o.subsystem);
-  if (o.requestPty !== undefined && typeof o.requestPty !== 'boolean' && o.requestPty !== 'force' && o.requestPty !== 'auto') {
-    throw new TypeError("requestPty: expected true, false, 'force' or 'auto'");
-  }
+  checkRequestPty('requestPty', o.requestPty);
 }
 
 /** The connection-wide defaults of createProcess/run (AsyncSSH's term_type, term_size, term_modes, encoding). */
@@ -452,7 +452,7 @@ export function applySshConfig(host: string, o: ConnectOptions): { host: string;
   // IdentitiesOnly: of the agent's keys, only those of the identity files
   // (their .pub files; the default ones when the config names none), as ssh.
   if (cfg.identitiesOnly === true && o.agentIdentities === undefined) {
-    const ids = cfg.identityFile.length > 0 ? cfg.identityFile.map(expandPath) : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((n) => join(resolveOpts.homeDir, '.ssh', n));
+    const ids = cfg.identityFile.length > 0 ? cfg.identityFile.map(expandPath) : DEFAULT_IDENTITY_NAMES.map((n) => join(resolveOpts.homeDir, '.ssh', n));
     out.agentIdentities = ids.map((p) => `${p}.pub`).filter((p) => existsSync(p));
   }
   if (out.agentPath === undefined && cfg.identityAgent !== undefined) {

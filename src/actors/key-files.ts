@@ -115,9 +115,12 @@ export async function pairClientCertificates(
 }
 
 /** The user's ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exist and import without a passphrase. */
+/** The identity files ssh tries in ~/.ssh when none is configured (those fleetssh can load). */
+export const DEFAULT_IDENTITY_NAMES: readonly string[] = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+
 export async function defaultClientKeys(passphrase?: string): Promise<SSHKey[]> {
   const out: SSHKey[] = [];
-  for (const name of ['id_ed25519', 'id_ecdsa', 'id_rsa']) {
+  for (const name of DEFAULT_IDENTITY_NAMES) {
     try {
       const path = join(homedir(), '.ssh', name);
       const key = await readPrivateKey(path, passphrase);
