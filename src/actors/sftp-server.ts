@@ -34,14 +34,8 @@ export interface SFTPServerOptions {
   maxReadLength?: number;
 }
 
-/**
- * `appending`: the file was opened with APPEND, so every write lands at the
- * end whatever its offset. Requests run concurrently, so such writes are
- * chained here to land in the order they arrived (OpenSSH's `reput` opens
- * with APPEND and pipelines its writes: in a parallel pool they landed in a
- * scrambled order on a loaded machine).
- */
-type Handle = { kind: 'file'; file: SFTPOpenFile; appending: Promise<void> | null } | { kind: 'dir'; names: SFTPName[] | null; path: string; pos: number };
+/** `append`: opened with APPEND, so each write lands at the end whatever its offset (see onPacket). */
+type Handle = { kind: 'file'; file: SFTPOpenFile; append: boolean } | { kind: 'dir'; names: SFTPName[] | null; path: string; pos: number };
 
 const OPS: ReadonlyArray<keyof SFTPFileSystem> = [
   'open', 'read', 'write', 'close', 'fstat', 'fsetstat', 'fsync', 'stat', 'lstat', 'setstat', 'lsetstat', 'listdir',
@@ -175,10 +169,14 @@ class SftpServerSession {
     // in SFTP mode: downloads cut at a block boundary). Reads and writes still
     // run concurrently; only their replies wait for the earlier ones. A CLOSE
     // (or anything that is not a read or write) starts only after the earlier
-    // requests on its handle are done.
+    // requests on its handle are done. So does a write to a file opened with
+    // APPEND: it lands at the end whatever its offset, so writes must run in
+    // the order they came (OpenSSH's `reput` pipelines them; run at once they
+    // landed scrambled on a loaded machine).
     const key = 'handle' in req && req.handle instanceof Uint8Array ? new TextDecoder().decode(req.handle) : null;
     const prev = key === null ? null : (this.handleOrder.get(key) ?? null);
-    const concurrent = req.kind === 'read' || req.kind === 'write';
+    const target = key === null ? undefined : this.handles.get(key);
+    const concurrent = req.kind === 'read' || (req.kind === 'write' && !(target?.kind === 'file' && target.append));
     const work = prev && !concurrent ? prev.then(() => this.handle(req)) : this.handle(req);
     const reply = work.then(
       (r) => () => {
@@ -239,8 +237,7 @@ class SftpServerSession {
       case 'open': {
         const file = await fs.open(await p.local(req.filename, true), req.pflags, req.attrs);
         try {
-          const appending = req.pflags & FxfFlag.APPEND ? Promise.resolve() : null;
-          return [encodeReply({ kind: 'handle', id, handle: this.addHandle({ kind: 'file', file, appending }) })];
+          return [encodeReply({ kind: 'handle', id, handle: this.addHandle({ kind: 'file', file, append: (req.pflags & FxfFlag.APPEND) !== 0 }) })];
         } catch (e) {
           await fs.close(file).catch(() => undefined);
           throw e;
@@ -259,16 +256,9 @@ class SftpServerSession {
         if (data.length === 0) return [statusReply(id, FxStatus.EOF)];
         return [encodeDataHeader(id, data.length), data];
       }
-      case 'write': {
-        const h = this.getHandle(req.handle, 'file') as Extract<Handle, { kind: 'file' }>;
-        if (h.appending === null) await fs.write(h.file, req.offset, req.data);
-        else {
-          const mine = h.appending.then(() => fs.write(h.file, req.offset, req.data));
-          h.appending = mine.catch(() => undefined);
-          await mine;
-        }
+      case 'write':
+        await fs.write(this.file(req.handle), req.offset, req.data);
         return this.ok(id);
-      }
       case 'fstat':
         return this.attrsReply(id, await fs.fstat(this.file(req.handle)));
       case 'fsetstat':
