@@ -260,10 +260,9 @@ export class AuthClient {
   private tryPublicKey(): boolean {
     while (this.keyIndex < this.opts.keys.length) {
       const key = this.opts.keys[this.keyIndex++]!;
-      const cert = isCertKeyType(key.keyType);
-      const signatureAlgorithm = this.pickAlgorithm(cert ? CERT_KEY_TYPES[key.keyType] : key.keyType);
+      const signatureAlgorithm = this.keyAlgorithm(key);
       if (signatureAlgorithm === null) continue;
-      const algorithm = cert ? certAlgorithmFor(signatureAlgorithm) : signatureAlgorithm;
+      const algorithm = isCertKeyType(key.keyType) ? certAlgorithmFor(signatureAlgorithm) : signatureAlgorithm;
       this.tried.add('publickey');
       if (key.inProcess === true) {
         this.signAndSend(key, algorithm, signatureAlgorithm);
@@ -315,7 +314,12 @@ export class AuthClient {
 
   /** The key next() would offer first, if publickey is allowed. */
   private firstUsableKey(): SigningKeyRef | undefined {
-    return this.opts.keys.find((k) => this.pickAlgorithm(isCertKeyType(k.keyType) ? CERT_KEY_TYPES[k.keyType] : k.keyType) !== null);
+    return this.opts.keys.find((k) => this.keyAlgorithm(k) !== null);
+  }
+
+  /** The signature algorithm a key (or a certificate, by its key's type) would sign with here, or null. */
+  private keyAlgorithm(key: SigningKeyRef): SignatureName | null {
+    return this.pickAlgorithm(isCertKeyType(key.keyType) ? CERT_KEY_TYPES[key.keyType] : key.keyType);
   }
 
   private canPromptAgain(): boolean {
