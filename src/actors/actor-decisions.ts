@@ -5,7 +5,7 @@
  * reaches the core re-entrantly, and never after the connection closed.
  */
 import type { DecisionRequest } from '../protocol/layer.js';
-import type { HandshakeRequest } from '../protocol/crypto-api.js';
+import type { HandshakeRequest, HandshakeResult } from '../protocol/crypto-api.js';
 import type { WorkRunner } from './actor-types.js';
 import type { ActorHooks, ActorHost } from './actor-options.js';
 
@@ -15,6 +15,20 @@ function negativeAnswer(kind: string): unknown {
 }
 
 export function runWork(actor: ActorHost, work: WorkRunner, id: number, request: HandshakeRequest): void {
+  // Inline work is answered as the next message of this same mailbox run, so
+  // its output joins this run's write.
+  let now: HandshakeResult | undefined;
+  try {
+    now = work.runNow?.(request);
+  } catch (err) {
+    actor.post(() => !actor.closed && actor.core.completeWork(id, err instanceof Error ? err : new Error(String(err))));
+    return;
+  }
+  if (now !== undefined) {
+    const result = now;
+    actor.post(() => !actor.closed && actor.core.completeWork(id, null, result));
+    return;
+  }
   work.run(request).then(
     (r) => actor.post(() => !actor.closed && actor.core.completeWork(id, null, r)),
     (err: unknown) =>

@@ -49,6 +49,8 @@ export interface ActorCore {
 /** Runs handshake work (inline or in the worker pool). */
 export interface WorkRunner {
   run(request: HandshakeRequest): Promise<HandshakeResult>;
+  /** The result at once when the work would run inline on this thread anyway; undefined: use run(). */
+  runNow?(request: HandshakeRequest): HandshakeResult | undefined;
 }
 
 /** The core events the actor understands (narrowed from CoreEventBase by `type`). */

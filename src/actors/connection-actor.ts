@@ -43,6 +43,8 @@ export class ConnectionActor extends EventEmitter {
    */
   readonly sessionPreludes: SessionPrelude[] = [];
   private readonly mailbox: (() => void)[] = [];
+  /** Packets of the current mailbox run, written when its last message is done. */
+  private outbox: Uint8Array[] = [];
   private running = false;
   private socketBlocked = false;
   private closedFlag = false;
@@ -114,7 +116,11 @@ export class ConnectionActor extends EventEmitter {
 
   // ---- mailbox --------------------------------------------------------------
 
-  /** Runs fn as one message: now if idle, else after the current message. */
+  /**
+   * Runs fn as one message: now if idle, else after the current message.
+   * What the messages of one run send leaves in one write at its end (an
+   * inline signature posted by a message joins that message's packets).
+   */
   post(fn: () => void): void {
     this.mailbox.push(fn);
     if (this.running) return;
@@ -128,6 +134,13 @@ export class ConnectionActor extends EventEmitter {
         } catch (err) {
           this.crash(err);
         }
+        if (this.mailbox.length === 0) {
+          try {
+            this.flush();
+          } catch (err) {
+            this.crash(err);
+          }
+        }
       }
     } finally {
       this.running = false;
@@ -135,16 +148,23 @@ export class ConnectionActor extends EventEmitter {
   }
 
   private drain(): void {
-    const chunks: Uint8Array[] = [];
     for (;;) {
-      for (const c of this.core.takeOutbound()) chunks.push(c);
+      for (const c of this.core.takeOutbound()) this.outbox.push(c);
       const events = this.core.takeEvents() as ActorEvent[];
       if (events.length === 0) break;
       for (const e of events) this.dispatch(e);
     }
-    if (chunks.length > 0) this.write(chunks);
-    if (this.closedFlag) this.finishSocket();
-    else this.scheduleTick();
+    if (this.closedFlag) {
+      this.flush();
+      this.finishSocket();
+    } else this.scheduleTick();
+  }
+
+  private flush(): void {
+    if (this.outbox.length === 0) return;
+    const chunks = this.outbox;
+    this.outbox = [];
+    this.write(chunks);
   }
 
   private write(chunks: Uint8Array[]): void {

@@ -34,6 +34,11 @@ const runner: WorkRunner = {
     shared ??= new HandshakeExecutor(executorOptions);
     return shared.run(request);
   },
+  runNow(request: HandshakeRequest): HandshakeResult | undefined {
+    if (request.op === 'sign' && request.key.handle instanceof AgentSigningHandle) return undefined;
+    shared ??= new HandshakeExecutor(executorOptions);
+    return shared.runNow(request);
+  },
 };
 
 /**

@@ -111,6 +111,8 @@ export class AuthClient {
   private readonly signatureAlgs: readonly string[];
   /** A request that proves something was sent: a signature, a password, an answered prompt. */
   private challenged = false;
+  /** SERVICE_ACCEPT seen; every other auth message must come after it. */
+  private serviceAccepted = false;
 
   constructor(private readonly ctx: LayerContext, options: AuthClientOptions) {
     if (typeof options.username !== 'string') throw new TypeError('username must be a string');
@@ -127,6 +129,13 @@ export class AuthClient {
     if (this.state.kind !== 'idle') throw new Error('AuthClient.start() called twice');
     this.state = { kind: 'awaitingServiceAccept' };
     this.ctx.send(encodeServiceRequest('ssh-userauth'));
+    // A key held here whose algorithm does not hang on the server's
+    // server-sig-algs (not RSA) is signed and sent right behind the service
+    // request, in the same write: the server handles them in order, and the
+    // login takes one round trip fewer (RFC 4252 lets a client send requests
+    // without waiting for replies).
+    const first = this.order[0] === 'publickey' ? this.firstUsableKey() : undefined;
+    if (first?.inProcess === true && baseKeyType(first.keyType) !== 'ssh-rsa') this.skipNone();
   }
 
   handle(payload: Uint8Array): void {
@@ -144,27 +153,25 @@ export class AuthClient {
     const s = this.state;
     switch (msg) {
       case Msg.SERVICE_ACCEPT: {
-        if (s.kind !== 'awaitingServiceAccept') throw outOfState(msg, s.kind);
+        if (this.serviceAccepted || s.kind === 'idle') throw outOfState(msg, s.kind);
         const name = decodeServiceMessage(payload, Msg.SERVICE_ACCEPT);
         if (name !== 'ssh-userauth') throw new ProtocolError(`SERVICE_ACCEPT for ${JSON.stringify(name)}`);
-        if (this.order[0] === 'publickey' && this.firstUsableKey()?.inProcess === true) {
-          // Assume publickey is allowed; the server's first FAILURE says what is.
-          this.allowed = ['publickey'];
-          this.next();
-          return;
-        }
+        this.serviceAccepted = true;
+        // Pipelined behind the service request already (start()).
+        if (s.kind !== 'awaitingServiceAccept') return;
+        if (this.order[0] === 'publickey' && this.firstUsableKey()?.inProcess === true) return this.skipNone();
         this.state = { kind: 'awaitingNoneResult' };
         this.sendRequest({ kind: 'none' });
         return;
       }
       case Msg.USERAUTH_BANNER: {
-        if (s.kind === 'idle' || s.kind === 'awaitingServiceAccept') throw outOfState(msg, s.kind);
+        if (!this.serviceAccepted) throw outOfState(msg, s.kind);
         const b = decodeUserauthBanner(payload);
         this.emit({ type: 'authBanner', message: b.message, lang: b.lang });
         return;
       }
       case Msg.USERAUTH_SUCCESS: {
-        if (!awaitingResult(s)) throw outOfState(msg, s.kind);
+        if (!awaitingResult(s) || !this.serviceAccepted) throw outOfState(msg, s.kind);
         decodeEmpty(payload, 'USERAUTH_SUCCESS');
         if (this.opts.disableTrivialAuth === true && !this.challenged) {
           throw new PermissionDenied('the server accepted us without a challenge (no signature, password or prompt) and disableTrivialAuth is set');
@@ -174,13 +181,14 @@ export class AuthClient {
         return;
       }
       case Msg.USERAUTH_FAILURE: {
-        if (!awaitingResult(s)) throw outOfState(msg, s.kind);
+        if (!awaitingResult(s) || !this.serviceAccepted) throw outOfState(msg, s.kind);
         const f = decodeUserauthFailure(payload);
         this.allowed = f.methods;
         this.next();
         return;
       }
       case 60:
+        if (!this.serviceAccepted) throw outOfState(msg, s.kind);
         return this.handleMethodMessage(payload);
       default:
         throw outOfState(msg ?? -1, s.kind);
@@ -245,6 +253,15 @@ export class AuthClient {
       this.challenged = true;
       this.sendRequest({ kind: 'publickey', algorithm, publicBlob: key.publicBlob, signature: result });
     });
+  }
+
+  /**
+   * Starts with the first key instead of "none": assume publickey is allowed;
+   * the server's first FAILURE says what is.
+   */
+  private skipNone(): void {
+    this.allowed = ['publickey'];
+    this.next();
   }
 
   /** Picks the next method/key the server allows, in our order, or gives up. */
@@ -319,7 +336,7 @@ export class AuthClient {
 
   /** The signature algorithm a key (or a certificate, by its key's type) would sign with here, or null. */
   private keyAlgorithm(key: SigningKeyRef): SignatureName | null {
-    return this.pickAlgorithm(isCertKeyType(key.keyType) ? CERT_KEY_TYPES[key.keyType] : key.keyType);
+    return this.pickAlgorithm(baseKeyType(key.keyType));
   }
 
   private canPromptAgain(): boolean {
@@ -366,6 +383,11 @@ function awaitingResult(s: ClientState): boolean {
     default:
       return false;
   }
+}
+
+/** A certificate's key type, or the key type itself. */
+function baseKeyType(keyType: string): string {
+  return isCertKeyType(keyType) ? CERT_KEY_TYPES[keyType] : keyType;
 }
 
 function outOfState(msg: number, state: string): ProtocolError {

@@ -95,6 +95,24 @@ export class HandshakeExecutor {
     return { inline: this.#inline, pooled: this.#pooled, failed: this.#failed, inFlight: this.#inFlight, poolThreads: this.#pool?.threads.length ?? 0 };
   }
 
+  /**
+   * The op's result now, on this thread, when this executor would run it
+   * inline anyway ('inline' mode, or a cheap op in 'auto'); undefined when it
+   * belongs to run(). Lets the caller answer in the same turn: a signature
+   * then leaves in the same write as what asked for it.
+   */
+  runNow(req: HandshakeRequest): HandshakeResult | undefined {
+    if (this.#closed) throw new Error('HandshakeExecutor is closed');
+    if (this.mode === 'pool' || (this.mode === 'auto' && !isCheapOp(req))) return undefined;
+    this.#inline++;
+    try {
+      return runHandshake(req);
+    } catch (err) {
+      this.#failed++;
+      throw err;
+    }
+  }
+
   async run(req: HandshakeRequest): Promise<HandshakeResult> {
     if (this.#closed) throw new Error('HandshakeExecutor is closed');
     const usePool = this.#choosePool(req);

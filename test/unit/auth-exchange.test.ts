@@ -503,3 +503,43 @@ test('server: a repeated SERVICE_REQUEST before success is accepted again, as ss
   assert.equal(sent.length, 2);
   assert.ok(sent.every((p) => p[0] === 6), 'both answered with SERVICE_ACCEPT');
 });
+
+test('pipelining: an in-process non-RSA key is signed and sent behind SERVICE_REQUEST, before any reply; RSA waits for SERVICE_ACCEPT (server-sig-algs)', () => {
+  const ed = rawClient({ keys: [inProcess(key('ssh-ed25519', 1))] });
+  run(ed.queue);
+  assert.deepEqual(ed.side.sent.map((p) => p[0]), [5, 50], 'SERVICE_REQUEST then USERAUTH_REQUEST, nothing received yet');
+  assert.deepEqual(methodsSent(ed.side), ['publickey+sig:ssh-ed25519']);
+  ed.client.handle(encodeServiceAccept('ssh-userauth'));
+  ed.client.handle(Uint8Array.of(52));
+  assert.equal(ed.side.failure, null);
+  assert.ok(ed.client.authenticated);
+
+  const rsa = rawClient({ keys: [inProcess(key('ssh-rsa', 2))] });
+  run(rsa.queue);
+  assert.deepEqual(rsa.side.sent.map((p) => p[0]), [5], 'RSA: the algorithm hangs on EXT_INFO, which may still be on its way');
+  rsa.client.handle(encodeServiceAccept('ssh-userauth'));
+  run(rsa.queue);
+  assert.deepEqual(methodsSent(rsa.side), ['publickey+sig:rsa-sha2-512']);
+
+  const agent = rawClient({ keys: [key('ssh-ed25519', 3)] });
+  run(agent.queue);
+  assert.deepEqual(agent.side.sent.map((p) => p[0]), [5], 'an agent key is not pipelined (it is queried first, after "none")');
+});
+
+for (const [what, reply] of [
+  ['SUCCESS', Uint8Array.of(52)],
+  ['FAILURE', encodeUserauthFailure({ methods: ['publickey'], partialSuccess: false })],
+  ['BANNER', new Writer().byte(53).string('hi').string('').toBytes()],
+] as const) {
+  test(`pipelining: ${what} before SERVICE_ACCEPT is out of state even with a request already sent; a second SERVICE_ACCEPT too`, () => {
+    const c = rawClient({ keys: [inProcess(key('ssh-ed25519', 1))] });
+    run(c.queue);
+    c.client.handle(reply);
+    assert.ok(c.side.failure instanceof ProtocolError, `got ${c.side.failure?.constructor.name}`);
+    const d = rawClient({ keys: [inProcess(key('ssh-ed25519', 1))] });
+    run(d.queue);
+    d.client.handle(encodeServiceAccept('ssh-userauth'));
+    d.client.handle(encodeServiceAccept('ssh-userauth'));
+    assert.ok(d.side.failure instanceof ProtocolError);
+  });
+}
