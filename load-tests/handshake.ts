@@ -18,6 +18,7 @@ import { startSshd } from '../test/helpers/openssh.js';
 import { childScript, emit, median, numFlag, parseFlags, printTable, round, runChild, startServerChild, type Row } from './common.js';
 import { fleetsshBuilds } from './handshake-builds.js';
 import { sshArgv, type ImplName, type Target } from './peers.js';
+import { startDelayProxy, type DelayProxy } from './delay-proxy.js';
 
 interface Measured {
   n: number;
@@ -74,11 +75,21 @@ export async function runHandshake(argv: readonly string[]): Promise<Row[]> {
   const tsx = flags.has('tsx');
   const builds = fleetsshBuilds(flags.get('fleetssh'));
   const rows: Row[] = [];
+  // --delay-ms=D: every connection goes through a relay that holds each chunk D ms per
+  // direction (a 2D ms round trip), and wall time per connection is reported too.
+  const delayMs = numFlag(flags, 'delay-ms', 0);
   const sshd = await startSshd({ hostKeys: ['ed25519'], config: { LogLevel: 'INFO' } });
   const ours = await startServerChild({ authorizedKeys: [sshd.clientKeys.ed25519.publicLine] });
+  const proxies: DelayProxy[] = [];
+  const via = async (port: number): Promise<number> => {
+    if (delayMs <= 0) return port;
+    const p = await startDelayProxy('127.0.0.1', port, delayMs);
+    proxies.push(p);
+    return p.port;
+  };
   try {
-    const vsSshd: Target = { host: '127.0.0.1', port: sshd.port, username: 'root', keyPath: sshd.clientKeys.ed25519.privatePath, knownHostsFile: sshd.knownHostsFile };
-    const vsOurs: Target = { ...vsSshd, port: ours.listeners[0]!.port, knownHostsFile: null };
+    const vsSshd: Target = { host: '127.0.0.1', port: await via(sshd.port), username: 'root', keyPath: sshd.clientKeys.ed25519.privatePath, knownHostsFile: delayMs > 0 ? null : sshd.knownHostsFile };
+    const vsOurs: Target = { ...vsSshd, port: await via(ours.listeners[0]!.port), knownHostsFile: null };
     const cases: { kex: string; server: 'sshd' | 'fleetssh'; target: Target; impls: ImplName[] }[] = [
       { kex: 'curve25519-sha256', server: 'sshd', target: vsSshd, impls: ['fleetssh', 'ssh2', 'openssh'] },
       { kex: 'ecdh-sha2-nistp256', server: 'sshd', target: vsSshd, impls: ['fleetssh', 'ssh2', 'openssh'] },
@@ -106,11 +117,14 @@ export async function runHandshake(argv: readonly string[]): Promise<Row[]> {
         if (!ms) continue;
         const cpu = median(ms.map((m) => m.cpuMs));
         const split: Record<string, number> = ms[0]!.userMs !== undefined ? { userMs: round(median(ms.map((m) => m.userMs ?? NaN)), 2), sysMs: round(median(ms.map((m) => m.sysMs ?? NaN)), 2) } : {};
-        const params = { kex: c.kex, server: c.server, n: ms[0]!.n, wallMs: round(median(ms.map((m) => m.wallMs))), ...split, ...(reps > 1 ? { reps: ms.length } : {}) };
+        const wallMs = round(median(ms.map((m) => m.wallMs)));
+        const params = { kex: c.kex, server: c.server, n: ms[0]!.n, wallMs, ...split, ...(reps > 1 ? { reps: ms.length } : {}), ...(delayMs > 0 ? { delayMs } : {}) };
         rows.push(emit({ bench: 'handshake', impl: label, params, value: round(cpu, 2), unit: 'client CPU ms/conn' }));
+        if (delayMs > 0) rows.push(emit({ bench: 'handshake-wall', impl: label, params: { kex: c.kex, server: c.server, delayMs }, value: wallMs, unit: 'wall ms/conn' }));
       }
     }
   } finally {
+    for (const p of proxies) await p.close();
     await ours.stop();
     await sshd.stop();
   }

@@ -45,6 +45,7 @@ export class ConnectionActor extends EventEmitter {
   private readonly mailbox: (() => void)[] = [];
   /** Packets of the current mailbox run, written when its last message is done. */
   private outbox: Uint8Array[] = [];
+  private flushQueued = false;
   private running = false;
   private socketBlocked = false;
   private closedFlag = false;
@@ -118,7 +119,7 @@ export class ConnectionActor extends EventEmitter {
 
   /**
    * Runs fn as one message: now if idle, else after the current message.
-   * What the messages of one run send leaves in one write at its end (an
+   * What the messages of a turn send leaves in one write at its end (an
    * inline signature posted by a message joins that message's packets).
    */
   post(fn: () => void): void {
@@ -134,18 +135,33 @@ export class ConnectionActor extends EventEmitter {
         } catch (err) {
           this.crash(err);
         }
-        if (this.mailbox.length === 0) {
-          try {
-            this.flush();
-          } catch (err) {
-            this.crash(err);
-          }
-        }
       }
     } finally {
       this.running = false;
     }
+    if (this.outbox.length > 0 && !this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(this.flushLater);
+    }
   }
+
+  /**
+   * Writes the outbox once this turn of the event loop is done (its I/O
+   * callbacks and every microtask they started), so what several messages of
+   * one turn send leaves in one write: the reply to a channel CLOSE and the
+   * application's DISCONNECT right after it, or many small writes a caller
+   * makes in a loop.
+   */
+  private readonly flushLater = (): void => {
+    this.flushQueued = false;
+    try {
+      this.flush();
+    } catch (err) {
+      this.post(() => {
+        throw err;
+      });
+    }
+  };
 
   private drain(): void {
     for (;;) {

@@ -90,18 +90,20 @@ function setup(decide: (r: { kind: string }) => unknown = () => true) {
 }
 
 describe('connection actor', () => {
-  test('sets TCP_NODELAY and writes all packets of one message in one write', () => {
+  test('sets TCP_NODELAY and writes all packets of one turn in one write; a later turn writes again', async () => {
     const { socket, core, actor } = setup();
     assert.equal(socket.noDelay, true);
     actor.start();
     core.onReceive = () => core.out.push(Buffer.from('a'), Buffer.from('bb'), Buffer.from('ccc'));
     socket.push(Buffer.from('x'));
-    return new Promise<void>((resolve) =>
-      setImmediate(() => {
-        assert.deepEqual(socket.writes.map(String), ['SSH-2.0-fake\r\n', 'abbccc']);
-        resolve();
-      }),
-    );
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    // The version line (start) and the packets of the chunk: the same turn, one write.
+    assert.deepEqual(socket.writes.map(String), ['SSH-2.0-fake\r\nabbccc']);
+    core.onReceive = () => core.out.push(Buffer.from('d'));
+    socket.push(Buffer.from('y'));
+    socket.push(Buffer.from('z'));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.deepEqual(socket.writes.map(String), ['SSH-2.0-fake\r\nabbccc', 'dd'], 'two chunks of one turn: one write');
   });
 
   test('an exception while handling a message closes this connection with that error', async () => {
@@ -115,7 +117,7 @@ describe('connection actor', () => {
     assert.equal(err?.message, 'parser blew up');
     assert.equal(actor.closed, true);
     assert.equal(actor.timers.size, 0);
-    assert.ok(socket.writes.map(String).includes('BYE'), 'disconnect sent');
+    assert.ok(socket.writes.map(String).join('').endsWith('BYE'), 'disconnect sent');
   });
 
   test('decisions are answered after the current message, sync or async, and failures answer no', async () => {
