@@ -19,6 +19,14 @@ import { ActorKeepalive } from './actor-keepalive.js';
 import { runDecision, runWork } from './actor-decisions.js';
 import { TimerSet } from './timer-set.js';
 
+/**
+ * An outbox this big is written when its mailbox run ends rather than at the
+ * end of the turn: only small control packets gain from waiting to be joined,
+ * and data should meet the socket's backpressure at once. (At 32 KiB, SFTP put
+ * lost 4 % in two A/B runs; at 4 KiB it matched the undeferred build.)
+ */
+const FLUSH_NOW_BYTES = 4 * 1024;
+
 export type { ActorHooks, ActorOptions, GlobalRequestAnswer } from './actor-options.js';
 
 /**
@@ -45,6 +53,7 @@ export class ConnectionActor extends EventEmitter {
   private readonly mailbox: (() => void)[] = [];
   /** Packets of the current mailbox run, written when its last message is done. */
   private outbox: Uint8Array[] = [];
+  private outboxBytes = 0;
   private flushQueued = false;
   private running = false;
   private socketBlocked = false;
@@ -139,7 +148,8 @@ export class ConnectionActor extends EventEmitter {
     } finally {
       this.running = false;
     }
-    if (this.outbox.length > 0 && !this.flushQueued) {
+    if (this.outboxBytes >= FLUSH_NOW_BYTES) this.flushSafely();
+    else if (this.outbox.length > 0 && !this.flushQueued) {
       this.flushQueued = true;
       setImmediate(this.flushLater);
     }
@@ -154,6 +164,10 @@ export class ConnectionActor extends EventEmitter {
    */
   private readonly flushLater = (): void => {
     this.flushQueued = false;
+    this.flushSafely();
+  };
+
+  private flushSafely(): void {
     try {
       this.flush();
     } catch (err) {
@@ -161,11 +175,14 @@ export class ConnectionActor extends EventEmitter {
         throw err;
       });
     }
-  };
+  }
 
   private drain(): void {
     for (;;) {
-      for (const c of this.core.takeOutbound()) this.outbox.push(c);
+      for (const c of this.core.takeOutbound()) {
+        this.outbox.push(c);
+        this.outboxBytes += c.length;
+      }
       const events = this.core.takeEvents() as ActorEvent[];
       if (events.length === 0) break;
       for (const e of events) this.dispatch(e);
@@ -180,6 +197,7 @@ export class ConnectionActor extends EventEmitter {
     if (this.outbox.length === 0) return;
     const chunks = this.outbox;
     this.outbox = [];
+    this.outboxBytes = 0;
     this.write(chunks);
   }
 
