@@ -13,6 +13,10 @@ import { attachSource, attachTarget, checkSource, checkTarget, STDOUT, type Atta
 
 export interface CompletedProcess {
   command: string | null;
+  /** The environment variables the process was started with (AsyncSSH's env), or null. */
+  env: Readonly<Record<string, string>> | null;
+  /** The subsystem started instead of a command, or null. */
+  subsystem: string | null;
   exitStatus: number | null;
   exitSignal: ExitSignal | null;
   /** exitStatus, or -signal number style: null when neither arrived. */
@@ -61,11 +65,20 @@ export class SSHClientProcess {
   /** Redirected output still flowing to its target; wait() settles after them. */
   private readonly redirected: Promise<void>[] = [];
 
+  /** The environment variables the process was started with, or null. */
+  readonly env: Readonly<Record<string, string>> | null;
+  /** The subsystem started instead of a command, or null. */
+  readonly subsystem: string | null;
+
   constructor(
     readonly channel: SSHClientChannel,
     readonly command: string | null,
     private readonly encoding: BufferEncoding | null,
-  ) {}
+    started: { env?: Record<string, string>; subsystem?: string | null } = {},
+  ) {
+    this.env = started.env === undefined ? null : Object.freeze({ ...started.env });
+    this.subsystem = started.subsystem ?? null;
+  }
 
   /** Writable: data to the process's standard input; end() sends EOF. */
   get stdin(): Writable {
@@ -242,6 +255,8 @@ export class SSHClientProcess {
       if (this.channel.closeError && this.exitStatus === null && this.exitSignal === null) throw this.channel.closeError;
       const result: CompletedProcess = {
         command: this.command,
+        env: this.env,
+        subsystem: this.subsystem,
         exitStatus: this.exitStatus,
         exitSignal: this.exitSignal,
         returncode: this.returncode,
@@ -249,7 +264,7 @@ export class SSHClientProcess {
         stderr,
       };
       if (check && (result.exitStatus !== 0 || result.exitSignal !== null)) {
-        throw new ProcessError(this.command, result.exitStatus, result.exitSignal?.signal ?? null, stdout, stderr, result.returncode);
+        throw new ProcessError(this.command, result.exitStatus, result.exitSignal?.signal ?? null, stdout, stderr, result.returncode, { env: this.env, subsystem: this.subsystem });
       }
       return result;
     } finally {

@@ -187,7 +187,7 @@ export class SSHClientConnection extends EventEmitter {
     checkTarget('stdout', stdout, false);
     checkTarget('stderr', stderr, true);
     const channel = await this.createSession(command, options);
-    const proc = new SSHClientProcess(channel, command, options.encoding === undefined ? 'utf8' : options.encoding);
+    const proc = new SSHClientProcess(channel, command, options.encoding === undefined ? 'utf8' : options.encoding, { env: options.env, subsystem: options.subsystem });
     proc.connection = this;
     if (stdin !== undefined || stdout !== undefined || stderr !== undefined) {
       try {

@@ -144,6 +144,7 @@ export class ProcessError extends SSHError {
     readonly stderr: string | Uint8Array,
     /** AsyncSSH's returncode: the exit status, or the negated signal number when killed by a signal. */
     readonly returncode: number | null = exitStatus,
+    started: { env?: Readonly<Record<string, string>> | null; subsystem?: string | null } = {},
   ) {
     super(
       'ERR_SSH_PROCESS',
@@ -151,7 +152,14 @@ export class ProcessError extends SSHError {
         ? `command ${JSON.stringify(command)} killed by signal ${exitSignal}`
         : `command ${JSON.stringify(command)} exited with status ${exitStatus}`,
     );
+    this.env = started.env ?? null;
+    this.subsystem = started.subsystem ?? null;
   }
+
+  /** The environment variables the process was started with, or null (AsyncSSH's env). */
+  readonly env: Readonly<Record<string, string>> | null;
+  /** The subsystem started instead of a command, or null. */
+  readonly subsystem: string | null;
 }
 
 export class KeyImportError extends SSHError {

@@ -76,6 +76,24 @@ describe('client -> sshd sessions', { skip, timeout: 240_000 }, () => {
     );
     assert.equal(r.stdout, 'one value|a=b;c|unset');
     assert.equal(r.exitStatus, 0);
+    // AsyncSSH's SSHCompletedProcess.env/.subsystem: what the process was started with.
+    assert.deepEqual(r.env, env);
+    assert.equal(r.subsystem, null);
+  });
+
+  test('ProcessError and CompletedProcess carry env and subsystem; a subsystem process reports its name', async () => {
+    const env = { FLEETSSH_ONE: 'x' };
+    const err = await within(15_000, fx.conn.run('exit 3', { env, check: true }).then(() => null, (e: unknown) => e), 'check');
+    assert.ok(err instanceof ProcessError, `got ${String(err)}`);
+    assert.deepEqual([err.exitStatus, err.env, err.subsystem], [3, env, null]);
+    const plain = await within(15_000, fx.conn.run('true'), 'true');
+    assert.deepEqual([plain.env, plain.subsystem], [null, null]);
+    // sshd's sftp-server answers; we only need the process to start and end.
+    const proc = await within(15_000, fx.conn.createProcess({ subsystem: 'sftp', encoding: null }), 'sftp subsystem');
+    assert.equal(proc.subsystem, 'sftp');
+    proc.stdin.end();
+    const done = await within(15_000, proc.wait(), 'sftp subsystem end');
+    assert.deepEqual([done.subsystem, done.command, done.env], ['sftp', null, null]);
   });
 
   test('pty: termType is $TERM, termSize is what stty size prints, and a tty is attached', async () => {
