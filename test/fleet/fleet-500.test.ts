@@ -1,7 +1,7 @@
 // 500 embedded fleetssh servers in a child process (src/cli/demo-hosts.ts), driven by the real client:
 // some refuse, some stall in the handshake, some never answer, some drop mid-command, some exit non-zero,
 // some hang. Every host must come back with the right outcome, within its limits, and nothing may stay open.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lastValueFrom, toArray } from 'rxjs';
 import { Fleet } from '../../src/orchestrator/fleet.js';
@@ -43,6 +43,16 @@ function expected(b: DemoBehaviour, r: HostResult, starts: number): void {
       return;
   }
 }
+
+// Diagnostics only: if anything keeps this file's process alive after its test (it should exit at
+// once), name it in the output. The timer itself is unref'd and keeps nothing alive.
+after(() => {
+  setTimeout(() => {
+    const handles = (process as unknown as { _getActiveHandles(): { constructor?: { name?: string }; remoteAddress?: string; remotePort?: number; localPort?: number; destroyed?: boolean; pending?: boolean; connecting?: boolean }[] })._getActiveHandles();
+    console.log(`# still alive 20 s after the run: ${JSON.stringify(resources())}`);
+    for (const h of handles) console.log(`# handle ${h.constructor?.name} ${h.remoteAddress ?? ''}:${h.remotePort ?? ''} local ${h.localPort ?? ''} destroyed=${h.destroyed} pending=${h.pending} connecting=${h.connecting}`);
+  }, 20_000).unref();
+});
 
 function resources(): Record<string, number> {
   const out: Record<string, number> = {};
