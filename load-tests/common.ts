@@ -4,6 +4,7 @@
  * process that hosts fleetssh servers (load-tests/server-child.ts).
  * Nothing here asserts a time; every wait is bounded.
  */
+import { parseArgs } from 'node:util';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -335,4 +336,33 @@ export function timedTool(argv: string[], limitS: number, env: NodeJS.ProcessEnv
       resolve({ wallS, rssMb: rssKb / 1024, cpuS: user + sys, stdout, stderr, status });
     });
   });
+}
+
+/** The flags of the fleet benches (fleet-run.ts, fleet-put.ts): host counts, tools, parallelism, repetitions, a time limit per tool run. */
+export interface FleetBenchArgs<P extends string> {
+  sizes: number[];
+  peers: P[];
+  parallel: number;
+  reps: number;
+  limitS: number;
+}
+
+/** Parses `--sizes a,b --peers x,y --parallel N --reps N --timeout-s S` from the command line, with the bench's defaults. */
+export function fleetBenchArgs<P extends string>(defaults: { sizes: string; peers: string; timeoutS: string }): FleetBenchArgs<P> {
+  const { values } = parseArgs({
+    options: {
+      sizes: { type: 'string', default: defaults.sizes },
+      peers: { type: 'string', default: defaults.peers },
+      parallel: { type: 'string', default: '64' },
+      reps: { type: 'string', default: '1' },
+      'timeout-s': { type: 'string', default: defaults.timeoutS },
+    },
+  });
+  return {
+    sizes: values.sizes!.split(',').map(Number),
+    peers: values.peers!.split(',') as P[],
+    parallel: Number(values.parallel),
+    reps: Number(values.reps),
+    limitS: Number(values['timeout-s']),
+  };
 }

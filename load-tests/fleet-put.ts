@@ -14,27 +14,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { startDemoHosts } from '../src/cli/demo-fleet.js';
 import type { DemoHost } from '../src/cli/demo-plan.js';
-import { ROOT, emit, median, printTable, round, timedTool, type Row, type ToolRun } from './common.js';
+import { ROOT, emit, fleetBenchArgs, median, printTable, round, timedTool, type Row, type ToolRun } from './common.js';
 
 type Peer = 'fleetssh' | 'pscp';
 
-const { values } = parseArgs({
-  options: {
-    sizes: { type: 'string', default: '100,500' },
-    peers: { type: 'string', default: 'fleetssh,pscp' },
-    parallel: { type: 'string', default: '64' },
-    reps: { type: 'string', default: '1' },
-    'timeout-s': { type: 'string', default: '600' },
-  },
-});
-const sizes = values.sizes!.split(',').map(Number);
-const peers = values.peers!.split(',') as Peer[];
-const parallel = Number(values.parallel);
-const reps = Number(values.reps);
-const limitS = Number(values['timeout-s']);
+const { sizes, peers, parallel, reps, limitS } = fleetBenchArgs<Peer>({ sizes: '100,500', peers: 'fleetssh,pscp', timeoutS: '600' });
 
 const SSH_OPTS = ['StrictHostKeyChecking=no', 'UserKnownHostsFile=/dev/null', 'LogLevel=ERROR', 'BatchMode=yes', 'KexAlgorithms=curve25519-sha256', 'ConnectTimeout=30'];
 

@@ -19,27 +19,13 @@
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { startDemoHosts } from '../src/cli/demo-fleet.js';
 import type { DemoHost } from '../src/cli/demo-plan.js';
-import { ROOT, emit, median, printTable, round, timedTool, type Row } from './common.js';
+import { ROOT, emit, fleetBenchArgs, median, printTable, round, timedTool, type Row } from './common.js';
 
 type Peer = 'fleetssh' | 'pssh' | 'pdsh' | 'clush';
 
-const { values } = parseArgs({
-  options: {
-    sizes: { type: 'string', default: '1000,10000' },
-    peers: { type: 'string', default: 'fleetssh,pssh,pdsh,clush' },
-    parallel: { type: 'string', default: '64' },
-    reps: { type: 'string', default: '1' },
-    'timeout-s': { type: 'string', default: '900' },
-  },
-});
-const sizes = values.sizes!.split(',').map(Number);
-const peers = values.peers!.split(',') as Peer[];
-const parallel = Number(values.parallel);
-const reps = Number(values.reps);
-const limitS = Number(values['timeout-s']);
+const { sizes, peers, parallel, reps, limitS } = fleetBenchArgs<Peer>({ sizes: '1000,10000', peers: 'fleetssh,pssh,pdsh,clush', timeoutS: '900' });
 
 const SSH_OPTS = [
   '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',

@@ -75,7 +75,7 @@ export type { KexName, CipherName, MacName, CompressionName, SignatureName, KeyT
 
 // The fleet layer (RxJS): run commands on many hosts at once.
 export { Fleet, summarize, loadInventory, parseInventory, expandHostPattern, InventoryError } from './orchestrator/index.js';
-export type { FleetOptions, RunOptions as FleetRunOptions, FleetRunResult, FleetSummary } from './orchestrator/index.js';
+export type { FleetOptions, RunOptions as FleetRunOptions, FleetRunResult, FleetSummary, PutOptions as FleetPutOptions, GetOptions as FleetGetOptions } from './orchestrator/index.js';
 
 // ---- forwarding and tunnels ----
 export { SSHForwardChannel } from './actors/forward-channel.js';

@@ -15,25 +15,18 @@ function negativeAnswer(kind: string): unknown {
 }
 
 export function runWork(actor: ActorHost, work: WorkRunner, id: number, request: HandshakeRequest): void {
+  const answer = (err: Error | null, result?: HandshakeResult): void => actor.post(() => !actor.closed && actor.core.completeWork(id, err, result));
+  const fail = (err: unknown): void => answer(err instanceof Error ? err : new Error(String(err)));
   // Inline work is answered as the next message of this same mailbox run, so
   // its output joins this run's write.
   let now: HandshakeResult | undefined;
   try {
     now = work.runNow?.(request);
   } catch (err) {
-    actor.post(() => !actor.closed && actor.core.completeWork(id, err instanceof Error ? err : new Error(String(err))));
-    return;
+    return fail(err);
   }
-  if (now !== undefined) {
-    const result = now;
-    actor.post(() => !actor.closed && actor.core.completeWork(id, null, result));
-    return;
-  }
-  work.run(request).then(
-    (r) => actor.post(() => !actor.closed && actor.core.completeWork(id, null, r)),
-    (err: unknown) =>
-      actor.post(() => !actor.closed && actor.core.completeWork(id, err instanceof Error ? err : new Error(String(err)))),
-  );
+  if (now !== undefined) return answer(null, now);
+  work.run(request).then((r) => answer(null, r), fail);
 }
 
 export function runDecision(actor: ActorHost, hooks: ActorHooks, id: number, request: DecisionRequest): void {

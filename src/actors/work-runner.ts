@@ -25,19 +25,20 @@ export function configureWorkRunner(options: HandshakeExecutorOptions): void {
   executorOptions = { ...options };
 }
 
+const executor = (): HandshakeExecutor => (shared ??= new HandshakeExecutor(executorOptions));
+
 const runner: WorkRunner = {
   run(request: HandshakeRequest): Promise<HandshakeResult> {
     // Keys held by an ssh-agent sign there, never in this process or the pool.
     if (request.op === 'sign' && request.key.handle instanceof AgentSigningHandle) {
       return request.key.handle.sign(request.algorithm, request.data);
     }
-    shared ??= new HandshakeExecutor(executorOptions);
-    return shared.run(request);
+    return executor().run(request);
   },
   runNow(request: HandshakeRequest): HandshakeResult | undefined {
+    // An agent signs asynchronously, always (run above).
     if (request.op === 'sign' && request.key.handle instanceof AgentSigningHandle) return undefined;
-    shared ??= new HandshakeExecutor(executorOptions);
-    return shared.runNow(request);
+    return executor().runNow(request);
   },
 };
 

@@ -56,12 +56,15 @@ export interface RunOptions {
   retries?: number;
 }
 
-/** Fleet.put: the client put's options, and run's connection handling (retries default to after-start too). */
+/** Fleet.put and Fleet.get: the client transfer's options, and run's connection handling (retries default to after-start too). */
 export interface PutOptions extends Pick<RunOptions, 'signal' | 'timeouts' | 'retries' | 'idempotent'> {
   recurse?: boolean;
   preserve?: boolean;
   followSymlinks?: boolean;
 }
+
+/** Fleet.get takes the same options as put. */
+export type GetOptions = PutOptions;
 
 export interface FleetSummary {
   total: number;
@@ -131,9 +134,8 @@ export class Fleet {
    * put is safe to repeat, so it is retried after it started, too.
    */
   put(localPaths: string | readonly string[], remotePath: string | ((host: HostSpec) => string), options: PutOptions = {}): Observable<HostEvent> {
-    const sources = typeof localPaths === 'string' ? [localPaths] : [...localPaths];
-    if (sources.length === 0 || sources.some((p) => typeof p !== 'string' || p === '')) throw new TypeError('localPaths: expected one or more local paths');
-    if (typeof remotePath !== 'function' && (typeof remotePath !== 'string' || remotePath === '')) throw new TypeError('remotePath: expected a remote path or a function of the host');
+    const sources = pathList('localPaths', 'local', localPaths);
+    checkTarget('remotePath', 'a remote path', remotePath);
     return this.transfer(options, (spec) => {
       const dst = typeof remotePath === 'function' ? remotePath(spec) : remotePath;
       return (sftp, progressHandler) => sftp.put(sources, dst, { ...transferFlags(options), progressHandler });
@@ -169,10 +171,9 @@ export class Fleet {
    * missing), so hosts never overwrite each other (parallel-ssh's pslurp).
    * Same handling and events as put; a get is retried after it started too.
    */
-  get(remotePaths: string | readonly string[], localDir: string | ((host: HostSpec) => string), options: PutOptions = {}): Observable<HostEvent> {
-    const sources = typeof remotePaths === 'string' ? [remotePaths] : [...remotePaths];
-    if (sources.length === 0 || sources.some((p) => typeof p !== 'string' || p === '')) throw new TypeError('remotePaths: expected one or more remote paths');
-    if (typeof localDir !== 'function' && (typeof localDir !== 'string' || localDir === '')) throw new TypeError('localDir: expected a local directory or a function of the host');
+  get(remotePaths: string | readonly string[], localDir: string | ((host: HostSpec) => string), options: GetOptions = {}): Observable<HostEvent> {
+    const sources = pathList('remotePaths', 'remote', remotePaths);
+    checkTarget('localDir', 'a local directory', localDir);
     return this.transfer(options, (spec) => {
       const dir = typeof localDir === 'function' ? localDir(spec) : join(localDir, safeHostDir(spec.name));
       return async (sftp, progressHandler) => {
@@ -183,7 +184,7 @@ export class Fleet {
   }
 
   /** get to the end, grouped per host. */
-  getAll(remotePaths: string | readonly string[], localDir: string | ((host: HostSpec) => string), options: PutOptions = {}): Promise<FleetRunResult> {
+  getAll(remotePaths: string | readonly string[], localDir: string | ((host: HostSpec) => string), options: GetOptions = {}): Promise<FleetRunResult> {
     return collectResults(this.get(remotePaths, localDir, options));
   }
 
@@ -246,6 +247,18 @@ export class Fleet {
   runAll(command: string, runOptions: RunOptions = {}): Promise<FleetRunResult> {
     return collectResults(this.run(command, { collect: 1 << 20, ...runOptions }));
   }
+}
+
+/** put/get sources: one path or several, none empty (TypeError naming `name` otherwise). */
+function pathList(name: string, side: 'local' | 'remote', paths: string | readonly string[]): string[] {
+  const list = typeof paths === 'string' ? [paths] : [...paths];
+  if (list.length === 0 || list.some((p) => typeof p !== 'string' || p === '')) throw new TypeError(`${name}: expected one or more ${side} paths`);
+  return list;
+}
+
+/** put/get destination: a non-empty path or a function of the host. */
+function checkTarget(name: string, what: string, target: unknown): void {
+  if (typeof target !== 'function' && (typeof target !== 'string' || target === '')) throw new TypeError(`${name}: expected ${what} or a function of the host`);
 }
 
 function transferFlags(o: PutOptions): { recurse?: boolean; preserve?: boolean; followSymlinks?: boolean } {

@@ -1,5 +1,5 @@
 /** The fleet layer's public API. */
-export { Fleet, summarize, type FleetOptions, type RunOptions, type FleetRunResult, type FleetSummary, type PutOptions } from './fleet.js';
+export { Fleet, summarize, type FleetOptions, type RunOptions, type FleetRunResult, type FleetSummary, type PutOptions, type GetOptions } from './fleet.js';
 export { BastionPool, BastionError, ForwardingUnavailableError, bastionConnectArgs, type BastionLease } from './bastion-pool.js';
 export { jumpFromSshConfig, type ConfigJump, type JumpResolver } from './ssh-config-jump.js';
 export { classifyError, isTransient, PhaseTimeoutError } from './classify-error.js';

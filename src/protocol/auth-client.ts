@@ -134,8 +134,8 @@ export class AuthClient {
     // request, in the same write: the server handles them in order, and the
     // login takes one round trip fewer (RFC 4252 lets a client send requests
     // without waiting for replies).
-    const first = this.order[0] === 'publickey' ? this.firstUsableKey() : undefined;
-    if (first?.inProcess === true && baseKeyType(first.keyType) !== 'ssh-rsa') this.skipNone();
+    const first = this.inProcessFirstKey();
+    if (first !== undefined && baseKeyType(first.keyType) !== 'ssh-rsa') this.skipNone();
   }
 
   handle(payload: Uint8Array): void {
@@ -159,7 +159,7 @@ export class AuthClient {
         this.serviceAccepted = true;
         // Pipelined behind the service request already (start()).
         if (s.kind !== 'awaitingServiceAccept') return;
-        if (this.order[0] === 'publickey' && this.firstUsableKey()?.inProcess === true) return this.skipNone();
+        if (this.inProcessFirstKey() !== undefined) return this.skipNone();
         this.state = { kind: 'awaitingNoneResult' };
         this.sendRequest({ kind: 'none' });
         return;
@@ -327,6 +327,12 @@ export class AuthClient {
       this.sendRequest({ kind: 'password', password: answer });
     });
     return true;
+  }
+
+  /** The first key to offer when publickey comes first and that key is held here (so "none" and the query can be skipped). */
+  private inProcessFirstKey(): SigningKeyRef | undefined {
+    const first = this.order[0] === 'publickey' ? this.firstUsableKey() : undefined;
+    return first?.inProcess === true ? first : undefined;
   }
 
   /** The key next() would offer first, if publickey is allowed. */
