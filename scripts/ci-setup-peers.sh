@@ -28,8 +28,10 @@ fi
 
 # Every peer the suites use: CI must never skip a suite for a missing peer.
 required_packages=(openssh-server openssh-client openssl dropbear-bin putty-tools python3-paramiko python3-asyncssh curl)
-# Only the fleet benchmark's anchors (load-tests/fleet-run.ts), not the tests.
-optional_packages=(pssh pdsh clustershell)
+# Not needed by any test: the fleet benchmark's anchors (load-tests/fleet-run.ts),
+# and gdb, with which scripts/test-watchdog.mjs prints the native stacks of a
+# test file's process that does not finish.
+optional_packages=(pssh pdsh clustershell gdb)
 test_user=fleetssh-test
 test_password=fleetssh-test-pw
 
