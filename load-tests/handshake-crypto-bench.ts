@@ -5,7 +5,8 @@
  * Prints a table and JSON lines {bench:'handshake-crypto', impl, params, value, unit}.
  * Run: node --import tsx load-tests/handshake-crypto-bench.ts
  */
-import { generateKeyPairSync, sign as nodeSign } from 'node:crypto';
+import { sign as nodeSign } from 'node:crypto';
+import { generateKeyObject } from '../src/crypto/keys/keygen.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
 import { KEX_ALGORITHMS, type KexName } from '../src/protocol/algorithms.js';
@@ -64,11 +65,11 @@ const b = nodeX25519.keyPair();
 emit('node', 'prim=x25519-shared', timeIt(() => nodeX25519.shared(a.privateKey, b.publicKey)), 'us/op');
 emit('noble', 'prim=x25519-shared', timeIt(() => nobleX25519Impl.shared(a.privateKey, b.publicKey), 150, 100), 'us/op');
 const msg = new Uint8Array(32).fill(1);
-const edNode = generateKeyPairSync('ed25519').privateKey;
+const edNode = generateKeyObject('ed25519');
 const edNoble = ed25519.utils.randomSecretKey();
 emit('node', 'prim=ed25519-sign', timeIt(() => nodeSign(null, msg, edNode)), 'us/op');
 emit('noble', 'prim=ed25519-sign', timeIt(() => ed25519.sign(msg, edNoble), 150, 100), 'us/op');
-const ecNode = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
+const ecNode = generateKeyObject('ec', { namedCurve: 'prime256v1' });
 const ecNoble = p256.utils.randomSecretKey();
 emit('node', 'prim=ecdsa-p256-sign', timeIt(() => nodeSign('sha256', msg, ecNode)), 'us/op');
 emit('noble', 'prim=ecdsa-p256-sign', timeIt(() => p256.sign(msg, ecNoble), 150, 100), 'us/op');

@@ -3,7 +3,8 @@
  * KeyObject (fast path, and cloneable to worker threads), with its SSH public
  * blob, fingerprints, signing, and the OpenSSH text formats.
  */
-import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
+import { generateKeyObject } from './keygen.js';
 import type { KeyType, SignatureName } from '../../protocol/algorithms.js';
 import type { SigningKeyRef } from '../../protocol/crypto-api.js';
 import { EC_CURVES, keyTypeOf, parsePublicBlob, publicBlobOf } from './key-blob.js';
@@ -156,16 +157,16 @@ export function generatePrivateKey(type: GeneratableKeyType, options: { bits?: n
   const comment = options.comment ?? '';
   switch (type) {
     case 'ssh-ed25519':
-      return new SSHKey(generateKeyPairSync('ed25519').privateKey, comment);
+      return new SSHKey(generateKeyObject('ed25519'), comment);
     case 'ssh-rsa': {
       const bits = options.bits ?? 3072;
       if (!Number.isInteger(bits) || bits < 1024 || bits > 16384) throw new RangeError(`bits: RSA key size must be 1024..16384, got ${bits}`);
-      return new SSHKey(generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 65537 }).privateKey, comment);
+      return new SSHKey(generateKeyObject('rsa', { modulusLength: bits }), comment);
     }
     case 'ecdsa-sha2-nistp256':
     case 'ecdsa-sha2-nistp384':
     case 'ecdsa-sha2-nistp521':
-      return new SSHKey(generateKeyPairSync('ec', { namedCurve: EC_CURVES[type].nodeCurve }).privateKey, comment);
+      return new SSHKey(generateKeyObject('ec', { namedCurve: EC_CURVES[type].nodeCurve }), comment);
     default:
       throw new RangeError(`type: unsupported key type ${JSON.stringify(type)}`);
   }
