@@ -118,7 +118,12 @@ export function startWatchdog(rootPid, { afterSeconds, reportDir, log = (s) => p
       }, 5000).unref();
     }
   };
-  const timer = setInterval(check, 5000);
+  // Linux only (/proc); elsewhere, or on any surprise, it stays silent rather than fail the run.
+  const timer = setInterval(() => {
+    try {
+      check();
+    } catch {}
+  }, 5000);
   return () => clearInterval(timer);
 }
 
