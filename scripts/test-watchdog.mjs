@@ -108,11 +108,12 @@ export function startWatchdog(rootPid, { afterSeconds, reportDir, log = (s) => p
         process.kill(pid, 'SIGUSR2');
       } catch {}
       setTimeout(() => {
-        const name = readdirSync(reportDir).find((f) => f.includes(`.${pid}.`));
-        if (!name) return log(`# watchdog: pid ${pid} wrote no diagnostic report (its main thread did not answer SIGUSR2)`);
         try {
+          const name = readdirSync(reportDir).find((f) => f.includes(`.${pid}.`));
+          if (!name) return log(`# watchdog: pid ${pid} wrote no diagnostic report (its main thread did not answer SIGUSR2)`);
           log(`# watchdog: report of pid ${pid}\n${summariseReport(readFileSync(join(reportDir, name), 'utf8'))}`);
         } catch (err) {
+          // The run may have ended and removed the directory meanwhile.
           log(`# watchdog: report of pid ${pid} unreadable: ${err.message}`);
         }
       }, 5000).unref();
