@@ -10,6 +10,7 @@ import { concatBytes, encodeMpint, encodeString } from '../protocol/wire.js';
 import { KeyExchangeFailed } from '../protocol/errors.js';
 import { asKexFailure, isAllZero, unwrapString, type KexPrimitive } from './kex-primitive.js';
 import { okpPrivateKey } from './keys/keygen.js';
+import { b64u } from './keys/key-blob.js';
 
 // DER headers of a PKCS#8 private key for OID 1.3.101.110 (X25519), RFC 8410: the slow import path, kept as a fallback.
 const PKCS8_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20]);
@@ -26,7 +27,6 @@ function checkLengths(priv: Uint8Array, pub: Uint8Array): void {
   if (pub.length !== 32) throw new KeyExchangeFailed(`X25519 public key must be 32 bytes, got ${pub.length}`);
 }
 
-const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64url');
 const fromB64u = (s: string | undefined): Uint8Array => new Uint8Array(Buffer.from(s ?? '', 'base64url'));
 
 /**
@@ -62,10 +62,8 @@ export const nodeX25519: X25519Impl = {
     // generation job shares can deadlock the thread (see keys/keygen.ts). Cost
     // per pair is about the same (37-53 against 34-61 µs, measured).
     const priv = randomFillSync(new Uint8Array(32));
-    const privateKey = okpPrivateKey('X25519', priv);
-    const out = { privateKey: priv, publicKey: fromB64u(createPublicKey(privateKey).export({ format: 'jwk' }).x) };
-    madeHere.set(out.privateKey, privateKey);
-    return out;
+    madeHere.set(priv, okpPrivateKey('X25519', priv));
+    return { privateKey: priv, publicKey: nodeX25519.publicKey(priv) };
   },
   publicKey(priv) {
     return fromB64u(createPublicKey(privateKeyObject(priv)).export({ format: 'jwk' }).x);

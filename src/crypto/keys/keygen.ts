@@ -17,8 +17,7 @@
  * imported again, so the job's key is never reachable from JS.
  */
 import { createPrivateKey, generateKeyPairSync, randomFillSync, type KeyObject } from 'node:crypto';
-
-const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64url');
+import { b64u } from './key-blob.js';
 
 /**
  * A private OKP key from its raw 32 bytes. Node reads only `d` of a private
@@ -30,11 +29,11 @@ export function okpPrivateKey(crv: 'X25519' | 'Ed25519', d: Uint8Array): KeyObje
 }
 
 /** A new private key; random bytes come from OpenSSL's CSPRNG. */
-export function generateKeyObject(type: 'ed25519' | 'x25519' | 'rsa' | 'ec', options: { modulusLength?: number; namedCurve?: string } = {}): KeyObject {
-  if (type === 'ed25519' || type === 'x25519') {
+export function generateKeyObject(type: 'ed25519' | 'rsa' | 'ec', options: { modulusLength?: number; namedCurve?: string } = {}): KeyObject {
+  if (type === 'ed25519') {
     const d = randomFillSync(new Uint8Array(32));
     try {
-      return okpPrivateKey(type === 'ed25519' ? 'Ed25519' : 'X25519', d);
+      return okpPrivateKey('Ed25519', d);
     } finally {
       d.fill(0);
     }
